@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package Vortex's build, tests and benchmarks need.
+# Idempotent: when everything is present it prints nothing and touches nothing.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake ninja-build pkg-config git clang-format clang-tidy
+  libboost1.81-dev node-llhttp libssl-dev libnghttp2-dev libhiredis-dev
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libjemalloc-dev
+  libre2-dev libcurl4-openssl-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # tests: real clients and servers
+  python3 python3-pytest python3-httpx python3-h2 python3-redis python3-grpcio
+  curl openssl redis-server nghttp2-client prometheus
+  # benchmarks: the peers and the load generator
+  nginx haproxy wrk
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+sudo=""
+[[ $(id -u) -ne 0 ]] && sudo=sudo
+echo "bootstrap: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian starts the packaged servers; Vortex's tests and benchmarks start their own.
+for svc in nginx haproxy redis-server prometheus; do
+  $sudo systemctl disable --now "$svc" >/dev/null 2>&1 || true
+done
