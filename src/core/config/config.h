@@ -7,6 +7,8 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace vx::core::config {
@@ -14,8 +16,19 @@ namespace vx::core::config {
 using Millis = std::chrono::milliseconds;
 
 // Where a value came from, for "FILE:LINE: message" diagnostics. line 0 = unknown.
+// `keys` holds the line of each key written inside the item, by its YAML path relative to the
+// item ("timeout_ms", "match.path_regex"), so a message can point at the offending key.
 struct SourceLine {
   int line = 0;
+  std::vector<std::pair<std::string, int>> keys;
+
+  // The line of `key` if it was written, else the item's own line.
+  int of(std::string_view key) const {
+    for (const auto& [k, l] : keys) {
+      if (k == key) return l;
+    }
+    return line;
+  }
 };
 
 struct SocketAddress {
@@ -58,8 +71,8 @@ struct RouteMatch {
   std::optional<std::string> host;  // exact, or "*.suffix"
   std::optional<std::string> path_prefix;
   std::optional<std::string> path_exact;
-  std::optional<std::string> path_regex;  // RE2 syntax, full match
-  std::vector<std::string> methods;       // upper case; empty = any
+  std::optional<std::string> path_regex;                     // RE2 syntax, full match
+  std::vector<std::string> methods;                          // upper case; empty = any
   std::vector<std::pair<std::string, std::string>> headers;  // lower-case name, exact value
   std::optional<std::string> ai_model;
 };
@@ -224,8 +237,8 @@ struct AccessLog {
 };
 
 struct Config {
-  std::string file;       // the file it was loaded from
-  uint32_t workers = 0;   // 0 = auto (CPU count)
+  std::string file;      // the file it was loaded from
+  uint32_t workers = 0;  // 0 = auto (CPU count)
   bool cpu_pinning = false;
   Millis drain_timeout{10000};
   std::vector<Listener> listeners;
@@ -240,9 +253,12 @@ struct Config {
   Tracing tracing;
   Kubernetes kubernetes;
   AccessLog access_log;
+  SourceLine
+      where;  // keys by full YAML path: "workers", "limits.max_headers", "rate_limits.redis.url"
 
   const Cluster* find_cluster(std::string_view name) const;
   const RateLimitPolicy* find_policy(std::string_view name) const;
+  const WasmPlugin* find_plugin(std::string_view name) const;
 };
 
 }  // namespace vx::core::config
