@@ -1,0 +1,162 @@
+// Route matching: a linear first-match scan over precompiled matchers. Patterns are lowered at
+// build time so the request side compares in place without copying or allocating.
+#include "core/route/route_table.h"
+
+namespace vx::core::route {
+namespace {
+
+char lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
+}
+
+std::string to_lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = lower(c);
+  return out;
+}
+
+// `lower_pattern` is already lower case.
+bool equals_ignore_case(std::string_view text, std::string_view lower_pattern) {
+  if (text.size() != lower_pattern.size()) return false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (lower(text[i]) != lower_pattern[i]) return false;
+  }
+  return true;
+}
+
+// "Example.com:8080" -> "Example.com", "[::1]:80" -> "[::1]", "example.com." -> "example.com".
+std::string_view host_without_port(std::string_view host) {
+  if (!host.empty() && host[0] == '[') {
+    size_t close = host.find(']');
+    return close == std::string_view::npos ? host : host.substr(0, close + 1);
+  }
+  size_t colon = host.find(':');
+  if (colon != std::string_view::npos) host = host.substr(0, colon);
+  if (!host.empty() && host.back() == '.') host.remove_suffix(1);
+  return host;
+}
+
+std::string_view path_without_query(std::string_view path) {
+  size_t end = path.find_first_of("?#");
+  return end == std::string_view::npos ? path : path.substr(0, end);
+}
+
+}  // namespace
+
+struct RouteTable::Matcher {
+  enum class HostKind : uint8_t { Any, Exact, SubDomain };
+  enum class PathKind : uint8_t { Any, Exact, Prefix, Regex };
+
+  HostKind host_kind = HostKind::Any;
+  std::string host;  // lower case; for SubDomain the suffix with its dot: ".example.com"
+  PathKind path_kind = PathKind::Any;
+  std::string path;
+  std::unique_ptr<const Regex> regex;
+  const config::RouteMatch* match = nullptr;  // methods, headers (names lowered), ai_model
+
+  bool host_matches(std::string_view request_host) const {
+    if (host_kind == HostKind::Any) return true;
+    std::string_view h = host_without_port(request_host);
+    if (host_kind == HostKind::Exact) return equals_ignore_case(h, host);
+    // The sub-domain needs at least one character before the dot, so the bare domain fails.
+    return h.size() > host.size() && equals_ignore_case(h.substr(h.size() - host.size()), host);
+  }
+
+  bool path_matches(std::string_view request_path) const {
+    std::string_view p = path_without_query(request_path);
+    switch (path_kind) {
+      case PathKind::Any:
+        return true;
+      case PathKind::Exact:
+        return p == path;
+      case PathKind::Prefix:
+        return p.substr(0, path.size()) == path;
+      case PathKind::Regex:
+        return regex->full_match(p);
+    }
+    return false;
+  }
+
+  bool rest_matches(const RequestView& request) const {
+    if (!match->methods.empty()) {
+      bool any = false;
+      for (const std::string& m : match->methods) {
+        if (m == request.method) {
+          any = true;
+          break;
+        }
+      }
+      if (!any) return false;
+    }
+    for (const auto& [name, value] : match->headers) {
+      if (request.headers == nullptr) return false;
+      std::optional<std::string_view> got = request.headers->get(name);
+      if (!got || *got != value) return false;
+    }
+    if (match->ai_model && request.ai_model != *match->ai_model) return false;
+    return true;
+  }
+};
+
+RouteTable::RouteTable(RouteTable&&) noexcept = default;
+RouteTable& RouteTable::operator=(RouteTable&&) noexcept = default;
+RouteTable::~RouteTable() = default;
+
+Result<RouteTable, std::string> RouteTable::build(const config::Config& config,
+                                                  const RegexCompiler& regex) {
+  RouteTable table;
+  table.routes_ = config.routes;
+  // Header names are compared in lower case against HeaderLookup::get's contract.
+  for (config::Route& r : table.routes_) {
+    for (auto& header : r.match.headers) header.first = to_lower(header.first);
+  }
+  table.matchers_.resize(table.routes_.size());
+  for (size_t i = 0; i < table.routes_.size(); ++i) {
+    const config::Route& r = table.routes_[i];
+    Matcher& m = table.matchers_[i];
+    m.match = &r.match;
+    if (r.match.host) {
+      std::string host = to_lower(*r.match.host);
+      if (host.rfind("*.", 0) == 0) {
+        m.host_kind = Matcher::HostKind::SubDomain;
+        m.host = host.substr(1);
+      } else {
+        m.host_kind = Matcher::HostKind::Exact;
+        m.host = std::move(host);
+      }
+    }
+    int paths = int(r.match.path_prefix.has_value()) + int(r.match.path_exact.has_value()) +
+                int(r.match.path_regex.has_value());
+    if (paths > 1) {
+      return unexpected("route '" + r.name + "': more than one path matcher");
+    }
+    if (r.match.path_exact) {
+      m.path_kind = Matcher::PathKind::Exact;
+      m.path = *r.match.path_exact;
+    } else if (r.match.path_prefix) {
+      m.path_kind = Matcher::PathKind::Prefix;
+      m.path = *r.match.path_prefix;
+    } else if (r.match.path_regex) {
+      auto compiled = regex.compile(*r.match.path_regex);
+      if (!compiled) {
+        return unexpected("route '" + r.name + "': bad path_regex '" + *r.match.path_regex +
+                          "': " + compiled.error());
+      }
+      m.path_kind = Matcher::PathKind::Regex;
+      m.regex = std::move(compiled.value());
+    }
+  }
+  return table;
+}
+
+const config::Route* RouteTable::match(const RequestView& request) const {
+  for (size_t i = 0; i < matchers_.size(); ++i) {
+    const Matcher& m = matchers_[i];
+    if (m.host_matches(request.host) && m.path_matches(request.path) && m.rest_matches(request)) {
+      return &routes_[i];
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace vx::core::route
