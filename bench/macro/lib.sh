@@ -1,0 +1,342 @@
+# shellcheck shell=bash
+# lib.sh — helpers for the bench/macro scripts (sourced, never run). Every process a script
+# starts leads its own process group, pinned with taskset; an EXIT trap (also taken on Ctrl-C
+# and SIGTERM) stops exactly those groups, never anything by name, never a system service.
+# Also: free ports, CPU accounting from /proc, and the configs of the origin and the peers.
+
+# shellcheck disable=SC2034  # used by the scripts that source this
+MACRO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$MACRO_DIR/../.." && pwd)
+LOAD_CPU=${LOAD_CPU:-0}   # load generator + origin
+PROXY_CPU=${PROXY_CPU:-1} # the proxy under test, alone
+RESULTS_DIR=${RESULTS_DIR:-/tmp/vortex-bench-results}
+KEEP_TMP=${KEEP_TMP:-0}           # 1: keep the run dir (configs, logs) after exit
+UPSTREAM_POOL=${UPSTREAM_POOL:-256} # idle origin connections each proxy may keep (>= CONNS)
+# shellcheck disable=SC2034
+CLK_TCK=$(getconf CLK_TCK)
+
+declare -a BENCH_PGIDS=()  # process groups we started, in start order
+declare -A BENCH_PID=()    # service name -> pid (== its pgid)
+declare -A BENCH_BORN=()   # pgid -> start time of its leader: a reused pid is not ours
+LOADGEN_PG=""              # the wrk running right now, if any
+RUN_DIR=""
+
+exec {LOG_FD}>&2 # log() still reaches the terminal while stderr is redirected
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" 2>/dev/null 1>&"$LOG_FD" || true; }
+die() {
+  log "ERROR: $*"
+  exit 1
+}
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# ------------------------------------------------------------------------------ lifecycle
+
+# bench_begin NAME: private run dir, and the traps that clean up whatever happens next.
+bench_begin() {
+  RUN_DIR=$(mktemp -d "/tmp/vortex-bench-$1.XXXXXX")
+  trap bench_end EXIT
+  # An interrupted `| tee` reader is gone too: ignore SIGPIPE so logging cannot abort cleanup.
+  trap 'trap "" PIPE; log "interrupted"; exit 130' INT
+  trap 'trap "" PIPE; log "terminated"; exit 143' TERM
+}
+
+bench_end() {
+  local rc=$? pg
+  trap - EXIT INT TERM
+  trap '' PIPE
+  [[ -n $LOADGEN_PG ]] && stop_group "$LOADGEN_PG"
+  for pg in "${BENCH_PGIDS[@]}"; do stop_group "$pg"; done
+  wait 2>/dev/null || true
+  if [[ -n $RUN_DIR && -d $RUN_DIR ]]; then
+    # Kept after a failure (not after Ctrl-C) so the configs and logs can be read.
+    if [[ $KEEP_TMP == 1 || ($rc != 0 && $rc != 130 && $rc != 143) ]]; then
+      log "kept run dir: $RUN_DIR"
+    else
+      rm -rf "$RUN_DIR"
+    fi
+  fi
+  exit "$rc"
+}
+
+# stat_field PID N: field N of /proc/PID/stat, counted after the "(comm)" field (state = 1).
+stat_field() {
+  local n=$2 line
+  read -r line 2>/dev/null <"/proc/$1/stat" || return 1
+  line=${line##*) }
+  # shellcheck disable=SC2086
+  set -- $line
+  ((n <= $#)) || return 1
+  echo "${!n}"
+}
+
+# stop_group PGID: SIGTERM to the whole group, 5 s of grace, then SIGKILL.
+stop_group() {
+  local pg=$1 born i
+  born=$(stat_field "$pg" 20) || born=""
+  # The leader's pid now names another process (ours exited, the pid was reused): leave it.
+  if [[ -n $born && -n ${BENCH_BORN[$pg]:-} && $born != "${BENCH_BORN[$pg]}" ]]; then return 0; fi
+  kill -TERM -- "-$pg" 2>/dev/null || return 0
+  for ((i = 0; i < 50; i++)); do
+    kill -0 -- "-$pg" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  log "process group $pg ignored SIGTERM for 5 s: SIGKILL"
+  kill -KILL -- "-$pg" 2>/dev/null || true
+}
+
+# start_pinned NAME CPU CMD...: CMD in a new session pinned to CPU, output in RUN_DIR/NAME.log.
+# A background job of a non-interactive shell is no group leader, so setsid does not fork:
+# $! is CMD's pid and its pgid. Checked rather than assumed.
+start_pinned() {
+  local name=$1 cpu=$2 pid pg
+  shift 2
+  setsid taskset -c "$cpu" "$@" >"$RUN_DIR/$name.log" 2>&1 </dev/null {LOG_FD}>&- &
+  pid=$!
+  BENCH_PGIDS+=("$pid")
+  BENCH_PID[$name]=$pid
+  BENCH_BORN[$pid]=$(stat_field "$pid" 20) || true
+  sleep 0.05
+  pg=$(stat_field "$pid" 3) || {
+    tail -n 20 "$RUN_DIR/$name.log" >&2
+    die "$name exited at once (log: $RUN_DIR/$name.log)"
+  }
+  [[ $pg == "$pid" ]] || log "warning: $name (pid $pid) is in process group $pg"
+}
+
+# run_loadgen CMD...: a bounded client in its own group, waited for with the `wait` builtin so
+# Ctrl-C interrupts the wait at once and bench_end stops the client too.
+run_loadgen() {
+  local rc=0
+  setsid "$@" {LOG_FD}>&- &
+  LOADGEN_PG=$!
+  BENCH_BORN[$LOADGEN_PG]=$(stat_field "$LOADGEN_PG" 20) || true
+  wait "$LOADGEN_PG" || rc=$?
+  LOADGEN_PG=""
+  return "$rc"
+}
+
+# wait_ok NAME URL [SECONDS]: until URL answers 200; dies early if NAME's process died.
+wait_ok() {
+  local name=$1 url=$2 deadline=$((SECONDS + ${3:-15})) code=""
+  while ((SECONDS < deadline)); do
+    if ! kill -0 "${BENCH_PID[$name]}" 2>/dev/null; then
+      tail -n 30 "$RUN_DIR/$name.log" >&2 || true
+      die "$name died while starting (log: $RUN_DIR/$name.log)"
+    fi
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url" 2>/dev/null) || true
+    [[ $code == 200 ]] && return 0
+    sleep 0.1
+  done
+  tail -n 30 "$RUN_DIR/$name.log" >&2 || true
+  die "$name does not answer 200 on $url after ${3:-15} s (last status: ${code:-none})"
+}
+
+# ------------------------------------------------------------------------------ ports
+
+port_in_use() { [[ -n $(ss -Htln "sport = :$1" 2>/dev/null) ]]; }
+
+# pick_ports N: N distinct free TCP ports, from BASE_PORT up when it is set, else from the OS
+# (all bound at once, then released: another program may still take one before we do, in
+# which case the service fails to start and says so).
+pick_ports() {
+  local n=$1 i
+  if [[ -n ${BASE_PORT:-} ]]; then
+    for ((i = 0; i < n; i++)); do
+      port_in_use $((BASE_PORT + i)) && die "port $((BASE_PORT + i)) is in use (change BASE_PORT)"
+      echo $((BASE_PORT + i))
+    done
+  else
+    /usr/bin/python3 - "$n" <<'EOF'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print("\n".join(str(s.getsockname()[1]) for s in socks))
+EOF
+  fi
+}
+
+# ------------------------------------------------------------------------------ CPU accounting
+
+# cpu_snapshot -> "busy_load total_load busy_proxy total_proxy steal_both usersys_all" in ticks.
+# busy = user + nice + system + irq + softirq (iowait counts as idle); usersys_all = user +
+# nice + system over every CPU, comparable with the per-process times (which exclude irqs).
+cpu_snapshot() {
+  awk -v a="cpu$LOAD_CPU" -v b="cpu$PROXY_CPU" '
+    $1 ~ /^cpu[0-9]+$/ { usersys += $2 + $3 + $4 }
+    $1 == a || $1 == b {
+      busy[$1] = $2 + $3 + $4 + $7 + $8; steal += $9
+      for (i = 2; i <= 9; i++) total[$1] += $i
+    }
+    END { print busy[a], total[a], busy[b], total[b], steal, usersys }' /proc/stat
+}
+
+# cpu_busy BEFORE AFTER OURS_TICKS ELAPSED_S -> "load% proxy% steal% other%"
+#   steal: % of both cores' time the hypervisor took; other: CPU used meanwhile by processes
+#   we did not start (OURS_TICKS = what ours used; "-" when unknown), in % of one core.
+cpu_busy() {
+  awk -v b="$1" -v a="$2" -v ours="$3" -v el="$4" -v hz="$CLK_TCK" 'BEGIN {
+    split(b, x, " "); split(a, y, " ")
+    t0 = y[2] - x[2]; t1 = y[4] - x[4]
+    if (t0 <= 0) t0 = 1
+    if (t1 <= 0) t1 = 1
+    other = "-"
+    if (ours != "-") { other = 100 * ((y[6] - x[6]) - ours) / (el * hz); other = sprintf("%.0f", other < 0 ? 0 : other) }
+    printf "%.0f %.0f %.1f %s\n", 100 * (y[1] - x[1]) / t0, 100 * (y[3] - x[3]) / t1,
+      100 * (y[5] - x[5]) / (t0 + t1), other }'
+}
+
+# group_ticks PGID -> utime + stime (ticks) of every live process in that group. A process's
+# /proc/PID/stat already sums all its threads.
+group_ticks() {
+  local want=$1 f line sum=0
+  for f in /proc/[0-9]*/stat; do
+    read -r line 2>/dev/null <"$f" || continue
+    line=${line##*) }
+    # shellcheck disable=SC2086
+    set -- $line # 1 state, 3 pgrp, 12 utime, 13 stime
+    [[ $3 == "$want" ]] && sum=$((sum + ${12} + ${13}))
+  done
+  echo "$sum"
+}
+
+# ------------------------------------------------------------------------------ configs
+# Every generator writes into DIR and prints the command line that runs it in the foreground.
+
+# gen_origin DIR PORT BODY_BYTES: 1-worker nginx answering a fixed body from memory.
+gen_origin() {
+  local dir=$1 port=$2 body
+  body=$(head -c "$3" /dev/zero | tr '\0' 'x')
+  mkdir -p "$dir/tmp"
+  cat >"$dir/nginx.conf" <<EOF
+# the origin, shared by every target; not under test (pinned with the load generator)
+worker_processes 1;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 8192; }
+http {
+    access_log off;
+    client_body_temp_path $dir/tmp/body;
+    proxy_temp_path $dir/tmp/proxy;
+    fastcgi_temp_path $dir/tmp/fastcgi;
+    uwsgi_temp_path $dir/tmp/uwsgi;
+    scgi_temp_path $dir/tmp/scgi;
+    keepalive_requests 10000000;   # never close the proxies' pooled connections mid-run
+    keepalive_timeout 300s;
+    server {
+        listen 127.0.0.1:$port backlog=4096;
+        location / {
+            default_type text/plain;
+            return 200 "$body";
+        }
+        # stub_status "accepts" before/after a run = origin connections a proxy opened
+        location = /__status { stub_status; }
+        # start-up check that the proxy added x-forwarded-for (not on the measured path)
+        location = /__xff { default_type text/plain; return 200 "\$http_x_forwarded_for"; }
+    }
+}
+EOF
+  echo "nginx -p $dir/ -e $dir/error.log -c $dir/nginx.conf"
+}
+
+# origin_accepts URL -> connections the origin accepted so far (stub_status line 3, field 1)
+origin_accepts() {
+  curl -s --max-time 2 "$1" | awk 'NR == 3 { print $1; ok = 1 } END { if (!ok) print -1 }'
+}
+
+# gen_nginx DIR PORT UPSTREAM: nginx as a reverse proxy, one worker, pooled upstream.
+gen_nginx() {
+  local dir=$1 port=$2 upstream=$3
+  mkdir -p "$dir/tmp"
+  cat >"$dir/nginx.conf" <<EOF
+worker_processes 1;            # one worker, pinned by taskset
+daemon off;                    # foreground: its process group is ours to stop
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 8192; }
+http {
+    access_log off;
+    client_body_temp_path $dir/tmp/body;
+    proxy_temp_path $dir/tmp/proxy;
+    fastcgi_temp_path $dir/tmp/fastcgi;
+    uwsgi_temp_path $dir/tmp/uwsgi;
+    scgi_temp_path $dir/tmp/scgi;
+    keepalive_requests 10000000;   # the default 1000 would recycle client connections
+    upstream origin {
+        server $upstream;
+        keepalive $UPSTREAM_POOL;            # idle upstream connections kept by the worker
+        keepalive_requests 10000000;
+        keepalive_timeout 60s;
+    }
+    server {
+        listen 127.0.0.1:$port backlog=4096;
+        location / {
+            proxy_pass http://origin;
+            proxy_http_version 1.1;          # upstream keep-alive needs 1.1 ...
+            proxy_set_header Connection "";  # ... and no "Connection: close"
+            proxy_set_header Host \$host;
+            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+        }
+    }
+}
+EOF
+  echo "nginx -p $dir/ -e $dir/error.log -c $dir/nginx.conf"
+}
+
+# gen_haproxy DIR PORT UPSTREAM: haproxy in http mode, one thread, server connections shared.
+gen_haproxy() {
+  local dir=$1 port=$2 upstream=$3
+  mkdir -p "$dir"
+  cat >"$dir/haproxy.cfg" <<EOF
+global
+    nbthread 1                 # one thread, pinned by taskset
+    maxconn 8192
+    # no 'log': no access log; no 'daemon' (run with -db): its process group is ours to stop
+
+defaults
+    mode http
+    option http-keep-alive
+    option forwardfor          # x-forwarded-for
+    http-reuse always          # idle server connections shared by all client connections
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+    timeout http-keep-alive 30s
+
+frontend fe
+    bind 127.0.0.1:$port
+    default_backend be
+
+backend be
+    server origin $upstream
+EOF
+  echo "haproxy -db -f $dir/haproxy.cfg"
+}
+
+# gen_vortex DIR PORT UPSTREAM METRICS_PORT: SPEC.md §2, the same shape as the peers.
+gen_vortex() {
+  local dir=$1 port=$2 upstream=$3 metrics_port=$4
+  mkdir -p "$dir"
+  cat >"$dir/vortex.yaml" <<EOF
+workers: 1                 # one worker, pinned by taskset
+cpu_pinning: false         # taskset already chose the CPU; worker 0 -> CPU 0 would be wrong
+drain_timeout_ms: 1000
+listeners:
+  - { name: bench, address: "127.0.0.1:$port" }
+routes:
+  - { name: all, match: { path_prefix: "/" }, cluster: origin }
+clusters:
+  - name: origin
+    lb: round_robin
+    endpoints:
+      - { address: "$upstream" }
+    pool: { max_idle_per_endpoint: $UPSTREAM_POOL }
+admin: { socket: "$dir/admin.sock" }
+metrics: { address: "127.0.0.1:$metrics_port" }
+access_log: { path: "off" }
+EOF
+  echo "$VORTEX run --config $dir/vortex.yaml"
+}
