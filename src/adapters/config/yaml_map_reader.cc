@@ -1,0 +1,233 @@
+// yaml-cpp nodes -> typed values with diagnostics. Conversions are done here by hand (not
+// YAML::Node::as<T>) so a bad value becomes a message with its line instead of an exception.
+#include "adapters/config/yaml_map_reader.h"
+
+#include <charconv>
+#include <limits>
+#include <set>
+
+namespace vx::adapters::config {
+
+int line_of(const YAML::Node& node) {
+  YAML::Mark mark = node.Mark();
+  return mark.is_null() ? 0 : mark.line + 1;
+}
+
+YamlMapReader::YamlMapReader(DiagnosticSink& sink, std::string path,
+                             core::config::SourceLine* where, std::string where_prefix)
+    : sink_(sink), path_(std::move(path)), where_(where), where_prefix_(std::move(where_prefix)) {}
+
+YamlMapReader::YamlMapReader(DiagnosticSink& sink, const YAML::Node& node, std::string path,
+                             std::initializer_list<std::string_view> allowed,
+                             core::config::SourceLine* where, std::string where_prefix)
+    : YamlMapReader(sink, std::move(path), where, std::move(where_prefix)) {
+  present_ = true;
+  line_ = line_of(node);
+  if (node.IsNull()) return;
+  if (!node.IsMap()) {
+    sink_.error(line_, "expected a mapping for " + (path_.empty() ? "the document" : path_));
+    return;
+  }
+  std::set<std::string, std::less<>> seen;
+  for (const auto& kv : node) {
+    int line = line_of(kv.first);
+    if (!kv.first.IsScalar()) {
+      sink_.error(line, "expected a string key" + (path_.empty() ? "" : " in " + path_));
+      continue;
+    }
+    const std::string& key = kv.first.Scalar();
+    bool known = false;
+    for (std::string_view a : allowed) known = known || a == key;
+    if (!known) {
+      sink_.error(line, "unknown key '" + key + "'" + (path_.empty() ? "" : " in " + path_));
+      continue;
+    }
+    if (!seen.insert(key).second) {
+      sink_.error(line, "duplicate key '" + key + "'" + (path_.empty() ? "" : " in " + path_));
+      continue;
+    }
+    fields_.push_back(Field{key, line, kv.second});
+    if (where_ != nullptr) where_->keys.emplace_back(where_prefix_ + key, line);
+  }
+}
+
+const YamlMapReader::Field* YamlMapReader::find(std::string_view key) const {
+  for (const Field& f : fields_) {
+    if (f.key == key) return &f;
+  }
+  return nullptr;
+}
+
+const YAML::Node* YamlMapReader::value(std::string_view key) const {
+  const Field* f = find(key);
+  return f == nullptr ? nullptr : &f->value;
+}
+
+int YamlMapReader::key_line(std::string_view key) const {
+  const Field* f = find(key);
+  return f == nullptr ? line_ : f->line;
+}
+
+std::string YamlMapReader::path_of(std::string_view key) const {
+  return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+}
+
+bool YamlMapReader::require(std::string_view key) {
+  if (has(key)) return true;
+  sink_.error(line_, "missing required key '" + std::string(key) + "'" +
+                         (path_.empty() ? "" : " in " + path_));
+  return false;
+}
+
+std::optional<std::string> YamlMapReader::scalar(DiagnosticSink& sink, const YAML::Node& node,
+                                                 int line, const std::string& what) {
+  if (!node.IsScalar()) {
+    sink.error(line, "expected a string for " + what);
+    return std::nullopt;
+  }
+  return node.Scalar();
+}
+
+bool YamlMapReader::read(std::string_view key, std::string& out) {
+  const Field* f = find(key);
+  if (f == nullptr) return false;
+  std::optional<std::string> text = scalar(sink_, f->value, f->line, path_of(key));
+  if (!text) return false;
+  out = std::move(*text);
+  return true;
+}
+
+bool YamlMapReader::read(std::string_view key, std::optional<std::string>& out) {
+  std::string value;
+  if (!read(key, value)) return false;
+  out = std::move(value);
+  return true;
+}
+
+bool YamlMapReader::read(std::string_view key, bool& out) {
+  const Field* f = find(key);
+  if (f == nullptr) return false;
+  bool value = false;
+  if (!f->value.IsScalar() || !YAML::convert<bool>::decode(f->value, value)) {
+    sink_.error(f->line, "expected true or false for " + path_of(key));
+    return false;
+  }
+  out = value;
+  return true;
+}
+
+std::optional<uint64_t> YamlMapReader::read_unsigned(std::string_view key, uint64_t max) {
+  const Field* f = find(key);
+  if (f == nullptr) return std::nullopt;
+  const std::string what = path_of(key);
+  if (!f->value.IsScalar()) {
+    sink_.error(f->line, "expected an integer for " + what);
+    return std::nullopt;
+  }
+  const std::string& text = f->value.Scalar();
+  uint64_t value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (!text.empty() && text[0] == '-') {
+    sink_.error(f->line, "expected a non-negative integer for " + what + ", got '" + text + "'");
+    return std::nullopt;
+  }
+  if (ec == std::errc::result_out_of_range || (ec == std::errc() && value > max)) {
+    sink_.error(f->line, what + " is out of range (at most " + std::to_string(max) + ")");
+    return std::nullopt;
+  }
+  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size()) {
+    sink_.error(f->line, "expected an integer for " + what + ", got '" + text + "'");
+    return std::nullopt;
+  }
+  return value;
+}
+
+bool YamlMapReader::read(std::string_view key, uint16_t& out) {
+  auto v = read_unsigned(key, std::numeric_limits<uint16_t>::max());
+  if (v) out = static_cast<uint16_t>(*v);
+  return v.has_value();
+}
+
+bool YamlMapReader::read(std::string_view key, uint32_t& out) {
+  auto v = read_unsigned(key, std::numeric_limits<uint32_t>::max());
+  if (v) out = static_cast<uint32_t>(*v);
+  return v.has_value();
+}
+
+bool YamlMapReader::read(std::string_view key, uint64_t& out) {
+  auto v = read_unsigned(key, std::numeric_limits<int64_t>::max());
+  if (v) out = *v;
+  return v.has_value();
+}
+
+bool YamlMapReader::read(std::string_view key, core::config::Millis& out) {
+  auto v = read_unsigned(key, std::numeric_limits<int64_t>::max());
+  if (v) out = core::config::Millis(static_cast<int64_t>(*v));
+  return v.has_value();
+}
+
+bool YamlMapReader::read(std::string_view key, double& out) {
+  const Field* f = find(key);
+  if (f == nullptr) return false;
+  double value = 0;
+  bool ok = f->value.IsScalar();
+  if (ok) {
+    const std::string& text = f->value.Scalar();
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    ok = !text.empty() && ec == std::errc() && ptr == text.data() + text.size();
+  }
+  if (!ok) {
+    sink_.error(f->line, "expected a number for " + path_of(key));
+    return false;
+  }
+  out = value;
+  return true;
+}
+
+bool YamlMapReader::read(std::string_view key, std::vector<std::string>& out) {
+  const Field* f = find(key);
+  if (f == nullptr) return false;
+  if (!f->value.IsSequence()) {
+    sink_.error(f->line, "expected a list of strings for " + path_of(key));
+    return false;
+  }
+  std::vector<std::string> values;
+  bool ok = true;
+  int index = 0;
+  for (const YAML::Node& item : f->value) {
+    int line = line_of(item) > 0 ? line_of(item) : f->line;
+    auto text = scalar(sink_, item, line, path_of(key) + "[" + std::to_string(index++) + "]");
+    if (text) {
+      values.push_back(std::move(*text));
+    } else {
+      ok = false;
+    }
+  }
+  if (ok) out = std::move(values);
+  return ok;
+}
+
+bool YamlMapReader::read_address(std::string_view key, core::config::HostKind kind,
+                                 core::config::SocketAddress& out) {
+  std::string text;
+  if (!read(key, text)) return false;
+  auto parsed = core::config::parse_socket_address(text, kind);
+  if (!parsed) {
+    sink_.error(key_line(key), parsed.error());
+    return false;
+  }
+  out = std::move(parsed.value());
+  return true;
+}
+
+YamlMapReader YamlMapReader::sub(std::string_view key,
+                                 std::initializer_list<std::string_view> allowed) {
+  const Field* f = find(key);
+  if (f == nullptr) return YamlMapReader(sink_, path_of(key), nullptr, "");
+  YamlMapReader reader(sink_, f->value, path_of(key), allowed, where_,
+                       where_prefix_ + std::string(key) + ".");
+  if (reader.line_ == 0) reader.line_ = f->line;
+  return reader;
+}
+
+}  // namespace vx::adapters::config
