@@ -87,15 +87,15 @@ for t in "${TARGETS[@]}"; do
   fi
   port=${PORTS[port_i]}
   port_i=$((port_i + 1))
-  case $t in
-    vortex)
-      cmd=$(gen_vortex "$RUN_DIR/vortex" "$port" "$ORIGIN" "${PORTS[5]}")
-      "$VORTEX" check --config "$RUN_DIR/vortex/vortex.yaml" >&2 || die "vortex check rejects the generated config"
-      ;;
-    *) cmd=$("gen_$t" "$RUN_DIR/$t" "$port" "$ORIGIN") ;;
-  esac
-  # shellcheck disable=SC2086  # cmd is a generated command line without quoting needs
-  start_pinned "$t" "$PROXY_CPU" $cmd
+  if [[ $t == vortex ]]; then
+    gen_vortex "$RUN_DIR/vortex" "$port" "$ORIGIN" "${PORTS[5]}"
+    "$VORTEX" check --config "$RUN_DIR/vortex/vortex.yaml" >&2 || die "vortex check rejects the generated config"
+    start_pinned vortex "$PROXY_CPU" "$VORTEX" run --config "$RUN_DIR/vortex/vortex.yaml"
+  else
+    cmd=$("gen_$t" "$RUN_DIR/$t" "$port" "$ORIGIN")
+    # shellcheck disable=SC2086  # a generated command line, split on purpose
+    start_pinned "$t" "$PROXY_CPU" $cmd
+  fi
   URL[$t]="http://127.0.0.1:$port/" PGID[$t]=${BENCH_PID[$t]}
 done
 for t in "${TARGETS[@]}"; do

@@ -203,7 +203,7 @@ group_ticks() {
 }
 
 # ------------------------------------------------------------------------------ configs
-# Every generator writes into DIR and prints the command line that runs it in the foreground.
+# The generators write into DIR and print the command line that runs it in the foreground.
 
 # gen_origin DIR PORT BODY_BYTES: 1-worker nginx answering a fixed body from memory.
 gen_origin() {
@@ -316,7 +316,8 @@ EOF
   echo "haproxy -db -f $dir/haproxy.cfg"
 }
 
-# gen_vortex DIR PORT UPSTREAM METRICS_PORT: SPEC.md §2, the same shape as the peers.
+# gen_vortex DIR PORT UPSTREAM METRICS_PORT: DIR/vortex.yaml (SPEC.md §2), the peers' shape.
+# Prints nothing: the caller runs "$VORTEX" itself, whatever characters its path holds.
 gen_vortex() {
   local dir=$1 port=$2 upstream=$3 metrics_port=$4
   mkdir -p "$dir"
@@ -338,5 +339,4 @@ admin: { socket: "$dir/admin.sock" }
 metrics: { address: "127.0.0.1:$metrics_port" }
 access_log: { path: "off" }
 EOF
-  echo "$VORTEX run --config $dir/vortex.yaml"
 }
