@@ -186,7 +186,7 @@ measure() {
 vortex_version=-
 [[ " ${TARGETS[*]} " == *" vortex "* ]] && vortex_version=$("$VORTEX" version 2>&1 | head -1)
 knobs="ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP CONNS=$CONNS THREADS=$THREADS BODY_BYTES=$BODY_BYTES PROXIES=\"$PROXIES\""
-[[ $vortex_version != - ]] && knobs+=" VORTEX=${VORTEX#"$REPO_DIR"/}"
+[[ $vortex_version != - ]] && knobs+=" VORTEX=$(printf %q "${VORTEX#"$REPO_DIR"/}")"
 {
   echo "# bench/macro/http1.sh  $(date -Is)"
   echo "# command: $knobs bench/macro/http1.sh"
