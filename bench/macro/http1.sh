@@ -20,9 +20,12 @@
 #   UPSTREAM_POOL=256               idle origin connections each proxy may keep
 #   RESULTS_DIR=/tmp/vortex-bench-results   raw rows, wrk outputs, configs and the table
 #   KEEP_TMP=0                      1: keep the private run dir under /tmp as well
+#   PERF=                           targets to profile after the rounds ("vortex", "all"): one
+#                                   more DURATION run each under `perf record -g`, not measured;
+#                                   perf.data and a report land in the results dir
 set -euo pipefail
 
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
 ROUNDS=${ROUNDS:-3}
@@ -32,6 +35,7 @@ CONNS=${CONNS:-64}
 THREADS=${THREADS:-1}
 BODY_BYTES=${BODY_BYTES:-128}
 PROXIES=${PROXIES:-"vortex nginx haproxy"}
+PERF=${PERF:-}
 VORTEX=${VORTEX:-$REPO_DIR/build/vortex}
 
 case ${1:-} in
@@ -46,6 +50,7 @@ esac
 for tool in nginx haproxy wrk curl taskset setsid ss awk /usr/bin/python3; do
   have "$tool" || die "missing $tool (scripts/bootstrap.sh installs it)"
 done
+[[ -z $PERF ]] || have perf || die "PERF is set but perf is missing (apt-get install linux-perf)"
 ((ROUNDS >= 1 && DURATION >= 1 && WARMUP >= 0 && CONNS >= 1)) || die "bad ROUNDS/DURATION/WARMUP/CONNS"
 [[ $(nproc) -ge 2 ]] || log "warning: 1 CPU: pinning cannot keep the proxy apart from the load"
 read -r -a TARGETS <<<"$PROXIES"
@@ -246,4 +251,23 @@ summarize() {
   echo "  both are noise; when they are high, rerun on a quieter machine or read the ratios only."
   echo "up_conns = new origin connections per measured run (about 0: upstream keep-alive works)."
 } | tee -a "$TXT"
+# ------------------------------------------------------------------------------ profiles
+# After the rounds, so perf's own cost never lands in a measured run.
+profile() {
+  local t=$1 dir="$OUT/perf"
+  mkdir -p "$dir"
+  log "profiling $t (perf record -g, ${DURATION}s of load, not measured)"
+  run_loadgen taskset -c "$LOAD_CPU" perf record -q -e cpu-clock -F 1999 -g -p "$(group_pids "${PGID[$t]}")" \
+    -o "$dir/$t.data" -- taskset -c "$LOAD_CPU" wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" "${URL[$t]}" \
+    >"$dir/$t.wrk.txt" 2>&1 || log "perf record for $t failed (see $dir/$t.wrk.txt)"
+  perf report -i "$dir/$t.data" --stdio --no-children -g none --percent-limit 0.3 --sort dso,symbol \
+    >"$dir/$t.report.txt" 2>/dev/null || true
+  log "  $dir/$t.report.txt (perf report -i $dir/$t.data for more)"
+}
+if [[ -n $PERF ]]; then
+  for t in "${TARGETS[@]}"; do
+    [[ $t == direct ]] && continue
+    [[ $PERF == all || " $PERF " == *" $t "* ]] && profile "$t"
+  done
+fi
 log "results: $OUT"

@@ -202,6 +202,19 @@ group_ticks() {
   echo "$sum"
 }
 
+# group_pids PGID -> the live pids of that group, comma-separated (for perf -p)
+group_pids() {
+  local want=$1 f line pids=""
+  for f in /proc/[0-9]*/stat; do
+    read -r line 2>/dev/null <"$f" || continue
+    line=${line##*) }
+    # shellcheck disable=SC2086
+    set -- $line
+    [[ $3 == "$want" ]] && pids+="${pids:+,}${f//[^0-9]/}"
+  done
+  echo "$pids"
+}
+
 # ------------------------------------------------------------------------------ configs
 # The generators write into DIR and print the command line that runs it in the foreground.
 
