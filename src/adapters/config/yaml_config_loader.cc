@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "adapters/config/re2_regex_compiler.h"
@@ -371,7 +372,13 @@ LoadResult load_config_string(std::string_view yaml, std::string file_name) {
   }
   Re2RegexCompiler regex;
   std::vector<cfg::Diagnostic> all = std::move(sink.list());
-  for (cfg::Diagnostic& d : cfg::validate(*config, regex)) all.push_back(std::move(d));
+  // A value the schema pass refused is left at its default, which validate() may then flag
+  // again ("needs an address"); one message per line is enough to fix it.
+  std::set<int> schema_lines;
+  for (const cfg::Diagnostic& d : all) schema_lines.insert(d.line);
+  for (cfg::Diagnostic& d : cfg::validate(*config, regex)) {
+    if (!schema_lines.contains(d.line)) all.push_back(std::move(d));
+  }
   if (!all.empty()) {
     std::stable_sort(
         all.begin(), all.end(),
