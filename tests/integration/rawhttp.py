@@ -307,3 +307,77 @@ def curl(*args: str, timeout: float = 30.0):
     import subprocess
 
     return subprocess.run(["curl", "--noproxy", "*", "-sS", *args], capture_output=True, timeout=timeout)
+
+
+def read_head(conn: RawConnection, timeout: float = 10.0) -> Response:
+    """Reads a response head only (no body) from conn, leaving body bytes in conn.buf."""
+    resp = conn.read_informational(timeout)
+    te = (resp.header("transfer-encoding") or "").lower()
+    if "chunked" in te:
+        resp.framing = "chunked"
+    elif resp.header("content-length") is not None:
+        resp.framing = "content-length"
+    else:
+        resp.framing = "close"
+    return resp
+
+
+def iter_body(conn: RawConnection, resp: Response, timeout: float = 30.0, piece: int = 1 << 20):
+    """Yields the body of `resp` (head already read) as it arrives, without storing it.
+    `timeout` bounds each wait for more bytes, not the whole body."""
+    sock = conn.sock
+    sock.settimeout(timeout)
+    buf = bytearray(piece)
+    view = memoryview(buf)
+
+    def recv_some(limit: int) -> bytes | memoryview:
+        if conn.buf:
+            out, conn.buf = conn.buf[:limit], conn.buf[limit:]
+            return out
+        n = sock.recv_into(view[:limit] if limit < piece else view)
+        return view[:n]
+
+    if resp.framing == "content-length":
+        left = int(resp.header("content-length"))
+        while left:
+            part = recv_some(min(left, piece))
+            if not len(part):
+                raise AssertionError(f"connection closed with {left} body bytes missing")
+            left -= len(part)
+            yield part
+    elif resp.framing == "chunked":
+        while True:
+            line = b""
+            while b"\r\n" not in conn.buf:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    raise AssertionError("connection closed inside a chunk size line")
+                conn.buf += chunk
+            line, _, conn.buf = conn.buf.partition(b"\r\n")
+            size = int(line.split(b";")[0], 16)
+            if size == 0:
+                while b"\r\n\r\n" not in b"\r\n" + conn.buf:  # trailers end with an empty line
+                    chunk = sock.recv(4096)
+                    if not chunk:
+                        raise AssertionError("connection closed inside the trailers")
+                    conn.buf += chunk
+                return
+            left = size
+            while left:
+                part = recv_some(min(left, piece))
+                if not len(part):
+                    raise AssertionError("connection closed inside a chunk")
+                left -= len(part)
+                yield part
+            while len(conn.buf) < 2:
+                chunk = sock.recv(2)
+                if not chunk:
+                    raise AssertionError("connection closed after chunk data")
+                conn.buf += chunk
+            conn.buf = conn.buf[2:]
+    else:
+        while True:
+            part = recv_some(piece)
+            if not len(part):
+                return
+            yield part
