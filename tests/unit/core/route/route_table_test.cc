@@ -2,8 +2,29 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
 #include "adapters/config/re2_regex_compiler.h"
 #include "support/map_header_lookup.h"
+
+// Counts heap allocations so a test can check that match() makes none.
+namespace {
+std::atomic<long> g_allocations{0};
+}  // namespace
+
+void* operator new(std::size_t size) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
 
 namespace vx::core::route {
 namespace {
@@ -148,6 +169,28 @@ TEST_F(RouteTableTest, IndexOfGivesTheConfigOrderAndSurvivesAMove) {
   EXPECT_EQ(moved.index_of(b), 1u);
   EXPECT_EQ(moved.match(get("h", "/b")), b);
   EXPECT_EQ(moved.routes()[1].name, "b");
+}
+
+TEST_F(RouteTableTest, MatchingAllocatesNothing) {
+  RouteTable t = build(
+      {route("a", {.host = "*.example.com", .path_regex = "/u/[0-9]+"}),
+       route("b", {.headers = {{"x-tenant", "a"}}, .ai_model = "m"}),
+       route("c", {.host = "api.example.com", .path_prefix = "/v1/", .methods = {"GET", "POST"}})});
+  testing::MapHeaderLookup headers{{"X-Tenant", "a"}};
+  RequestView requests[] = {
+      {"GET", "x.Example.com:80", "/u/1?q", &headers, "m"},
+      {"GET", "other", "/v1/x", &headers, "m"},
+      {"POST", "API.example.com", "/v1/x?y", nullptr, ""},
+      {"PUT", "api.example.com", "/nothing", nullptr, ""},
+  };
+  for (const RequestView& r : requests) t.match(r);  // warm RE2's lazily built DFA
+  long before = g_allocations.load();
+  int found = 0;
+  for (int i = 0; i < 100; ++i) {
+    for (const RequestView& r : requests) found += t.match(r) != nullptr;
+  }
+  EXPECT_EQ(g_allocations.load() - before, 0);
+  EXPECT_EQ(found, 300);
 }
 
 TEST_F(RouteTableTest, BuildRefusesABadRegex) {
