@@ -1,0 +1,393 @@
+#include "adapters/codec/h1/h1_parser.h"
+
+#include <cstring>
+
+namespace vx::adapters::h1 {
+
+using core::http::BodyFraming;
+using core::http::Error;
+using core::http::ErrorKind;
+
+namespace {
+
+std::string_view view(std::string_view buffer, uint32_t offset, uint32_t length) {
+  return buffer.substr(offset, length);
+}
+
+std::string_view trim_trailing_ows(std::string_view v) {
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return v;
+}
+
+}  // namespace
+
+H1Parser::H1Parser(Mode mode, ParseLimits limits) : mode_(mode), limits_(limits) {
+  llhttp_settings_init(&settings_);
+  settings_.on_url = &H1Parser::on_url;
+  settings_.on_status = &H1Parser::on_status;
+  settings_.on_header_field = &H1Parser::on_header_field;
+  settings_.on_header_value = &H1Parser::on_header_value;
+  settings_.on_header_value_complete = &H1Parser::on_header_value_complete;
+  settings_.on_headers_complete = &H1Parser::on_headers_complete;
+  settings_.on_body = &H1Parser::on_body;
+  settings_.on_message_complete = &H1Parser::on_message_complete;
+  llhttp_init(&parser_, mode == Mode::Request ? HTTP_REQUEST : HTTP_RESPONSE, &settings_);
+  parser_.data = this;
+  fields_.reserve(32);
+  body_pieces_.reserve(8);
+}
+
+void H1Parser::reset(bool response_to_head) {
+  llhttp_init(&parser_, mode_ == Mode::Request ? HTTP_REQUEST : HTTP_RESPONSE, &settings_);
+  parser_.data = this;
+  base_ = nullptr;
+  parsed_ = 0;
+  in_body_ = false;
+  head_done_ = false;
+  too_many_headers_ = false;
+  response_to_head_ = response_to_head;
+  url_ = {};
+  status_text_ = {};
+  fields_.clear();
+  field_open_ = false;
+  body_bytes_ = 0;
+  message_done_ = false;
+  body_pieces_.clear();
+  trailer_bytes_.clear();
+  trailer_marks_.clear();
+  trailer_name_open_ = false;
+  trailers_.clear();
+}
+
+void H1Parser::extend(Span& span, const char* at, size_t n) {
+  const auto offset = static_cast<uint32_t>(at - base_);
+  if (span.length == 0) span.offset = offset;
+  // Pieces of one element are contiguous in the buffer, whichever call delivered them.
+  span.length = offset + static_cast<uint32_t>(n) - span.offset;
+}
+
+int H1Parser::on_url(llhttp_t* p, const char* at, size_t n) {
+  H1Parser& s = self(p);
+  s.extend(s.url_, at, n);
+  if (s.url_.length > s.limits_.max_uri_bytes) {
+    llhttp_set_error_reason(p, "uri too long");
+    return HPE_USER;
+  }
+  return 0;
+}
+
+int H1Parser::on_status(llhttp_t* p, const char* at, size_t n) {
+  H1Parser& s = self(p);
+  s.extend(s.status_text_, at, n);
+  return 0;
+}
+
+int H1Parser::on_header_field(llhttp_t* p, const char* at, size_t n) {
+  H1Parser& s = self(p);
+  if (s.in_body_) {  // a trailer field
+    if (!s.trailer_name_open_) {
+      s.trailer_marks_.emplace_back(s.trailer_bytes_.size(), 0);
+      s.trailer_name_open_ = true;
+    }
+    s.trailer_bytes_.append(at, n);
+    if (s.trailer_bytes_.size() > s.limits_.max_header_bytes) {
+      llhttp_set_error_reason(p, "trailers too large");
+      return HPE_USER;
+    }
+    return 0;
+  }
+  if (!s.field_open_) {
+    if (s.fields_.size() >= s.limits_.max_headers) {
+      s.too_many_headers_ = true;
+      llhttp_set_error_reason(p, "too many header fields");
+      return HPE_USER;
+    }
+    s.fields_.emplace_back();
+    s.field_open_ = true;
+  }
+  s.extend(s.fields_.back().name, at, n);
+  return 0;
+}
+
+int H1Parser::on_header_value(llhttp_t* p, const char* at, size_t n) {
+  H1Parser& s = self(p);
+  if (s.in_body_) {
+    if (s.trailer_name_open_) {
+      s.trailer_bytes_.push_back('\0');
+      s.trailer_marks_.back().second = s.trailer_bytes_.size();
+      s.trailer_name_open_ = false;
+    }
+    s.trailer_bytes_.append(at, n);
+    return 0;
+  }
+  s.field_open_ = false;
+  s.extend(s.fields_.back().value, at, n);
+  return 0;
+}
+
+int H1Parser::on_header_value_complete(llhttp_t* p) {
+  H1Parser& s = self(p);
+  if (s.in_body_) {
+    if (s.trailer_name_open_) {  // empty value
+      s.trailer_bytes_.push_back('\0');
+      s.trailer_marks_.back().second = s.trailer_bytes_.size();
+      s.trailer_name_open_ = false;
+    }
+    s.trailer_bytes_.push_back('\0');
+    return 0;
+  }
+  s.field_open_ = false;  // an empty value gets no on_header_value call
+  return 0;
+}
+
+int H1Parser::on_headers_complete(llhttp_t* p) {
+  H1Parser& s = self(p);
+  s.head_done_ = true;
+  s.in_body_ = true;
+  const bool has_length = p->flags & F_CONTENT_LENGTH;
+  bool body_follows = false;
+  if (s.mode_ == Mode::Request) {
+    if (s.limits_.max_body_bytes != 0 && has_length &&
+        p->content_length > s.limits_.max_body_bytes) {
+      llhttp_set_error_reason(p, "request body too large");
+      return -1;
+    }
+    body_follows = (p->flags & F_CHUNKED) || (has_length && p->content_length > 0);
+  } else {
+    // RFC 9112 §6.3 rule 1: llhttp cannot know the request was a HEAD; 1 = "no body".
+    if (s.response_to_head_) return 1;
+    const int status = p->status_code;
+    body_follows = status >= 200 && status != 204 && status != 304 &&
+                   !(has_length && p->content_length == 0);
+  }
+  // Without a body on_message_complete follows at once and pauses there instead.
+  return body_follows ? HPE_PAUSED : 0;
+}
+
+int H1Parser::on_body(llhttp_t* p, const char* at, size_t n) {
+  H1Parser& s = self(p);
+  s.body_bytes_ += n;
+  if (s.mode_ == Mode::Request && s.limits_.max_body_bytes != 0 &&
+      s.body_bytes_ > s.limits_.max_body_bytes) {
+    llhttp_set_error_reason(p, "request body too large");
+    return HPE_USER;
+  }
+  s.body_pieces_.emplace_back(at, n);
+  return 0;
+}
+
+int H1Parser::on_message_complete(llhttp_t* p) {
+  H1Parser& s = self(p);
+  s.message_done_ = true;
+  s.finish_trailers();
+  return HPE_PAUSED;  // keep pipelined bytes for the next message
+}
+
+void H1Parser::finish_trailers() {
+  trailers_.clear();
+  for (auto [name_at, value_at] : trailer_marks_) {
+    if (value_at == 0) continue;
+    std::string_view name(trailer_bytes_.data() + name_at, value_at - 1 - name_at);
+    std::string_view value(trailer_bytes_.data() + value_at);
+    trailers_.push_back({name, trim_trailing_ows(value)});
+  }
+}
+
+Error H1Parser::llhttp_error(llhttp_errno_t err) const {
+  if (err == HPE_USER) {
+    const char* reason = llhttp_get_error_reason(&parser_);
+    if (too_many_headers_) return {ErrorKind::HeadersTooLarge, "too many header fields"};
+    if (reason && std::strcmp(reason, "uri too long") == 0) {
+      return {ErrorKind::UriTooLong, "request target too long"};
+    }
+    if (reason && std::strcmp(reason, "request body too large") == 0) {
+      return {ErrorKind::BodyTooLarge, "request body too large"};
+    }
+    return {ErrorKind::BadRequest, "malformed trailers"};
+  }
+  if (err == HPE_CB_HEADERS_COMPLETE) return {ErrorKind::BodyTooLarge, "request body too large"};
+  const bool request = mode_ == Mode::Request;
+  const ErrorKind kind = request ? ErrorKind::BadRequest : ErrorKind::UpstreamBadResponse;
+  switch (err) {
+    case HPE_UNEXPECTED_CONTENT_LENGTH:
+      return {kind, "conflicting Content-Length and Transfer-Encoding"};
+    case HPE_INVALID_CONTENT_LENGTH:
+      return {kind, "invalid Content-Length"};
+    case HPE_INVALID_TRANSFER_ENCODING:
+      return {kind, "invalid Transfer-Encoding"};
+    case HPE_INVALID_CHUNK_SIZE:
+      return {kind, "invalid chunk size"};
+    case HPE_INVALID_METHOD:
+      return {kind, "invalid method"};
+    case HPE_INVALID_URL:
+      return {kind, "invalid request target"};
+    case HPE_INVALID_VERSION:
+      return {kind, "invalid HTTP version"};
+    case HPE_INVALID_HEADER_TOKEN:
+      return {kind, "invalid character in header"};
+    case HPE_INVALID_STATUS:
+      return {kind, "invalid status line"};
+    case HPE_CR_EXPECTED:
+    case HPE_LF_EXPECTED:
+      return {kind, "invalid line ending"};
+    case HPE_INVALID_EOF_STATE:
+      return {request ? ErrorKind::DownstreamClosed : ErrorKind::UpstreamReset,
+              "connection closed before the message ended"};
+    default:
+      return {kind, request ? "malformed request" : "malformed response"};
+  }
+}
+
+HeadResult H1Parser::parse_head(std::string_view buffer) {
+  base_ = buffer.data();
+  const size_t fresh = buffer.size() - parsed_;
+  if (fresh == 0) return {};
+  const llhttp_errno_t err = llhttp_execute(&parser_, buffer.data() + parsed_, fresh);
+  if (err == HPE_OK) {
+    parsed_ = buffer.size();
+    if (parsed_ > limits_.max_header_bytes) {
+      if (mode_ == Mode::Response) {
+        return {ParseStatus::Error, 0, {ErrorKind::UpstreamBadResponse, "response head too large"}};
+      }
+      if (url_.length > 0 && fields_.empty() && !head_done_) {
+        // still inside the request line
+        return {ParseStatus::Error, 0, {ErrorKind::UriTooLong, "request target too long"}};
+      }
+      return {ParseStatus::Error, 0, {ErrorKind::HeadersTooLarge, "request head too large"}};
+    }
+    return {};
+  }
+  if ((err != HPE_PAUSED && err != HPE_PAUSED_UPGRADE) || !head_done_) {
+    return {ParseStatus::Error, 0, llhttp_error(err)};
+  }
+  const size_t consumed = static_cast<size_t>(llhttp_get_error_pos(&parser_) - buffer.data());
+  if (consumed > limits_.max_header_bytes) {
+    return {ParseStatus::Error, 0,
+            mode_ == Mode::Request
+                ? Error{ErrorKind::HeadersTooLarge, "request head too large"}
+                : Error{ErrorKind::UpstreamBadResponse, "response head too large"}};
+  }
+  parsed_ = consumed;
+  if (mode_ == Mode::Request) {
+    Error e = check_request_head(buffer.substr(0, consumed));
+    if (e.kind != ErrorKind::Internal) return {ParseStatus::Error, 0, e};
+  }
+  if (err == HPE_PAUSED && !message_done_) llhttp_resume(&parser_);
+  return {ParseStatus::Done, consumed, {}};
+}
+
+// Checks llhttp leaves to the application (RFC 9112 §2.2, §3.2, §5.2). Internal = none failed.
+Error H1Parser::check_request_head(std::string_view head) const {
+  // Bare LF and obs-fold line continuations are both smuggling vectors: reject, never guess.
+  for (size_t i = 0; i < head.size(); ++i) {
+    if (head[i] != '\n') continue;
+    if (i == 0 || head[i - 1] != '\r') return {ErrorKind::BadRequest, "bare LF in request head"};
+    if (i + 1 < head.size() && (head[i + 1] == ' ' || head[i + 1] == '\t')) {
+      return {ErrorKind::BadRequest, "obsolete line folding"};
+    }
+  }
+  if (parser_.http_major != 1 || parser_.http_minor > 1) {
+    return {ErrorKind::BadRequest, "unsupported HTTP version"};
+  }
+  if (parser_.method == HTTP_CONNECT) return {ErrorKind::BadRequest, "CONNECT is not supported"};
+  int hosts = 0;
+  for (const auto& f : fields_) {
+    std::string_view name = view(head, f.name.offset, f.name.length);
+    if (core::http::iequals(name, "host")) ++hosts;
+    if (name.empty() || name.back() == ' ' || name.back() == '\t') {
+      return {ErrorKind::BadRequest, "whitespace before colon"};
+    }
+  }
+  if (hosts > 1) return {ErrorKind::BadRequest, "more than one Host field"};
+  if (hosts == 0 && parser_.http_minor == 1) return {ErrorKind::BadRequest, "missing Host field"};
+  std::string_view target = view(head, url_.offset, url_.length);
+  if (target.empty()) return {ErrorKind::BadRequest, "empty request target"};
+  const bool origin_form = target.front() == '/';
+  const bool absolute_form = target.starts_with("http://") || target.starts_with("https://");
+  const bool asterisk = target == "*" && parser_.method == HTTP_OPTIONS;
+  if (!origin_form && !absolute_form && !asterisk) {
+    return {ErrorKind::BadRequest, "invalid request target"};
+  }
+  return {ErrorKind::Internal, {}};
+}
+
+void H1Parser::request_head(std::string_view buffer, core::http::RequestHead& head) const {
+  head.method = llhttp_method_name(static_cast<llhttp_method_t>(parser_.method));
+  head.version_minor = parser_.http_minor;
+  head.target = view(buffer, url_.offset, url_.length);
+  head.headers.clear();
+  for (const auto& f : fields_) {
+    head.headers.push_back({view(buffer, f.name.offset, f.name.length),
+                            trim_trailing_ows(view(buffer, f.value.offset, f.value.length))});
+  }
+  head.authority = core::http::find_header(head.headers, "host").value_or(std::string_view{});
+  if (!head.target.starts_with("/") && head.target != "*") {
+    // absolute-form (RFC 9112 §3.2.2): the target's authority wins over Host
+    std::string_view rest = head.target.substr(head.target.find("://") + 3);
+    const size_t slash = rest.find('/');
+    head.authority = rest.substr(0, slash);
+    head.target = slash == std::string_view::npos ? std::string_view("/") : rest.substr(slash);
+  }
+  if (parser_.flags & F_CHUNKED) {
+    head.framing = BodyFraming::Chunked;
+  } else if (parser_.flags & F_CONTENT_LENGTH) {
+    head.framing = parser_.content_length == 0 ? BodyFraming::None : BodyFraming::ContentLength;
+    head.content_length = parser_.content_length;
+  } else {
+    head.framing = BodyFraming::None;
+  }
+  head.upgrade = (parser_.flags & F_CONNECTION_UPGRADE) && parser_.upgrade;
+  const auto expect = core::http::find_header(head.headers, "expect");
+  head.expect_continue = expect && core::http::iequals(*expect, "100-continue");
+}
+
+void H1Parser::response_head(std::string_view buffer, core::http::ResponseHead& head) const {
+  head.status = static_cast<uint16_t>(parser_.status_code);
+  head.reason = view(buffer, status_text_.offset, status_text_.length);
+  head.version_minor = parser_.http_minor;
+  head.headers.clear();
+  for (const auto& f : fields_) {
+    head.headers.push_back({view(buffer, f.name.offset, f.name.length),
+                            trim_trailing_ows(view(buffer, f.value.offset, f.value.length))});
+  }
+  const bool no_body = response_to_head_ || head.status < 200 || head.status == 204 ||
+                       head.status == 304;
+  if (no_body) {
+    head.framing = BodyFraming::None;
+  } else if (parser_.flags & F_CHUNKED) {
+    head.framing = BodyFraming::Chunked;
+  } else if (parser_.flags & F_CONTENT_LENGTH) {
+    head.framing = parser_.content_length == 0 ? BodyFraming::None : BodyFraming::ContentLength;
+  } else {
+    head.framing = BodyFraming::UntilClose;
+  }
+  head.content_length = parser_.content_length;
+  if (parser_.flags & F_CONTENT_LENGTH) head.content_length = parser_.content_length;
+  head.keep_alive = head.framing != BodyFraming::UntilClose && llhttp_should_keep_alive(&parser_);
+}
+
+BodyResult H1Parser::parse_body(std::string_view bytes) {
+  body_pieces_.clear();
+  if (message_done_) return {ParseStatus::Done, 0, {}};
+  if (bytes.empty()) return {};
+  const llhttp_errno_t err = llhttp_execute(&parser_, bytes.data(), bytes.size());
+  if (err == HPE_OK) return {ParseStatus::NeedMore, bytes.size(), {}};
+  if ((err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) && message_done_) {
+    const auto consumed = static_cast<size_t>(llhttp_get_error_pos(&parser_) - bytes.data());
+    return {ParseStatus::Done, consumed, {}};
+  }
+  return {ParseStatus::Error, 0, llhttp_error(err)};
+}
+
+BodyResult H1Parser::finish() {
+  body_pieces_.clear();
+  if (message_done_) return {ParseStatus::Done, 0, {}};
+  const llhttp_errno_t err = llhttp_finish(&parser_);
+  if ((err == HPE_OK || err == HPE_PAUSED) && message_done_) return {ParseStatus::Done, 0, {}};
+  return {ParseStatus::Error, 0,
+          mode_ == Mode::Request
+              ? Error{ErrorKind::DownstreamClosed, "client closed before the body ended"}
+              : Error{ErrorKind::UpstreamReset, "upstream closed before the body ended"}};
+}
+
+}  // namespace vx::adapters::h1

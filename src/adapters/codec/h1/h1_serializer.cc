@@ -1,0 +1,97 @@
+#include "adapters/codec/h1/h1_serializer.h"
+
+#include <charconv>
+
+#include "core/http/error.h"
+
+namespace vx::adapters::h1 {
+
+using core::http::BodyFraming;
+
+namespace {
+
+void append_number(std::string& out, uint64_t n) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
+  out.append(buf, end);
+}
+
+void append_fields(std::string& out, const core::http::HeaderList& headers) {
+  for (const auto& h : headers) {
+    if (is_framing_field(h.name)) continue;
+    out.append(h.name);
+    out.append(": ");
+    out.append(h.value);
+    out.append(kCrlf);
+  }
+}
+
+void append_framing(std::string& out, BodyFraming framing, uint64_t content_length) {
+  if (framing == BodyFraming::Chunked) {
+    out.append("transfer-encoding: chunked\r\n");
+  } else if (framing == BodyFraming::ContentLength) {
+    out.append("content-length: ");
+    append_number(out, content_length);
+    out.append(kCrlf);
+  }
+}
+
+}  // namespace
+
+bool is_framing_field(std::string_view name) {
+  return core::http::iequals(name, "content-length") ||
+         core::http::iequals(name, "transfer-encoding");
+}
+
+void append_request_head(std::string& out, const core::http::RequestHead& head,
+                         std::string_view connection) {
+  out.append(head.method);
+  out.push_back(' ');
+  out.append(head.target);
+  out.append(" HTTP/1.1\r\n");
+  append_fields(out, head.headers);
+  append_framing(out, head.framing, head.content_length);
+  if (!connection.empty()) {
+    out.append("connection: ");
+    out.append(connection);
+    out.append(kCrlf);
+  }
+  out.append(kCrlf);
+}
+
+void append_response_head(std::string& out, const core::http::ResponseHead& head,
+                          bool keep_alive) {
+  out.append("HTTP/1.1 ");
+  append_number(out, head.status);
+  out.push_back(' ');
+  out.append(head.reason.empty() ? core::http::reason_phrase(head.status) : head.reason);
+  out.append(kCrlf);
+  append_fields(out, head.headers);
+  // A 1xx, 204 or 304 carries no framing; a HEAD answer keeps the length it would have had.
+  if (head.status >= 200 && head.status != 204 && head.status != 304) {
+    if (head.framing == BodyFraming::None) {
+      out.append("content-length: ");
+      append_number(out, head.content_length);
+      out.append(kCrlf);
+    } else {
+      append_framing(out, head.framing, head.content_length);
+    }
+  }
+  if (!keep_alive && head.status >= 200) out.append("connection: close\r\n");
+  out.append(kCrlf);
+}
+
+size_t chunk_header(char* buf, size_t size) {
+  auto [end, ec] = std::to_chars(buf, buf + 16, size, 16);
+  end[0] = '\r';
+  end[1] = '\n';
+  return static_cast<size_t>(end + 2 - buf);
+}
+
+void append_last_chunk(std::string& out, const core::http::HeaderList& trailers) {
+  out.append("0\r\n");
+  append_fields(out, trailers);
+  out.append(kCrlf);
+}
+
+}  // namespace vx::adapters::h1

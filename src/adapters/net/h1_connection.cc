@@ -1,0 +1,362 @@
+#include "adapters/net/h1_connection.h"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/write.hpp>
+#include <cstring>
+
+#include "adapters/codec/h1/h1_serializer.h"
+#include "proxy/forwarder.h"
+
+namespace vx::adapters::net {
+
+using core::http::BodyFraming;
+using core::http::Error;
+using core::http::ErrorKind;
+namespace asio = boost::asio;
+using namespace boost::asio::experimental::awaitable_operators;
+using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr size_t kReadBufferBytes = 16 * 1024;
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+h1::ParseLimits parse_limits(const core::config::Limits& limits) {
+  return {limits.max_header_bytes, limits.max_headers, limits.max_uri_bytes,
+          limits.max_body_bytes};
+}
+
+}  // namespace
+
+H1Connection::H1Connection(Socket socket, proxy::WorkerContext& worker,
+                           const core::config::Limits& limits, bool tls)
+    : socket_(std::move(socket)),
+      worker_(worker),
+      limits_(limits),
+      tls_(tls),
+      timer_(socket_.get_executor()),
+      in_(kReadBufferBytes),
+      parser_(h1::H1Parser::Mode::Request, parse_limits(limits)) {
+  boost::system::error_code ec;
+  const auto remote = socket_.remote_endpoint(ec);
+  if (!ec) client_ip_ = remote.address().to_string();
+  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  out_.reserve(4096);
+}
+
+ports::Awaitable<void> H1Connection::run() {
+  deadline_ = SteadyClock::now() + limits_.header_timeout;
+  co_await (serve() || watchdog());
+  closed_ = true;
+  boost::system::error_code ignored;
+  socket_.shutdown(asio::socket_base::shutdown_both, ignored);
+  socket_.close(ignored);
+}
+
+void H1Connection::drain() {
+  draining_ = true;
+  if (idle_) {
+    boost::system::error_code ignored;
+    socket_.cancel(ignored);
+  }
+}
+
+void H1Connection::arm_deadline(SteadyClock::time_point deadline,
+                                ports::UpstreamStream* upstream) {
+  watched_upstream_ = upstream;
+  const bool earlier = deadline < deadline_;
+  deadline_ = deadline;
+  // A later deadline needs nothing: the watchdog wakes at the old one and sleeps again.
+  if (earlier) timer_.cancel();
+}
+
+ports::Awaitable<void> H1Connection::watchdog() {
+  for (;;) {
+    timer_.expires_at(deadline_);
+    co_await timer_.async_wait(ports::kUseTuple);
+    if (SteadyClock::now() < deadline_) continue;
+    expired_ = true;
+    boost::system::error_code ignored;
+    socket_.cancel(ignored);
+    if (watched_upstream_) watched_upstream_->cancel();
+    deadline_ = SteadyClock::time_point::max();
+  }
+}
+
+ports::Awaitable<std::pair<boost::system::error_code, size_t>> H1Connection::read_more() {
+  if (in_end_ == in_.size()) {
+    if (in_begin_ > 0) {
+      std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
+      in_end_ -= in_begin_;
+      in_begin_ = 0;
+    } else {
+      // Only a head can fill the whole buffer; the parser bounds it by max_header_bytes.
+      in_.resize(in_.size() * 2);
+    }
+  }
+  auto [ec, n] = co_await socket_.async_read_some(
+      asio::buffer(in_.data() + in_end_, in_.size() - in_end_), ports::kUseTuple);
+  in_end_ += n;
+  co_return std::pair{ec, n};
+}
+
+ports::Awaitable<H1Connection::HeadOutcome> H1Connection::read_head() {
+  parser_.reset();
+  request_.clear();
+  idle_ = in_begin_ == in_end_;
+  expired_ = false;
+  watched_upstream_ = nullptr;
+  if (idle_) {
+    if (draining_) co_return HeadOutcome::Closed;
+    arm_deadline(SteadyClock::now() + limits_.idle_timeout, nullptr);
+  } else {
+    arm_deadline(SteadyClock::now() + limits_.header_timeout, nullptr);
+  }
+  for (;;) {
+    if (in_begin_ != in_end_) {
+      const std::string_view buffered(in_.data() + in_begin_, in_end_ - in_begin_);
+      const h1::HeadResult r = parser_.parse_head(buffered);
+      if (r.status == h1::ParseStatus::Done) {
+        parser_.request_head(buffered, request_);
+        in_begin_ += r.consumed;
+        co_return HeadOutcome::Request;
+      }
+      if (r.status == h1::ParseStatus::Error) {
+        co_await answer_parse_error(r.error);
+        co_return HeadOutcome::Answered;
+      }
+    }
+    auto [ec, n] = co_await read_more();
+    if (n > 0 && idle_) {
+      idle_ = false;
+      arm_deadline(SteadyClock::now() + limits_.header_timeout, nullptr);
+    }
+    if (ec) {
+      if (expired_ && !idle_) {
+        co_await answer_parse_error({ErrorKind::RequestTimeout, "request head timed out"});
+        co_return HeadOutcome::Answered;
+      }
+      if (ec == asio::error::eof && !idle_ && in_begin_ != in_end_) {
+        co_return HeadOutcome::Closed;  // a truncated head: nobody left to answer
+      }
+      co_return HeadOutcome::Closed;
+    }
+  }
+}
+
+ports::Awaitable<void> H1Connection::answer_parse_error(const Error& error) {
+  close_after_response_ = true;
+  request_wants_close_ = true;
+  const std::string body = core::http::error_body(error);
+  static const core::http::HeaderList kNone;
+  arm_deadline(SteadyClock::now() + limits_.header_timeout, nullptr);
+  expired_ = false;
+  co_await send_local(core::http::status_for(error.kind), "application/json", body, kNone);
+}
+
+bool H1Connection::keep_alive_after_response() const {
+  return !close_after_response_ && !request_wants_close_ && !draining_ && body_done_;
+}
+
+ports::Awaitable<void> H1Connection::serve() {
+  for (;;) {
+    const HeadOutcome outcome = co_await read_head();
+    if (outcome != HeadOutcome::Request) co_return;
+    idle_ = false;
+    response_started_ = false;
+    response_chunked_ = false;
+    response_has_body_ = request_.method != "HEAD";
+    close_after_response_ = false;
+    continue_sent_ = false;
+    body_done_ = request_.framing == BodyFraming::None;
+    // HTTP/1.0 closes unless it asked for keep-alive; 1.1 keeps alive unless it asked to close.
+    const auto connection = core::http::find_header(request_.headers, "connection");
+    request_wants_close_ =
+        request_.version_minor == 0
+            ? !(connection && core::http::list_contains(*connection, "keep-alive"))
+            : (connection && core::http::list_contains(*connection, "close"));
+    co_await proxy::serve_stream(*this, worker_);
+    if (!response_started_ || !keep_alive_after_response()) co_return;
+  }
+}
+
+ports::AsyncResult<void> H1Connection::write_out(std::span<const std::string_view> body) {
+  gather_.clear();
+  if (!out_.empty()) gather_.emplace_back(out_.data(), out_.size());
+  for (auto piece : body) {
+    if (!piece.empty()) gather_.emplace_back(piece.data(), piece.size());
+  }
+  if (gather_.empty()) co_return core::Result<void, Error>{};
+  auto [ec, n] = co_await asio::async_write(socket_, gather_, ports::kUseTuple);
+  out_.clear();
+  if (ec) {
+    close_after_response_ = true;
+    co_return core::unexpected(Error{ErrorKind::DownstreamClosed, "client write failed"});
+  }
+  co_return core::Result<void, Error>{};
+}
+
+ports::AsyncResult<void> H1Connection::send_continue() {
+  if (!request_.expect_continue || continue_sent_ || body_done_) {
+    co_return core::Result<void, Error>{};
+  }
+  continue_sent_ = true;
+  out_.append(kContinue);
+  co_return co_await write_out({});
+}
+
+ports::AsyncResult<ports::BodyChunk> H1Connection::read_body() {
+  static const std::vector<std::string_view> kNoPieces;
+  if (body_done_) co_return ports::BodyChunk{{}, true, nullptr};
+  for (;;) {
+    const h1::BodyResult r =
+        parser_.parse_body(std::string_view(in_.data() + in_begin_, in_end_ - in_begin_));
+    if (r.status == h1::ParseStatus::Error) {
+      close_after_response_ = true;
+      co_return core::unexpected(r.error);
+    }
+    in_begin_ += r.consumed;
+    const auto& pieces = parser_.body_pieces();
+    if (r.status == h1::ParseStatus::Done) {
+      body_done_ = true;
+      co_return ports::BodyChunk{pieces, true,
+                                 parser_.trailers().empty() ? nullptr : &parser_.trailers()};
+    }
+    if (!pieces.empty()) co_return ports::BodyChunk{pieces, false, nullptr};
+    if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;  // releases the pieces handed out last
+    auto [ec, n] = co_await read_more();
+    if (ec) {
+      close_after_response_ = true;
+      if (expired_) co_return core::unexpected(Error{ErrorKind::RequestTimeout, "body timed out"});
+      co_return core::unexpected(
+          Error{ErrorKind::DownstreamClosed, "client closed before the body ended"});
+    }
+  }
+}
+
+ports::AsyncResult<void> H1Connection::send_interim(const core::http::ResponseHead& head) {
+  if (request_.version_minor == 0) co_return core::Result<void, Error>{};  // 1.0 knows no 1xx
+  h1::append_response_head(out_, head, true);
+  co_return co_await write_out({});
+}
+
+ports::AsyncResult<void> H1Connection::send_head(const core::http::ResponseHead& head) {
+  response_started_ = true;
+  core::http::ResponseHead& out_head = const_cast<core::http::ResponseHead&>(head);
+  const BodyFraming upstream_framing = out_head.framing;
+  if (head.status == 101) {
+    h1::append_response_head(out_, head, true);
+    out_.resize(out_.size() - 2);
+    out_.append("connection: upgrade\r\n\r\n");
+    co_return co_await write_out({});
+  }
+  response_has_body_ = response_has_body_ && upstream_framing != BodyFraming::None;
+  if (upstream_framing == BodyFraming::Chunked || upstream_framing == BodyFraming::UntilClose) {
+    if (request_.version_minor >= 1) {
+      out_head.framing = BodyFraming::Chunked;
+      response_chunked_ = response_has_body_;
+    } else {
+      out_head.framing = BodyFraming::UntilClose;  // HTTP/1.0: the close ends the body
+      close_after_response_ = true;
+    }
+  }
+  if (request_.method == "HEAD" && upstream_framing != BodyFraming::ContentLength) {
+    out_head.framing = upstream_framing == BodyFraming::None ? BodyFraming::None
+                                                             : BodyFraming::UntilClose;
+  }
+  // The answer may come before the request body was read (an early error): then the
+  // connection cannot be reused (invariant 2).
+  h1::append_response_head(out_, out_head, keep_alive_after_response());
+  out_head.framing = upstream_framing;
+  co_return core::Result<void, Error>{};  // written with the first body bytes
+}
+
+ports::AsyncResult<void> H1Connection::send_body(const ports::BodyChunk& chunk) {
+  if (!response_has_body_) {
+    if (chunk.last) co_return co_await write_out({});
+    co_return core::Result<void, Error>{};
+  }
+  if (!response_chunked_) co_return co_await write_out(chunk.pieces);
+  // Chunk framing: small headers in a reused array, body bytes gathered zero-copy.
+  gather_.clear();
+  if (!out_.empty()) gather_.emplace_back(out_.data(), out_.size());
+  if (chunk_headers_.size() < chunk.pieces.size()) chunk_headers_.resize(chunk.pieces.size());
+  size_t i = 0;
+  for (auto piece : chunk.pieces) {
+    if (piece.empty()) continue;
+    auto& header = chunk_headers_[i++];
+    gather_.emplace_back(header.data(), h1::chunk_header(header.data(), piece.size()));
+    gather_.emplace_back(piece.data(), piece.size());
+    gather_.emplace_back(h1::kCrlf.data(), h1::kCrlf.size());
+  }
+  std::string tail;
+  if (chunk.last) {
+    static const core::http::HeaderList kNone;
+    h1::append_last_chunk(tail, chunk.trailers ? *chunk.trailers : kNone);
+    gather_.emplace_back(tail.data(), tail.size());
+  }
+  if (gather_.empty()) co_return core::Result<void, Error>{};
+  auto [ec, n] = co_await asio::async_write(socket_, gather_, ports::kUseTuple);
+  out_.clear();
+  if (ec) {
+    close_after_response_ = true;
+    co_return core::unexpected(Error{ErrorKind::DownstreamClosed, "client write failed"});
+  }
+  co_return core::Result<void, Error>{};
+}
+
+ports::AsyncResult<void> H1Connection::send_local(uint16_t status, std::string_view content_type,
+                                                  std::string_view body,
+                                                  const core::http::HeaderList& extra) {
+  response_started_ = true;
+  core::http::ResponseHead head;
+  head.status = status;
+  head.headers = extra;
+  head.headers.push_back({"content-type", content_type});
+  head.framing = BodyFraming::ContentLength;
+  head.content_length = body.size();
+  const bool keep_alive = keep_alive_after_response();
+  if (!keep_alive) close_after_response_ = true;
+  h1::append_response_head(out_, head, keep_alive);
+  const std::string_view pieces[] = {request_.method == "HEAD" ? std::string_view{} : body};
+  co_return co_await write_out(pieces);
+}
+
+ports::Awaitable<void> H1Connection::tunnel(ports::UpstreamStream& upstream) {
+  close_after_response_ = true;
+  // A tunnel lives while bytes flow in either direction; idle_timeout of silence ends it.
+  const auto idle = limits_.idle_timeout;
+  arm_deadline(SteadyClock::now() + idle, &upstream);
+  auto leftover_up = upstream.take_leftover();
+  if (!leftover_up.empty()) {
+    out_.append(leftover_up);
+    if (!co_await write_out({})) co_return;
+  }
+  if (in_begin_ != in_end_) {
+    auto ec = co_await upstream.write_raw({in_.data() + in_begin_, in_end_ - in_begin_});
+    in_begin_ = in_end_ = 0;
+    if (ec) co_return;
+  }
+  auto client_to_upstream = [&]() -> ports::Awaitable<void> {
+    for (;;) {
+      auto [ec, n] = co_await socket_.async_read_some(asio::buffer(in_), ports::kUseTuple);
+      if (ec) co_return;
+      arm_deadline(SteadyClock::now() + idle, &upstream);
+      if (co_await upstream.write_raw({in_.data(), n})) co_return;
+    }
+  };
+  auto upstream_to_client = [&]() -> ports::Awaitable<void> {
+    std::vector<char> buffer(16 * 1024);
+    for (;;) {
+      auto [ec, n] = co_await upstream.read_raw(buffer);
+      if (ec) co_return;
+      arm_deadline(SteadyClock::now() + idle, &upstream);
+      auto [wec, wn] = co_await asio::async_write(socket_, asio::buffer(buffer.data(), n),
+                                                  ports::kUseTuple);
+      if (wec) co_return;
+    }
+  };
+  co_await (client_to_upstream() || upstream_to_client());
+}
+
+}  // namespace vx::adapters::net

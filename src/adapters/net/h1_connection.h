@@ -1,0 +1,107 @@
+// H1Connection: one downstream HTTP/1.1 connection: reads requests one after another
+// (pipelined ones are answered in order because they are served one at a time), hands each to
+// the pipeline as a DownstreamExchange, and writes the answers. One per accepted socket, owned
+// by its own coroutine on one worker's thread.
+//
+// Invariants:
+//  1. One watchdog timer per connection bounds every wait: idle_timeout while no request byte
+//     has arrived, header_timeout from the first byte of a head, then what the pipeline arms.
+//  2. After a response whose request body was not read to its end, after a parse error, or
+//     while draining, the connection closes instead of reading another request.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "adapters/codec/h1/h1_parser.h"
+#include "core/config/config.h"
+#include "proxy/downstream_exchange.h"
+#include "proxy/worker_context.h"
+
+namespace vx::adapters::net {
+
+using Socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, ports::Executor>;
+using Timer = boost::asio::basic_waitable_timer<std::chrono::steady_clock,
+                                                boost::asio::wait_traits<std::chrono::steady_clock>,
+                                                ports::Executor>;
+
+class H1Connection final : public proxy::DownstreamExchange {
+ public:
+  H1Connection(Socket socket, proxy::WorkerContext& worker, const core::config::Limits& limits,
+               bool tls);
+
+  // Serves requests until the connection ends. Never throws.
+  ports::Awaitable<void> run();
+  // Drain: an idle connection closes now, a busy one after its current response.
+  void drain();
+
+  // proxy::DownstreamExchange
+  core::http::RequestHead& request() override { return request_; }
+  std::string_view client_ip() const override { return client_ip_; }
+  bool tls() const override { return tls_; }
+  proxy::StreamScratch& scratch() override { return scratch_; }
+  std::chrono::milliseconds idle_timeout() const override { return limits_.idle_timeout; }
+  ports::AsyncResult<void> send_continue() override;
+  ports::AsyncResult<ports::BodyChunk> read_body() override;
+  ports::AsyncResult<void> send_interim(const core::http::ResponseHead& head) override;
+  ports::AsyncResult<void> send_head(const core::http::ResponseHead& head) override;
+  ports::AsyncResult<void> send_body(const ports::BodyChunk& chunk) override;
+  ports::AsyncResult<void> send_local(uint16_t status, std::string_view content_type,
+                                      std::string_view body,
+                                      const core::http::HeaderList& extra) override;
+  bool response_started() const override { return response_started_; }
+  ports::Awaitable<void> tunnel(ports::UpstreamStream& upstream) override;
+  void arm_deadline(std::chrono::steady_clock::time_point deadline,
+                    ports::UpstreamStream* upstream) override;
+  bool deadline_expired() const override { return expired_; }
+
+ private:
+  enum class HeadOutcome : uint8_t { Request, Closed, Answered };
+
+  ports::Awaitable<void> serve();
+  ports::Awaitable<void> watchdog();
+  ports::Awaitable<HeadOutcome> read_head();
+  ports::Awaitable<std::pair<boost::system::error_code, size_t>> read_more();
+  ports::AsyncResult<void> write_out(std::span<const std::string_view> body);
+  ports::Awaitable<void> answer_parse_error(const core::http::Error& error);
+  bool keep_alive_after_response() const;
+
+  Socket socket_;
+  proxy::WorkerContext& worker_;
+  const core::config::Limits& limits_;
+  bool tls_;
+  std::string client_ip_;
+
+  // Watchdog (invariant 1).
+  Timer timer_;
+  std::chrono::steady_clock::time_point deadline_;
+  ports::UpstreamStream* watched_upstream_ = nullptr;
+  bool expired_ = false;
+  bool closed_ = false;
+
+  std::vector<char> in_;
+  size_t in_begin_ = 0;
+  size_t in_end_ = 0;
+  h1::H1Parser parser_;
+  core::http::RequestHead request_;
+  bool request_wants_close_ = false;
+  bool body_done_ = false;
+  bool idle_ = true;  // waiting for the first byte of a request
+  bool draining_ = false;
+
+  std::string out_;
+  std::vector<boost::asio::const_buffer> gather_;
+  std::vector<std::array<char, 20>> chunk_headers_;
+  bool response_started_ = false;
+  bool response_chunked_ = false;
+  bool response_has_body_ = true;
+  bool close_after_response_ = false;
+  bool continue_sent_ = false;
+  proxy::StreamScratch scratch_;
+};
+
+}  // namespace vx::adapters::net

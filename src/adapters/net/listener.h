@@ -1,0 +1,52 @@
+// Listener: one listening socket of one worker (SO_REUSEPORT: every worker binds its own and
+// the kernel spreads connections), its accept loop, and the worker's live connections for
+// drain. One per worker per configured listener; lives on that worker's thread.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <atomic>
+#include <list>
+#include <string>
+
+#include "adapters/net/h1_connection.h"
+#include "core/config/config.h"
+#include "core/result.h"
+#include "proxy/worker_context.h"
+
+namespace vx::adapters::net {
+
+using Acceptor = boost::asio::basic_socket_acceptor<boost::asio::ip::tcp, ports::Executor>;
+
+// Process-wide count of open downstream connections (SPEC.md limits.max_connections).
+struct ConnectionBudget {
+  std::atomic<uint64_t> open{0};
+  uint64_t max = 100000;
+};
+
+class Listener {
+ public:
+  Listener(ports::Executor executor, const core::config::Listener& config,
+           const core::config::Limits& limits, proxy::WorkerContext& worker,
+           ConnectionBudget& budget);
+
+  // Binds with SO_REUSEPORT and listens. Refuses with "listener NAME: cannot bind ADDR: why".
+  core::Result<void, std::string> open();
+  // Accepts until close(); each connection runs as its own coroutine.
+  ports::Awaitable<void> accept_loop();
+  // Stops accepting and asks every connection to drain.
+  void close();
+  size_t live_connections() const { return connections_.size(); }
+  const core::config::Listener& config() const { return config_; }
+
+ private:
+  ports::Executor executor_;
+  const core::config::Listener& config_;
+  const core::config::Limits& limits_;
+  proxy::WorkerContext& worker_;
+  ConnectionBudget& budget_;
+  Acceptor acceptor_;
+  std::list<H1Connection*> connections_;
+  bool closed_ = false;
+};
+
+}  // namespace vx::adapters::net

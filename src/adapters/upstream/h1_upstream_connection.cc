@@ -1,0 +1,211 @@
+#include "adapters/upstream/h1_upstream_connection.h"
+
+#include <sys/socket.h>
+
+#include <boost/asio/write.hpp>
+#include <cstring>
+
+#include "adapters/codec/h1/h1_serializer.h"
+#include "adapters/upstream/h1_upstream_pool.h"
+
+namespace vx::adapters::upstream {
+
+using core::http::Error;
+using core::http::ErrorKind;
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr size_t kReadBufferBytes = 16 * 1024;
+// Upstreams are trusted more than clients, but a response head still has a bound.
+constexpr h1::ParseLimits kResponseLimits{.max_header_bytes = 64 * 1024, .max_headers = 200};
+constexpr size_t kMaxHeadBufferBytes = kResponseLimits.max_header_bytes + kReadBufferBytes;
+
+}  // namespace
+
+H1UpstreamConnection::H1UpstreamConnection(Socket socket, H1UpstreamPool& pool,
+                                           uint64_t endpoint_key)
+    : socket_(std::move(socket)),
+      pool_(pool),
+      endpoint_key_(endpoint_key),
+      in_(kReadBufferBytes),
+      parser_(h1::H1Parser::Mode::Response, kResponseLimits) {
+  out_.reserve(2048);
+}
+
+void H1UpstreamConnection::start_exchange() {
+  out_.clear();
+  in_begin_ = in_end_ = 0;
+  pending_consume_ = 0;
+  response_byte_seen_ = false;
+  in_body_ = false;
+  eof_ = false;
+  clean_end_ = false;
+  head_.clear();
+}
+
+bool H1UpstreamConnection::alive_while_idle() {
+  char byte;
+  const ssize_t n = ::recv(socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+void H1UpstreamConnection::cancel() {
+  boost::system::error_code ignored;
+  socket_.cancel(ignored);
+}
+
+Error H1UpstreamConnection::read_error(const boost::system::error_code& ec,
+                                       bool any_response_byte) const {
+  if (ec == asio::error::operation_aborted) {
+    return {ErrorKind::UpstreamTimeout, "upstream timed out"};
+  }
+  if (!any_response_byte) return {ErrorKind::UpstreamReset, "upstream closed the connection"};
+  return {ErrorKind::UpstreamReset, "upstream closed the connection mid-response"};
+}
+
+ports::AsyncResult<void> H1UpstreamConnection::send_head(const core::http::RequestHead& head) {
+  request_chunked_ = head.framing == core::http::BodyFraming::Chunked;
+  request_is_head_ = head.method == "HEAD";
+  parser_.reset(request_is_head_);
+  h1::append_request_head(out_, head, head.upgrade ? "upgrade" : "");
+  // Written together with the first body bytes, or by recv_head: one syscall for small requests.
+  co_return core::Result<void, Error>{};
+}
+
+ports::AsyncResult<void> H1UpstreamConnection::flush(std::span<const std::string_view> body) {
+  gather_.clear();
+  if (!out_.empty()) gather_.emplace_back(out_.data(), out_.size());
+  for (auto piece : body) gather_.emplace_back(piece.data(), piece.size());
+  if (gather_.empty()) co_return core::Result<void, Error>{};
+  auto [ec, n] = co_await asio::async_write(socket_, gather_, ports::kUseTuple);
+  out_.clear();
+  if (ec) {
+    co_return core::unexpected(ec == asio::error::operation_aborted
+                                   ? Error{ErrorKind::UpstreamTimeout, "upstream write timed out"}
+                                   : Error{ErrorKind::UpstreamReset, "upstream write failed"});
+  }
+  co_return core::Result<void, Error>{};
+}
+
+ports::AsyncResult<void> H1UpstreamConnection::send_body(const ports::BodyChunk& chunk) {
+  if (!request_chunked_) co_return co_await flush(chunk.pieces);
+  // Chunked framing is small; it is copied next to the head so the body bytes still go out
+  // zero-copy in one gathered write.
+  gather_.clear();
+  for (auto piece : chunk.pieces) {
+    if (piece.empty()) continue;
+    char header[20];
+    out_.append(header, h1::chunk_header(header, piece.size()));
+    out_.append(piece);
+    out_.append(h1::kCrlf);
+  }
+  if (chunk.last) {
+    static const core::http::HeaderList kNone;
+    h1::append_last_chunk(out_, chunk.trailers ? *chunk.trailers : kNone);
+  }
+  co_return co_await flush({});
+}
+
+ports::Awaitable<std::pair<boost::system::error_code, size_t>> H1UpstreamConnection::read_more() {
+  if (in_end_ == in_.size()) {
+    if (in_begin_ > 0) {
+      std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
+      in_end_ -= in_begin_;
+      in_begin_ = 0;
+    } else if (in_.size() < kMaxHeadBufferBytes) {
+      in_.resize(std::min(in_.size() * 2, kMaxHeadBufferBytes));
+    }
+  }
+  auto [ec, n] = co_await socket_.async_read_some(
+      asio::buffer(in_.data() + in_end_, in_.size() - in_end_), ports::kUseTuple);
+  in_end_ += n;
+  co_return std::pair{ec, n};
+}
+
+ports::AsyncResult<const core::http::ResponseHead*> H1UpstreamConnection::recv_head() {
+  if (!out_.empty()) {
+    auto flushed = co_await flush({});
+    if (!flushed) co_return core::unexpected(flushed.error());
+  }
+  if (pending_consume_ > 0) {  // the previous head was a 1xx: the next message follows it
+    in_begin_ += pending_consume_;
+    pending_consume_ = 0;
+    parser_.reset(request_is_head_);
+  }
+  for (;;) {
+    const std::string_view buffered(in_.data() + in_begin_, in_end_ - in_begin_);
+    const h1::HeadResult r = parser_.parse_head(buffered);
+    if (r.status == h1::ParseStatus::Done) {
+      parser_.response_head(buffered, head_);
+      if (head_.status < 200 && head_.status != 101) {
+        pending_consume_ = r.consumed;
+      } else {
+        in_begin_ += r.consumed;
+        in_body_ = true;
+      }
+      co_return &head_;
+    }
+    if (r.status == h1::ParseStatus::Error) co_return core::unexpected(r.error);
+    if (in_end_ == in_.size() && in_begin_ == 0 && in_.size() >= kMaxHeadBufferBytes) {
+      co_return core::unexpected(Error{ErrorKind::UpstreamBadResponse, "response head too large"});
+    }
+    auto [ec, n] = co_await read_more();
+    if (n > 0) response_byte_seen_ = true;
+    if (ec) co_return core::unexpected(read_error(ec, response_byte_seen_));
+  }
+}
+
+ports::AsyncResult<ports::BodyChunk> H1UpstreamConnection::recv_body() {
+  for (;;) {
+    const h1::BodyResult r =
+        parser_.parse_body(std::string_view(in_.data() + in_begin_, in_end_ - in_begin_));
+    if (r.status == h1::ParseStatus::Error) co_return core::unexpected(r.error);
+    in_begin_ += r.consumed;
+    const auto& pieces = parser_.body_pieces();
+    if (r.status == h1::ParseStatus::Done) {
+      // Bytes after the response would be read by the next exchange: never reuse then.
+      clean_end_ = head_.keep_alive && in_begin_ == in_end_;
+      co_return ports::BodyChunk{pieces, true,
+                                 parser_.trailers().empty() ? nullptr : &parser_.trailers()};
+    }
+    if (!pieces.empty()) co_return ports::BodyChunk{pieces, false, nullptr};
+    if (eof_) {
+      const h1::BodyResult end = parser_.finish();
+      if (end.status != h1::ParseStatus::Done) co_return core::unexpected(end.error);
+      co_return ports::BodyChunk{{}, true, nullptr};
+    }
+    if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;  // releases the pieces handed out last
+    auto [ec, n] = co_await read_more();
+    if (ec == asio::error::eof) {
+      eof_ = true;
+    } else if (ec) {
+      co_return core::unexpected(read_error(ec, true));
+    }
+  }
+}
+
+std::string_view H1UpstreamConnection::take_leftover() {
+  if (pending_consume_ == 0 && in_body_) {
+    std::string_view rest(in_.data() + in_begin_, in_end_ - in_begin_);
+    in_begin_ = in_end_;
+    return rest;
+  }
+  return {};
+}
+
+ports::Awaitable<std::pair<boost::system::error_code, size_t>> H1UpstreamConnection::read_raw(
+    std::span<char> into) {
+  auto [ec, n] = co_await socket_.async_read_some(asio::buffer(into.data(), into.size()),
+                                                  ports::kUseTuple);
+  co_return std::pair{ec, n};
+}
+
+ports::Awaitable<boost::system::error_code> H1UpstreamConnection::write_raw(
+    std::string_view bytes) {
+  auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(bytes.data(), bytes.size()),
+                                            ports::kUseTuple);
+  co_return ec;
+}
+
+}  // namespace vx::adapters::upstream

@@ -1,0 +1,79 @@
+// One HTTP/1.1 connection to an endpoint, leased to one stream at a time by H1UpstreamPool.
+// Owned by the pool; lives on one worker's thread.
+//
+// Invariants:
+//  1. At most one exchange uses the connection at a time (the lease).
+//  2. It returns to the pool only when the response was read to its end and the upstream did
+//     not ask to close (reusable), so no stale bytes are ever read by the next exchange.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "adapters/codec/h1/h1_parser.h"
+#include "ports/upstream_pool.h"
+
+namespace vx::adapters::upstream {
+
+using Socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, ports::Executor>;
+
+class H1UpstreamPool;
+
+class H1UpstreamConnection final : public ports::UpstreamStream {
+ public:
+  H1UpstreamConnection(Socket socket, H1UpstreamPool& pool, uint64_t endpoint_key);
+
+  // ports::UpstreamStream
+  ports::AsyncResult<void> send_head(const core::http::RequestHead& head) override;
+  ports::AsyncResult<void> send_body(const ports::BodyChunk& chunk) override;
+  ports::AsyncResult<const core::http::ResponseHead*> recv_head() override;
+  ports::AsyncResult<ports::BodyChunk> recv_body() override;
+  std::string_view take_leftover() override;
+  ports::Awaitable<std::pair<boost::system::error_code, size_t>> read_raw(
+      std::span<char> into) override;
+  ports::Awaitable<boost::system::error_code> write_raw(std::string_view bytes) override;
+  bool reused() const override { return reused_; }
+  void cancel() override;
+
+  // Pool bookkeeping.
+  uint64_t endpoint_key() const { return endpoint_key_; }
+  H1UpstreamPool& pool() { return pool_; }
+  void mark_reused() { reused_ = true; }
+  void start_exchange();
+  // The response was read to its end, the upstream allows reuse and sent nothing after it.
+  bool clean_end() const { return clean_end_; }
+  std::chrono::steady_clock::time_point idle_since;
+  // False when the peer closed or sent unsolicited bytes while idle (checked without blocking).
+  bool alive_while_idle();
+
+ private:
+  ports::AsyncResult<void> flush(std::span<const std::string_view> body);
+  // Reads more bytes into in_ after in_end_; compacts first when the buffer is full.
+  ports::Awaitable<std::pair<boost::system::error_code, size_t>> read_more();
+  core::http::Error read_error(const boost::system::error_code& ec, bool any_response_byte) const;
+
+  Socket socket_;
+  H1UpstreamPool& pool_;
+  uint64_t endpoint_key_;
+  bool reused_ = false;
+
+  std::string out_;  // pending request head and chunk framing, written with the next body bytes
+  bool request_chunked_ = false;
+  bool request_is_head_ = false;
+  std::vector<boost::asio::const_buffer> gather_;
+
+  std::vector<char> in_;
+  size_t in_begin_ = 0;  // first unconsumed byte
+  size_t in_end_ = 0;    // one past the last received byte
+  size_t pending_consume_ = 0;  // head bytes of the last recv_head, dropped on the next call
+  bool response_byte_seen_ = false;
+  h1::H1Parser parser_;
+  core::http::ResponseHead head_;
+  bool in_body_ = false;
+  bool eof_ = false;
+  bool clean_end_ = false;
+};
+
+}  // namespace vx::adapters::upstream

@@ -1,0 +1,109 @@
+#include "app/vortex/server.h"
+
+#include <signal.h>
+
+#include <cstdio>
+#include <thread>
+#include <vector>
+
+#include "adapters/config/re2_regex_compiler.h"
+#include "adapters/config/yaml_config_loader.h"
+#include "app/vortex/worker.h"
+#include "proxy/runtime.h"
+
+namespace vx::app {
+
+namespace {
+
+unsigned worker_count(const core::config::Config& config) {
+  if (config.workers > 0) return config.workers;
+  const unsigned cpus = std::thread::hardware_concurrency();
+  return cpus == 0 ? 1 : cpus;
+}
+
+// Builds a Runtime for `config`, printing why when it cannot.
+std::shared_ptr<const proxy::Runtime> build_runtime(
+    std::shared_ptr<const core::config::Config> config) {
+  adapters::config::Re2RegexCompiler regex;
+  auto runtime = proxy::Runtime::build(std::move(config), regex, std::chrono::steady_clock::now());
+  if (!runtime) {
+    for (const auto& e : runtime.error()) std::fprintf(stderr, "%s\n", e.c_str());
+    return nullptr;
+  }
+  return *runtime;
+}
+
+// SIGHUP: load and validate the file off the workers; a bad file leaves the running config.
+// Listener changes need a restart until the admin reload (issue 6) reopens listeners.
+void reload(proxy::RuntimeHolder& holder, const std::string& path) {
+  auto loaded = adapters::config::load_config_file(path);
+  if (!loaded) {
+    std::fprintf(stderr, "vortex: reload of %s refused; still serving the previous config:\n",
+                 path.c_str());
+    for (const auto& d : loaded.error()) std::fprintf(stderr, "%s\n", d.to_string().c_str());
+    return;
+  }
+  auto runtime = build_runtime(*loaded);
+  if (!runtime) {
+    std::fprintf(stderr, "vortex: reload of %s refused; still serving the previous config\n",
+                 path.c_str());
+    return;
+  }
+  holder.publish(std::move(runtime));
+  std::fprintf(stderr, "vortex: reloaded %s\n", path.c_str());
+}
+
+}  // namespace
+
+int run_server(std::shared_ptr<const core::config::Config> config) {
+  // Signals are taken synchronously by this thread only; workers never see them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  proxy::RuntimeHolder holder;
+  auto runtime = build_runtime(config);
+  if (!runtime) return 1;
+  holder.publish(runtime);
+
+  adapters::net::ConnectionBudget budget;
+  budget.max = config->limits.max_connections;
+  std::vector<std::unique_ptr<Worker>> workers;
+  const unsigned count = worker_count(*config);
+  for (unsigned i = 0; i < count; ++i) {
+    auto worker = std::make_unique<Worker>(i, holder, config, budget);
+    auto opened = worker->open();
+    if (!opened) {
+      for (const auto& e : opened.error()) std::fprintf(stderr, "vortex: %s\n", e.c_str());
+      return 1;
+    }
+    workers.push_back(std::move(worker));
+  }
+  for (auto& w : workers) w->start(config->cpu_pinning);
+  for (const auto& l : config->listeners) {
+    std::fprintf(stderr, "vortex: listening on %s (%s, %s) with %u workers\n",
+                 l.address.text.c_str(), l.name.c_str(), l.tls ? "https" : "http", count);
+  }
+  std::fflush(stderr);
+
+  for (;;) {
+    int signal_number = 0;
+    if (sigwait(&signals, &signal_number) != 0) continue;
+    if (signal_number == SIGHUP) {
+      reload(holder, config->file);
+      continue;
+    }
+    std::fprintf(stderr, "vortex: draining (signal %d)\n", signal_number);
+    break;
+  }
+  for (auto& w : workers) w->drain();
+  for (auto& w : workers) w->join();
+  std::fprintf(stderr, "vortex: stopped\n");
+  return 0;
+}
+
+}  // namespace vx::app

@@ -1,0 +1,118 @@
+#include "app/vortex/worker.h"
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <cstdio>
+#include <random>
+
+#include "adapters/net/spawn.h"
+
+namespace vx::app {
+
+namespace asio = boost::asio;
+
+namespace {
+
+uint64_t seed_for(unsigned index) {
+  std::random_device device;
+  return (static_cast<uint64_t>(device()) << 32) ^ device() ^ index;
+}
+
+}  // namespace
+
+Worker::Worker(unsigned index, const proxy::RuntimeHolder& runtime,
+               std::shared_ptr<const core::config::Config> config,
+               adapters::net::ConnectionBudget& budget)
+    : index_(index),
+      config_(std::move(config)),
+      random_(seed_for(index)),
+      pool_(io_.get_executor()),
+      context_{proxy::WorkerRuntime(runtime), pool_, random_, nullptr},
+      budget_(budget) {}
+
+Worker::~Worker() {
+  join();
+}
+
+core::Result<void, std::vector<std::string>> Worker::open() {
+  std::vector<std::string> errors;
+  if (config_->access_log.path != "off") {
+    auto log = adapters::telemetry::JsonAccessLog::open(config_->access_log.path);
+    if (log) {
+      access_log_ = std::move(*log);
+      context_.logger = access_log_.get();
+    } else {
+      errors.push_back(log.error());
+    }
+  }
+  for (const auto& listener : config_->listeners) {
+    auto l = std::make_unique<adapters::net::Listener>(io_.get_executor(), listener,
+                                                       config_->limits, context_, budget_);
+    auto opened = l->open();
+    if (!opened) errors.push_back(opened.error());
+    listeners_.push_back(std::move(l));
+  }
+  if (!errors.empty()) return core::unexpected(std::move(errors));
+  return {};
+}
+
+void Worker::start(bool pin_cpu) {
+  for (auto& listener : listeners_) {
+    adapters::net::spawn_guarded(io_.get_executor(), listener->accept_loop(), [] {});
+  }
+  adapters::net::spawn_guarded(io_.get_executor(), housekeeping(), [] {});
+  thread_ = std::thread([this, pin_cpu] {
+    if (pin_cpu) {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(index_ % std::thread::hardware_concurrency(), &set);
+      pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+    }
+    io_.run();
+    if (access_log_) access_log_->flush();
+  });
+}
+
+ports::Awaitable<void> Worker::housekeeping() {
+  adapters::net::Timer tick(io_.get_executor());
+  int ticks = 0;
+  while (!draining_) {
+    tick.expires_after(std::chrono::milliseconds(200));
+    co_await tick.async_wait(ports::kUseTuple);
+    if (access_log_) access_log_->flush();
+    if (++ticks % 5 == 0) pool_.sweep_idle();
+  }
+}
+
+ports::Awaitable<void> Worker::wait_drained() {
+  const auto give_up = std::chrono::steady_clock::now() + config_->drain_timeout;
+  adapters::net::Timer tick(io_.get_executor());
+  for (;;) {
+    size_t live = 0;
+    for (const auto& l : listeners_) live += l->live_connections();
+    if (live == 0 || std::chrono::steady_clock::now() >= give_up) break;
+    tick.expires_after(std::chrono::milliseconds(20));
+    co_await tick.async_wait(ports::kUseTuple);
+  }
+  pool_.close_all();
+  if (access_log_) access_log_->flush();
+  io_.stop();
+}
+
+void Worker::drain() {
+  asio::post(io_, [this] {
+    if (draining_) return;
+    draining_ = true;
+    for (auto& l : listeners_) l->close();
+    adapters::net::spawn_guarded(io_.get_executor(), wait_drained(), [] {});
+  });
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace vx::app

@@ -1,0 +1,29 @@
+// The shape of every async port call: an Asio coroutine yielding a Result with the data plane's
+// error type. Never throws on the data plane.
+#pragma once
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "core/http/error.h"
+#include "core/result.h"
+
+namespace vx::ports {
+
+// Worker coroutines run on one io_context; naming its executor avoids any_io_executor's type
+// erasure on the hot path (notes/asio-hot-path.md: ~5 % CPU per request).
+using Executor = boost::asio::io_context::executor_type;
+
+template <typename T>
+using Awaitable = boost::asio::awaitable<T, Executor>;
+
+// Completion token for I/O inside worker coroutines: errors (EOF, reset, cancellation) come
+// back as values in a tuple, never as exceptions (STYLE.md §3).
+inline constexpr auto kUseTuple = boost::asio::as_tuple(boost::asio::use_awaitable_t<Executor>{});
+
+template <typename T>
+using AsyncResult = Awaitable<core::Result<T, core::http::Error>>;
+
+}  // namespace vx::ports

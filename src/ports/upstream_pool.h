@@ -1,0 +1,103 @@
+// UpstreamPool: connections to endpoints, one pool per worker (not thread-safe), and the
+// UpstreamStream each request exchanges its messages on. Implemented per upstream protocol in
+// adapters/upstream/.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <span>
+#include <string_view>
+
+#include "core/http/message_head.h"
+#include "ports/awaitable_result.h"
+
+namespace vx::ports {
+
+// One piece of a body stream: the bytes, and whether the message ends with them.
+struct BodyChunk {
+  std::span<const std::string_view> pieces;  // views valid until the next call on the stream
+  bool last = false;
+  const core::http::HeaderList* trailers = nullptr;  // with last, when the message had trailers
+};
+
+// One request/response exchange on an upstream connection. Call order: send_head, send_body
+// (until last, unless the request has no body), recv_head (repeatedly while it yields 1xx),
+// recv_body (until last). Every call may suspend; none throws.
+class UpstreamStream {
+ public:
+  virtual ~UpstreamStream() = default;
+
+  // Serialises the head (framing from head.framing) and sends it. The head's views may die as
+  // soon as this returns. connect/reset errors are reported as Upstream* errors.
+  virtual AsyncResult<void> send_head(const core::http::RequestHead& head) = 0;
+  virtual AsyncResult<void> send_body(const BodyChunk& chunk) = 0;
+  // The next response head; a 1xx interim head comes back as such (status < 200) and the final
+  // head follows on the next call. The head's views live until the next call on the stream.
+  virtual AsyncResult<const core::http::ResponseHead*> recv_head() = 0;
+  virtual AsyncResult<BodyChunk> recv_body() = 0;
+
+  // For Upgrade tunnels after a 101: bytes read past the 101 head, then raw socket I/O.
+  virtual std::string_view take_leftover() = 0;
+  virtual Awaitable<std::pair<boost::system::error_code, size_t>> read_raw(
+      std::span<char> into) = 0;
+  virtual Awaitable<boost::system::error_code> write_raw(std::string_view bytes) = 0;
+
+  // The connection came from the idle pool (a reset before any response byte may then be a
+  // keep-alive race, safe to retry once for an idempotent request: Pingora's ReusedOnly).
+  virtual bool reused() const = 0;
+  // Aborts whatever the stream is waiting for (the connection's watchdog calls this).
+  virtual void cancel() = 0;
+};
+
+// A leased stream; returns the connection to its pool (when the exchange left it reusable) or
+// closes it on destruction.
+class UpstreamLease {
+ public:
+  UpstreamLease() = default;
+  explicit UpstreamLease(UpstreamStream* stream, void (*release)(UpstreamStream*, bool))
+      : stream_(stream), release_(release) {}
+  UpstreamLease(UpstreamLease&& o) noexcept : stream_(o.stream_), release_(o.release_) {
+    o.stream_ = nullptr;
+  }
+  UpstreamLease& operator=(UpstreamLease&& o) noexcept {
+    if (this != &o) {
+      reset(false);
+      stream_ = o.stream_;
+      release_ = o.release_;
+      o.stream_ = nullptr;
+    }
+    return *this;
+  }
+  ~UpstreamLease() { reset(false); }
+
+  UpstreamStream* operator->() const { return stream_; }
+  UpstreamStream& operator*() const { return *stream_; }
+  explicit operator bool() const { return stream_ != nullptr; }
+  // reusable: the exchange ended cleanly and the connection may serve another request.
+  void reset(bool reusable) {
+    if (stream_) release_(stream_, reusable);
+    stream_ = nullptr;
+  }
+
+ private:
+  UpstreamStream* stream_ = nullptr;
+  void (*release_)(UpstreamStream*, bool) = nullptr;
+};
+
+struct UpstreamTarget {
+  uint32_t endpoint_id = 0;  // stable per endpoint for the pool's bookkeeping
+  std::span<const boost::asio::ip::tcp::endpoint> addresses;
+  std::chrono::milliseconds connect_timeout{1000};
+  uint32_t max_idle = 128;
+  std::chrono::milliseconds idle_timeout{30000};
+};
+
+class UpstreamPool {
+ public:
+  virtual ~UpstreamPool() = default;
+  // An idle pooled connection (checked alive) or a new one within connect_timeout.
+  // fresh_only: skip the idle pool (the retry after a reused connection failed).
+  virtual AsyncResult<UpstreamLease> acquire(const UpstreamTarget& target, bool fresh_only) = 0;
+};
+
+}  // namespace vx::ports

@@ -1,0 +1,74 @@
+#include "proxy/forwarded_headers.h"
+
+#include "core/http/hop_by_hop.h"
+
+namespace vx::proxy {
+
+using core::http::Header;
+using core::http::iequals;
+
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+
+void append_request_id(std::string& out, core::Random& random) {
+  for (int word = 0; word < 2; ++word) {
+    uint64_t bits = random.next();
+    for (int i = 0; i < 16; ++i, bits >>= 4) out.push_back(kHex[bits & 0xf]);
+  }
+}
+
+}  // namespace
+
+// Appends the values of every field `name` joined by ", ", then `own`, to scratch; returns
+// where the joined value starts.
+size_t append_chain(std::string& scratch, const core::http::HeaderList& headers,
+                    std::string_view name, std::string_view own) {
+  const size_t at = scratch.size();
+  for (const auto& h : headers) {
+    if (!iequals(h.name, name)) continue;
+    scratch.append(h.value);
+    scratch.append(", ");
+  }
+  scratch.append(own);
+  return at;
+}
+
+std::string_view rewrite_forwarded_headers(core::http::RequestHead& head, std::string& scratch,
+                                           std::string_view client_ip, core::Random& random) {
+  core::http::remove_hop_by_hop(head.headers, head.upgrade);
+  scratch.clear();
+  // Values go into scratch first and become views at the end, once it can no longer reallocate.
+  const size_t xff_at = append_chain(scratch, head.headers, "x-forwarded-for", client_ip);
+  const size_t xff_end = scratch.size();
+  const size_t via_at = append_chain(scratch, head.headers, "via", "1.1 vortex");
+  const size_t via_end = scratch.size();
+
+  size_t out = 0;
+  std::string_view request_id;
+  for (size_t i = 0; i < head.headers.size(); ++i) {
+    const Header h = head.headers[i];
+    // Expect is answered here (100 Continue comes from Vortex), never forwarded.
+    if (iequals(h.name, "x-forwarded-for") || iequals(h.name, "via") ||
+        iequals(h.name, "x-forwarded-proto") || iequals(h.name, "expect")) {
+      continue;
+    }
+    if (iequals(h.name, "x-request-id") && !h.value.empty()) request_id = h.value;
+    head.headers[out++] = h;
+  }
+  head.headers.resize(out);
+  const size_t id_at = scratch.size();
+  if (request_id.empty()) append_request_id(scratch, random);
+
+  const std::string_view s(scratch);
+  head.headers.push_back({"x-forwarded-for", s.substr(xff_at, xff_end - xff_at)});
+  head.headers.push_back({"x-forwarded-proto", head.scheme});
+  head.headers.push_back({"via", s.substr(via_at, via_end - via_at)});
+  if (request_id.empty()) {
+    request_id = s.substr(id_at);
+    head.headers.push_back({"x-request-id", request_id});
+  }
+  return request_id;
+}
+
+}  // namespace vx::proxy

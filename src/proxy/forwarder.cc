@@ -1,0 +1,286 @@
+#include "proxy/forwarder.h"
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "core/http/hop_by_hop.h"
+#include "core/lb/load_balancer.h"
+#include "proxy/forwarded_headers.h"
+
+namespace vx::proxy {
+
+using core::http::Error;
+using core::http::ErrorKind;
+using core::lb::Outcome;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+class HeaderLookupAdapter final : public core::route::HeaderLookup {
+ public:
+  explicit HeaderLookupAdapter(const core::http::HeaderList& headers) : headers_(headers) {}
+  std::optional<std::string_view> get(std::string_view lower_name) const override {
+    return core::http::find_header(headers_, lower_name);
+  }
+
+ private:
+  const core::http::HeaderList& headers_;
+};
+
+// What one stream remembers for its access-log line. The head's views die once the body is
+// read, so path and request id are copied into the exchange's scratch.
+struct StreamLog {
+  std::string_view method;  // codecs hand out static method names
+  std::string_view route;
+  std::string_view upstream;
+  uint16_t status = 0;
+  uint64_t bytes_sent = 0;
+};
+
+size_t endpoint_index(const ClusterRuntime& cluster, const core::lb::EndpointState& endpoint) {
+  const auto endpoints = cluster.balancer->endpoints();
+  return static_cast<size_t>(std::find(endpoints.begin(), endpoints.end(), &endpoint) -
+                             endpoints.begin());
+}
+
+bool retry_allowed(const core::config::Route& route, core::config::RetryOn on) {
+  return route.retries &&
+         std::find(route.retries->on.begin(), route.retries->on.end(), on) !=
+             route.retries->on.end();
+}
+
+ports::Awaitable<void> send_error(DownstreamExchange& exchange, const Error& error,
+                                  StreamLog& log) {
+  log.status = core::http::status_for(error.kind);
+  if (exchange.response_started()) co_return;  // too late for an answer: the codec aborts
+  static const core::http::HeaderList kNoHeaders;
+  co_await exchange.send_local(log.status, "application/json", core::http::error_body(error),
+                               kNoHeaders);
+}
+
+// Pumps the request body to the upstream. Errors name their side: a downstream failure
+// (413, client gone) versus an upstream one (reset while sending).
+ports::AsyncResult<void> forward_request_body(DownstreamExchange& exchange,
+                                              ports::UpstreamStream& upstream) {
+  for (;;) {
+    auto chunk = co_await exchange.read_body();
+    if (!chunk) co_return core::unexpected(chunk.error());
+    if (!chunk->pieces.empty() || chunk->last) {
+      auto sent = co_await upstream.send_body(*chunk);
+      if (!sent) co_return core::unexpected(sent.error());
+    }
+    if (chunk->last) co_return core::Result<void, Error>{};
+  }
+}
+
+struct ExchangeOutcome {
+  std::optional<Error> error;  // set when the exchange failed
+  bool response_started = false;
+  bool retryable = false;  // nothing reached the client and the request can be sent again
+  bool reusable = false;   // the upstream connection may go back to the pool
+};
+
+// One attempt against one endpoint: send the request, relay the response.
+ports::Awaitable<ExchangeOutcome> exchange_once(DownstreamExchange& exchange,
+                                                ports::UpstreamStream& upstream,
+                                                const core::config::Route& route,
+                                                bool body_replayable, StreamLog& log) {
+  ExchangeOutcome out;
+  core::http::RequestHead& request = exchange.request();
+  auto sent = co_await upstream.send_head(request);
+  if (!sent) {
+    out.error = sent.error();
+    out.retryable = body_replayable;
+    co_return out;
+  }
+  if (request.expect_continue) co_await exchange.send_continue();
+  if (request.framing != core::http::BodyFraming::None) {
+    auto body = co_await forward_request_body(exchange, upstream);
+    if (!body) {
+      out.error = body.error();
+      co_return out;
+    }
+  }
+  exchange.arm_deadline(Clock::now() + route.timeout, &upstream);  // whole response head
+  const core::http::ResponseHead* head = nullptr;
+  for (;;) {
+    auto received = co_await upstream.recv_head();
+    if (!received) {
+      out.error = exchange.deadline_expired()
+                      ? Error{ErrorKind::UpstreamTimeout, "upstream did not answer in time"}
+                      : received.error();
+      out.retryable = body_replayable && out.error->is_reset();
+      co_return out;
+    }
+    head = *received;
+    if (head->status >= 200 || head->status == 101) break;
+    if (head->status == 100) continue;  // Vortex answered Expect itself
+    auto interim = co_await exchange.send_interim(*head);
+    if (!interim) {
+      out.error = interim.error();
+      co_return out;
+    }
+  }
+  // From here every wait is bounded by the idle timeout, re-armed as bytes flow.
+  const auto idle = exchange.idle_timeout();
+  exchange.arm_deadline(Clock::now() + idle, &upstream);
+  auto& response = const_cast<core::http::ResponseHead&>(*head);
+  const bool tunnel = response.status == 101 && request.upgrade;
+  core::http::remove_hop_by_hop(response.headers, tunnel);
+  log.status = response.status;
+  out.response_started = true;
+  auto head_sent = co_await exchange.send_head(response);
+  if (!head_sent) {
+    out.error = head_sent.error();
+    co_return out;
+  }
+  if (tunnel) {
+    co_await exchange.tunnel(upstream);
+    co_return out;
+  }
+  const bool keep_alive = response.keep_alive;
+  for (;;) {
+    auto chunk = co_await upstream.recv_body();
+    if (!chunk) {
+      out.error = chunk.error();
+      co_return out;
+    }
+    for (auto piece : chunk->pieces) log.bytes_sent += piece.size();
+    exchange.arm_deadline(Clock::now() + idle, &upstream);
+    auto relayed = co_await exchange.send_body(*chunk);
+    if (!relayed) {
+      out.error = relayed.error();
+      co_return out;
+    }
+    if (chunk->last) break;
+  }
+  out.reusable = keep_alive;
+  co_return out;
+}
+
+}  // namespace
+
+ports::Awaitable<void> serve_stream(DownstreamExchange& exchange, WorkerContext& worker) {
+  const auto started = Clock::now();
+  const std::shared_ptr<const Runtime> runtime = worker.runtime.get();
+  core::http::RequestHead& request = exchange.request();
+  StreamScratch& scratch = exchange.scratch();
+  StreamLog log;
+  log.method = request.method;
+  scratch.path.assign(request.target);
+  scratch.request_id.clear();
+  request.scheme = exchange.tls() ? "https" : "http";
+
+  HeaderLookupAdapter lookup(request.headers);
+  const core::route::RequestView view{request.method, request.authority, request.target, &lookup,
+                                      core::http::find_header(request.headers, "x-ai-model")
+                                          .value_or(std::string_view{})};
+  const core::config::Route* route = runtime->routes().match(view);
+  auto finish_log = [&] {
+    if (!worker.logger) return;
+    worker.logger->on_log({log.method, scratch.path, log.route, log.upstream, scratch.request_id,
+                           exchange.client_ip(), log.status, log.bytes_sent,
+                           Clock::now() - started});
+  };
+  if (!route) {
+    co_await send_error(exchange, {ErrorKind::NoRoute, "no route"}, log);
+    finish_log();
+    co_return;
+  }
+  log.route = route->name;
+  if (route->direct_response) {
+    const auto& direct = *route->direct_response;
+    static const core::http::HeaderList kNoHeaders;
+    log.status = direct.status;
+    log.bytes_sent = direct.body.size();
+    co_await exchange.send_local(direct.status, direct.content_type, direct.body, kNoHeaders);
+    finish_log();
+    co_return;
+  }
+
+  const ClusterRuntime* cluster = runtime->cluster_for(*route);
+  scratch.request_id.assign(
+      rewrite_forwarded_headers(request, scratch.forwarded, exchange.client_ip(), worker.random));
+  exchange.arm_deadline(Clock::now() + exchange.idle_timeout(), nullptr);
+
+  // Attempts: the first, then route.retries.attempts more for idempotent requests that failed
+  // before any response byte on connect failure or reset (SPEC.md retries.on); plus one free
+  // retry on a fresh connection when a reused pooled connection turned out dead.
+  const bool idempotent = core::http::is_idempotent(request.method);
+  const bool body_replayable = request.framing == core::http::BodyFraming::None;
+  uint32_t retries_left = (route->retries && idempotent) ? route->retries->attempts : 0;
+  bool stale_retry_left = idempotent;
+  bool fresh_only = false;
+  const core::lb::EndpointState* previous = nullptr;
+  Error last_error{ErrorKind::NoEndpoint, "no endpoint"};
+
+  for (;;) {
+    auto active = cluster->balancer->pick(
+        {Clock::now(), worker.random, view.ai_model, previous});
+    if (!active) {
+      last_error = {ErrorKind::NoEndpoint, "no endpoint"};
+      break;
+    }
+    const size_t index = endpoint_index(*cluster, active->endpoint());
+    const auto& endpoint_config = cluster->config->endpoints[index];
+    log.upstream = endpoint_config.address.text;
+    previous = &active->endpoint();
+    const ports::UpstreamTarget target{
+        cluster->endpoint_keys[index], cluster->addresses[index],
+        cluster->config->connect_timeout, cluster->config->pool.max_idle_per_endpoint,
+        cluster->config->pool.idle_timeout};
+
+    auto lease = co_await worker.pool.acquire(target, fresh_only);
+    if (!lease) {
+      last_error = lease.error();
+      active->finish(Outcome::Failure, Clock::now());
+      // Nothing of the request was read yet, so even a request with a body can go elsewhere.
+      if (retry_allowed(*route, core::config::RetryOn::ConnectFailure) && retries_left > 0) {
+        --retries_left;
+        continue;
+      }
+      break;
+    }
+    const bool reused = (*lease)->reused();
+    ExchangeOutcome result =
+        co_await exchange_once(exchange, **lease, *route, body_replayable, log);
+    const auto now = Clock::now();
+    if (!result.error) {
+      active->finish(log.status >= 500 ? Outcome::Failure : Outcome::Success, now);
+      lease->reset(result.reusable);
+      finish_log();
+      co_return;
+    }
+    lease->reset(false);
+    last_error = *result.error;
+    if (last_error.source() == core::http::ErrorSource::Upstream) {
+      active->finish(Outcome::Failure, now);
+    } else {
+      active->finish(Outcome::Success, now);  // the client failed, not the endpoint
+    }
+    if (result.retryable && !result.response_started) {
+      if (reused && stale_retry_left) {  // a keep-alive race, not the endpoint's fault
+        stale_retry_left = false;
+        fresh_only = true;
+        previous = nullptr;
+        continue;
+      }
+      if (retry_allowed(*route, core::config::RetryOn::Reset) && retries_left > 0) {
+        --retries_left;
+        continue;
+      }
+    }
+    break;
+  }
+  if (last_error.kind == ErrorKind::DownstreamClosed) {
+    log.status = 499;  // nginx's "client closed request", for the log only
+  } else {
+    co_await send_error(exchange, last_error, log);
+  }
+  finish_log();
+}
+
+}  // namespace vx::proxy

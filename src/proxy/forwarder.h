@@ -1,0 +1,16 @@
+// The request pipeline of one stream, whatever its HTTP version (docs/life-of-a-request.md):
+// route → (filters, rate limit: later issues) → pick endpoint → pooled upstream → stream the
+// response back → record outcome and access log. Runs on the worker's thread.
+#pragma once
+
+#include "ports/awaitable_result.h"
+#include "proxy/downstream_exchange.h"
+#include "proxy/worker_context.h"
+
+namespace vx::proxy {
+
+// Serves the exchange's request to completion. Never throws: every failure becomes the SPEC.md
+// §3 answer, or an aborted response when bytes already went out (the codec then closes).
+ports::Awaitable<void> serve_stream(DownstreamExchange& exchange, WorkerContext& worker);
+
+}  // namespace vx::proxy

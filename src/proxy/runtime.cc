@@ -1,0 +1,66 @@
+#include "proxy/runtime.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+namespace vx::proxy {
+
+namespace {
+
+// FNV-1a: a stable key for an endpoint's address text, the same in every snapshot.
+uint64_t address_key(std::string_view text) {
+  uint64_t h = 1469598103934665603ULL;
+  for (char c : text) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+}  // namespace
+
+core::Result<std::shared_ptr<const Runtime>, std::vector<std::string>> Runtime::build(
+    std::shared_ptr<const core::config::Config> config, const core::RegexCompiler& regex,
+    core::TimePoint now) {
+  std::vector<std::string> errors;
+  auto routes = core::route::RouteTable::build(*config, regex);
+  if (!routes) return core::unexpected(std::vector<std::string>{routes.error()});
+
+  std::shared_ptr<Runtime> runtime(new Runtime(config, std::move(*routes)));
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::resolver resolver(io);
+  runtime->clusters_.reserve(config->clusters.size());
+  for (const auto& cluster : config->clusters) {
+    ClusterRuntime& cr = runtime->clusters_.emplace_back();
+    cr.config = &cluster;
+    cr.balancer = std::make_unique<core::lb::LoadBalancer>(cluster, now);
+    for (const auto& endpoint : cluster.endpoints) {
+      boost::system::error_code ec;
+      auto results = resolver.resolve(endpoint.address.host, std::to_string(endpoint.address.port),
+                                      boost::asio::ip::tcp::resolver::numeric_service, ec);
+      auto& addrs = cr.addresses.emplace_back();
+      if (ec) {
+        errors.push_back(config->file + ":" + std::to_string(endpoint.where.line) +
+                         ": cannot resolve endpoint '" + endpoint.address.text +
+                         "': " + ec.message());
+        continue;
+      }
+      for (const auto& r : results) addrs.push_back(r.endpoint());
+      cr.endpoint_keys.push_back(address_key(endpoint.address.text));
+    }
+  }
+  if (!errors.empty()) return core::unexpected(std::move(errors));
+
+  for (const auto& route : runtime->routes_.routes()) {
+    const ClusterRuntime* found = nullptr;
+    if (route.cluster) {
+      for (const auto& cr : runtime->clusters_) {
+        if (cr.config->name == *route.cluster) found = &cr;
+      }
+    }
+    runtime->route_clusters_.push_back(found);
+  }
+  return std::shared_ptr<const Runtime>(std::move(runtime));
+}
+
+}  // namespace vx::proxy

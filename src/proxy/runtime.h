@@ -1,0 +1,57 @@
+// Runtime: one config snapshot made ready to serve: the config, its compiled route table, and
+// per cluster the load balancer and resolved endpoint addresses. Immutable after build() except
+// for the balancers' atomics; shared by all workers through std::shared_ptr<const Runtime>.
+// A request keeps the Runtime it started with, so a reload never pulls state from under it.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config/config.h"
+#include "core/lb/load_balancer.h"
+#include "core/ports/clock.h"
+#include "core/ports/regex.h"
+#include "core/result.h"
+#include "core/route/route_table.h"
+
+namespace vx::proxy {
+
+struct ClusterRuntime {
+  const core::config::Cluster* config = nullptr;  // points into Runtime::config
+  std::unique_ptr<core::lb::LoadBalancer> balancer;
+  // addresses[i]: endpoint i's resolved addresses, tried in order on connect.
+  std::vector<std::vector<boost::asio::ip::tcp::endpoint>> addresses;
+  // endpoint_keys[i]: stable id of endpoint i's address text (pool bookkeeping across reloads).
+  std::vector<uint64_t> endpoint_keys;
+};
+
+class Runtime {
+ public:
+  // Resolves every endpoint name (blocking getaddrinfo: control plane only, never a worker).
+  // Refuses with one message per endpoint that does not resolve or a route table error.
+  static core::Result<std::shared_ptr<const Runtime>, std::vector<std::string>> build(
+      std::shared_ptr<const core::config::Config> config, const core::RegexCompiler& regex,
+      core::TimePoint now);
+
+  const core::config::Config& config() const { return *config_; }
+  const std::shared_ptr<const core::config::Config>& config_ptr() const { return config_; }
+  const core::route::RouteTable& routes() const { return routes_; }
+  // The cluster a route names, or nullptr.
+  const ClusterRuntime* cluster_for(const core::config::Route& route) const {
+    return route_clusters_[routes_.index_of(&route)];
+  }
+  const std::vector<ClusterRuntime>& clusters() const { return clusters_; }
+
+ private:
+  Runtime(std::shared_ptr<const core::config::Config> config, core::route::RouteTable routes)
+      : config_(std::move(config)), routes_(std::move(routes)) {}
+
+  std::shared_ptr<const core::config::Config> config_;
+  core::route::RouteTable routes_;
+  std::vector<ClusterRuntime> clusters_;
+  std::vector<const ClusterRuntime*> route_clusters_;  // by route index; null for direct_response
+};
+
+}  // namespace vx::proxy
