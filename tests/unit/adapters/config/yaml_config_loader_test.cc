@@ -532,3 +532,22 @@ TEST(YamlConfigLoaderTest, ReportsAnUnreadableFile) {
 
 }  // namespace
 }  // namespace vx::adapters::config
+
+namespace vx::adapters::config {
+namespace {
+
+TEST(YamlConfigLoaderTest, TurnsOddDocumentsIntoDiagnosticsNotExceptions) {
+  for (std::string_view yaml :
+       {"listeners: {}\n", "listeners: 5\n", "routes: [1, [2], {a: b}]\n", "? [a]\n: b\n",
+        "listeners: [ *nope ]\n", "a: &x [1]\nb: *x\n", "\t\tlisteners:\n", "\xff\xfe\x00junk",
+        "limits: [1]\n", "listeners: [ { address: { a: 1 } } ]\n", "%YAML 9.9\n---\nworkers: 1\n",
+        "routes: [ { match: { headers: [a] } } ]\n",
+        "routes: [ { match: { headers: { a: [b] } } } ]\n"}) {
+    LoadResult r = load_config_string(yaml, "odd.yaml");
+    ASSERT_FALSE(r.has_value()) << yaml;
+    EXPECT_FALSE(r.error().empty()) << yaml;
+  }
+}
+
+}  // namespace
+}  // namespace vx::adapters::config

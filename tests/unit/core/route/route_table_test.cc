@@ -9,7 +9,12 @@
 #include "adapters/config/re2_regex_compiler.h"
 #include "support/map_header_lookup.h"
 
-// Counts heap allocations so a test can check that match() makes none.
+// Counts heap allocations so a test can check that match() makes none. Sanitizer builds keep
+// their own allocator (replacing it there trips ASan's new/free pairing checks).
+#if defined(__SANITIZE_ADDRESS__)
+#define VX_COUNT_ALLOCATIONS 0
+#else
+#define VX_COUNT_ALLOCATIONS 1
 namespace {
 std::atomic<long> g_allocations{0};
 }  // namespace
@@ -25,6 +30,7 @@ void operator delete(void* p) noexcept {
 void operator delete(void* p, std::size_t) noexcept {
   std::free(p);
 }
+#endif
 
 namespace vx::core::route {
 namespace {
@@ -172,6 +178,9 @@ TEST_F(RouteTableTest, IndexOfGivesTheConfigOrderAndSurvivesAMove) {
 }
 
 TEST_F(RouteTableTest, MatchingAllocatesNothing) {
+#if !VX_COUNT_ALLOCATIONS
+  GTEST_SKIP() << "allocation counting is off in sanitizer builds";
+#else
   RouteTable t = build(
       {route("a", {.host = "*.example.com", .path_regex = "/u/[0-9]+"}),
        route("b", {.headers = {{"x-tenant", "a"}}, .ai_model = "m"}),
@@ -191,6 +200,7 @@ TEST_F(RouteTableTest, MatchingAllocatesNothing) {
   }
   EXPECT_EQ(g_allocations.load() - before, 0);
   EXPECT_EQ(found, 300);
+#endif
 }
 
 TEST_F(RouteTableTest, BuildRefusesABadRegex) {
