@@ -49,6 +49,17 @@ class ProtocolError(Exception):
     pass
 
 
+# The proxy's active health checks (SPEC.md §2 cluster health_check, default path /healthz)
+# are answered by every origin here and kept out of what tests count and script.
+PROBE_PATHS = {"/healthz"}
+PROBE_ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+
+def _is_probe(head: bytes) -> bool:
+    parts = head.split(b"\r\n", 1)[0].split(b" ")
+    return len(parts) == 3 and parts[0] in (b"GET", b"HEAD") and parts[1].decode("latin-1") in PROBE_PATHS
+
+
 class OriginConn:
     """One accepted connection, origin side: reads requests, writes raw bytes."""
 
@@ -287,15 +298,17 @@ def echo_handler(server: "OriginServer", req: Request, conn: OriginConn) -> bool
 class OriginServer:
     """A threaded HTTP/1.1 origin. `requests` holds one dict per completed request
     (what the echo body says), `heads` counts every request head parsed, including those
-    whose body never completed; `connections` counts accepted connections."""
+    whose body never completed; `connections` counts connections that carried one.
+    Health probes (GET /healthz) are answered and counted nowhere."""
 
     def __init__(self, name: str = "echo", handler: Handler = echo_handler):
         self.name = name
         self.handler = handler
         self.lock = threading.Lock()
         self.requests: list[dict] = []
-        self.heads = 0
-        self.connections = 0
+        self.heads = 0  # request heads parsed, health probes excluded
+        self.accepted = 0  # TCP connections accepted, probes' included
+        self._conn_ids: set[int] = set()  # connections that carried a non-probe request
         self.protocol_errors = 0
         self.held = threading.Event()  # a hold=1 request arrived
         self.release = threading.Event()  # lets hold=1 requests answer
@@ -308,6 +321,12 @@ class OriginServer:
         self._socks: list[socket.socket] = []
         self._stopped = False
         threading.Thread(target=self._accept_loop, daemon=True).start()
+
+    @property
+    def connections(self) -> int:
+        """Connections that carried at least one request (health probes aside)."""
+        with self.lock:
+            return len(self._conn_ids)
 
     @property
     def request_count(self) -> int:
@@ -341,8 +360,8 @@ class OriginServer:
             except OSError:
                 return
             with self.lock:
-                self.connections += 1
-                conn_id = self.connections
+                self.accepted += 1
+                conn_id = self.accepted
                 self._socks.append(sock)
             threading.Thread(target=self._serve, args=(sock, conn_id), daemon=True).start()
 
@@ -353,8 +372,12 @@ class OriginServer:
                 req = conn.read_request()
                 if req is None:
                     break
+                if _is_probe(req.raw_head):
+                    conn.send(PROBE_ANSWER)
+                    continue
                 with self.lock:
                     self.heads += 1
+                    self._conn_ids.add(conn_id)
                 if not self.handler(self, req, conn):
                     break
         except ProtocolError:
@@ -382,9 +405,10 @@ Script = Callable[[OriginConn, int], None]
 
 
 class RawOrigin:
-    """Runs script(conn, index) for each accepted connection (index counts from 0); the
-    connection is closed when the script returns. `received` collects each request the
-    scripts read with conn.read_request()+body (as Request objects), for assertions."""
+    """Runs script(conn, index) for each accepted connection (index counts from 0) once its
+    first request starts; the connection is closed when the script returns. Health probes
+    (GET /healthz) are answered before that and count nowhere; `connections` counts the
+    connections handed to the script."""
 
     def __init__(self, script: Script):
         self.script = script
@@ -407,15 +431,31 @@ class RawOrigin:
                 sock, _ = self.listener.accept()
             except OSError:
                 return
+            conn = OriginConn(sock, 0)
+            with self.lock:
+                self._conns.append(conn)
+            threading.Thread(target=self._run, args=(conn,), daemon=True).start()
+
+    def _skip_probes(self, conn: OriginConn) -> bool:
+        """Answers health probes until a real request starts; False if the connection ends."""
+        while True:
+            while b"\r\n\r\n" not in conn.buf:
+                if not conn._fill():
+                    return False
+            head = conn.buf[: conn.buf.find(b"\r\n\r\n")]
+            if not _is_probe(head):
+                return True
+            conn.buf = conn.buf[len(head) + 4 :]
+            conn.send(PROBE_ANSWER)
+
+    def _run(self, conn: OriginConn):
+        try:
+            if not self._skip_probes(conn):
+                return
             with self.lock:
                 index = self.connections
                 self.connections += 1
-                conn = OriginConn(sock, index + 1)
-                self._conns.append(conn)
-            threading.Thread(target=self._run, args=(conn, index), daemon=True).start()
-
-    def _run(self, conn: OriginConn, index: int):
-        try:
+            conn.id = index + 1
             self.script(conn, index)
         except (ProtocolError, OSError) as e:
             with self.lock:
