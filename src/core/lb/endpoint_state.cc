@@ -6,14 +6,14 @@ namespace vx::core::lb {
 
 EndpointState::EndpointState(const config::Endpoint& endpoint, const config::Cluster& cluster,
                              TimePoint now)
-    : endpoint_(endpoint),
+    : latency_(cluster.peak_ewma, now),
+      breaker_(cluster.circuit_breaker),
       weight_(std::max<uint32_t>(1, endpoint.weight)),
       unhealthy_after_(std::max<uint32_t>(
           1, cluster.health_check.value_or(config::HealthCheck{}).unhealthy_after)),
       healthy_after_(std::max<uint32_t>(
           1, cluster.health_check.value_or(config::HealthCheck{}).healthy_after)),
-      latency_(cluster.peak_ewma, now),
-      breaker_(cluster.circuit_breaker) {}
+      endpoint_(endpoint) {}
 
 bool EndpointState::serves_model(std::string_view model) const {
   return std::find(endpoint_.ai_models.begin(), endpoint_.ai_models.end(), model) !=

@@ -59,16 +59,18 @@ class alignas(64) EndpointState {
   void add_active() { active_.fetch_add(1, std::memory_order_relaxed); }
   void remove_active() { active_.fetch_sub(1, std::memory_order_relaxed); }
 
-  const config::Endpoint endpoint_;
-  const uint32_t weight_;
-  const uint32_t unhealthy_after_;
-  const uint32_t healthy_after_;
+  // What every pick reads and every request writes comes first, in the object's first lines;
+  // the config copy, read only by admin and logs, after it.
   PeakEwma latency_;
   breaker::CircuitBreaker breaker_;
   std::atomic<uint32_t> active_{0};
   std::atomic<bool> healthy_{true};
+  const uint32_t weight_;
+  const uint32_t unhealthy_after_;
+  const uint32_t healthy_after_;
   std::atomic<uint32_t> check_failures_{0};   // in a row
   std::atomic<uint32_t> check_successes_{0};  // in a row
+  const config::Endpoint endpoint_;
 };
 
 }  // namespace vx::core::lb
