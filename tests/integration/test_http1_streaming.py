@@ -1,7 +1,12 @@
 """Bodies stream through the proxy with backpressure: a 256 MiB download and a 1 GiB upload
-pass intact while the proxy's resident memory grows by less than 32 MiB."""
+pass intact while the proxy's resident memory grows by less than 32 MiB.
+
+Under ASan (VORTEX_SANITIZED=1, `make test-asan`) freed buffers sit in the allocator's
+quarantine, so RSS says nothing about buffering there: the bound is checked only on
+normal builds; the integrity checks always run."""
 
 import hashlib
+import os
 import threading
 
 import pytest
@@ -12,6 +17,14 @@ from vortex_harness import RssSampler, simple_config
 
 MiB = 1024 * 1024
 MAX_RSS_GROWTH = 32 * MiB
+SANITIZED = os.environ.get("VORTEX_SANITIZED") == "1"
+
+
+def _assert_rss_growth_bounded(peak: int, baseline: int, what: str):
+    if SANITIZED:
+        return
+    growth = peak - baseline
+    assert growth < MAX_RSS_GROWTH, f"proxy RSS grew by {growth / MiB:.1f} MiB during {what}"
 
 
 def _download(proxy, target: str) -> tuple[int, str, object]:
@@ -45,8 +58,7 @@ def test_256mib_download_streams_with_bounded_proxy_memory(vortex, echo_origin):
     assert n == size
     assert resp.header("content-length") == str(size)
     assert sha == pattern_sha256(size)
-    growth = rss.peak - baseline
-    assert growth < MAX_RSS_GROWTH, f"proxy RSS grew by {growth / MiB:.1f} MiB during a 256 MiB download"
+    _assert_rss_growth_bounded(rss.peak, baseline, "a 256 MiB download")
 
 
 @pytest.mark.timeout(180)
@@ -59,8 +71,7 @@ def test_256mib_chunked_download_streams_with_bounded_proxy_memory(vortex, echo_
         n, sha, _ = _download(proxy, f"/bytes/{size}?chunked=1")
     assert n == size
     assert sha == pattern_sha256(size)
-    growth = rss.peak - baseline
-    assert growth < MAX_RSS_GROWTH, f"proxy RSS grew by {growth / MiB:.1f} MiB during a chunked 256 MiB download"
+    _assert_rss_growth_bounded(rss.peak, baseline, "a chunked 256 MiB download")
 
 
 @pytest.mark.timeout(300)
@@ -91,5 +102,4 @@ def test_1gib_upload_streams_with_bounded_proxy_memory(vortex, echo_origin):
     echo = resp.json()
     assert echo["body_bytes"] == size
     assert echo["body_sha256"] == sent.hexdigest()
-    growth = rss.peak - baseline
-    assert growth < MAX_RSS_GROWTH, f"proxy RSS grew by {growth / MiB:.1f} MiB during a 1 GiB upload"
+    _assert_rss_growth_bounded(rss.peak, baseline, "a 1 GiB upload")
