@@ -27,10 +27,26 @@ std::optional<ActiveRequest> admit(EndpointState* e, TimePoint now) {
 
 }  // namespace
 
-LoadBalancer::LoadBalancer(const config::Cluster& cluster, TimePoint now)
-    : cluster_name_(cluster.name), policy_(cluster.lb), model_routing_(cluster.model_routing) {
+LoadBalancer::LoadBalancer(const config::Cluster& cluster, TimePoint now,
+                           const LoadBalancer* previous)
+    : cluster_name_(cluster.name),
+      policy_(cluster.lb),
+      model_routing_(cluster.model_routing),
+      peak_ewma_(cluster.peak_ewma),
+      circuit_breaker_(cluster.circuit_breaker),
+      health_check_(cluster.health_check) {
   for (const config::Endpoint& endpoint : cluster.endpoints) {
-    owned_.push_back(std::make_unique<EndpointState>(endpoint, cluster, now));
+    std::shared_ptr<EndpointState> state;
+    if (previous != nullptr) {
+      for (const auto& old : previous->owned_) {
+        if (old->address() == endpoint.address.text && can_adopt(*previous, *old, endpoint)) {
+          state = old;
+          break;
+        }
+      }
+    }
+    if (!state) state = std::make_shared<EndpointState>(endpoint, cluster, now);
+    owned_.push_back(std::move(state));
     view_.push_back(owned_.back().get());
   }
   const bool with_schedule = policy_ == config::LbPolicy::RoundRobin;
@@ -48,6 +64,22 @@ LoadBalancer::LoadBalancer(const config::Cluster& cluster, TimePoint now)
   for (auto& [model, list] : members) {
     by_model_.emplace(model, std::make_unique<EndpointGroup>(std::move(list), with_schedule));
   }
+}
+
+bool LoadBalancer::can_adopt(const LoadBalancer& previous, const EndpointState& state,
+                             const config::Endpoint& endpoint) const {
+  const auto same_checks = [](const std::optional<config::HealthCheck>& a,
+                              const std::optional<config::HealthCheck>& b) {
+    if (a.has_value() != b.has_value()) return false;
+    return !a || (a->unhealthy_after == b->unhealthy_after && a->healthy_after == b->healthy_after);
+  };
+  return state.weight() == std::max<uint32_t>(1, endpoint.weight) &&
+         state.ai_models() == endpoint.ai_models && previous.peak_ewma_.decay == peak_ewma_.decay &&
+         previous.peak_ewma_.default_rtt == peak_ewma_.default_rtt &&
+         previous.circuit_breaker_.consecutive_failures == circuit_breaker_.consecutive_failures &&
+         previous.circuit_breaker_.open == circuit_breaker_.open &&
+         previous.circuit_breaker_.half_open_requests == circuit_breaker_.half_open_requests &&
+         same_checks(previous.health_check_, health_check_);
 }
 
 EndpointState* LoadBalancer::find(std::string_view address) const {

@@ -30,8 +30,13 @@ struct PickContext {
 class LoadBalancer {
  public:
   // REQUIRES: a validated cluster (core/config/validate). Endpoint states start as described at
-  // EndpointState's constructor.
-  LoadBalancer(const config::Cluster& cluster, TimePoint now);
+  // EndpointState's constructor, except on a reload: an endpoint of `previous` with the same
+  // address, weight and ai_models in a cluster with the same peak_ewma, circuit_breaker and
+  // health_check settings is shared with it (estimate, breaker, health, requests in flight), so
+  // a reload neither closes an open breaker nor forgets a slow endpoint. `previous` may be
+  // destroyed afterwards; requests it handed out stay valid.
+  LoadBalancer(const config::Cluster& cluster, TimePoint now,
+               const LoadBalancer* previous = nullptr);
 
   LoadBalancer(const LoadBalancer&) = delete;
   LoadBalancer& operator=(const LoadBalancer&) = delete;
@@ -66,10 +71,17 @@ class LoadBalancer {
   std::optional<ActiveRequest> pick_random(EndpointGroup& group, const PickContext& ctx) const;
   std::optional<ActiveRequest> pick_by_scan(EndpointGroup& group, const PickContext& ctx) const;
 
+  // May an endpoint state built under `previous` serve this cluster's `endpoint` unchanged?
+  bool can_adopt(const LoadBalancer& previous, const EndpointState& state,
+                 const config::Endpoint& endpoint) const;
+
   const std::string cluster_name_;
   const config::LbPolicy policy_;
   const bool model_routing_;
-  std::vector<std::unique_ptr<EndpointState>> owned_;
+  const config::PeakEwmaSettings peak_ewma_;
+  const config::CircuitBreakerSettings circuit_breaker_;
+  const std::optional<config::HealthCheck> health_check_;
+  std::vector<std::shared_ptr<EndpointState>> owned_;  // shared with the next reload's balancer
   std::vector<EndpointState*> view_;
   std::unique_ptr<EndpointGroup> all_;  // without model_routing
   std::map<std::string, std::unique_ptr<EndpointGroup>, std::less<>> by_model_;  // with it

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -259,6 +260,43 @@ TEST_F(LoadBalancerTest, PickedRequestCountsAsActiveUntilFinished) {
   picked->finish(Outcome::Success, clock_.now());
   EXPECT_EQ(lb.find("a:1")->active(), 0u);
   EXPECT_DOUBLE_EQ(lb.find("a:1")->latency().value_ms_at(clock_.now()), 20.0);
+}
+
+class LoadBalancerReloadTest : public LoadBalancerTest {};
+
+TEST_F(LoadBalancerReloadTest, UnchangedEndpointKeepsItsBreakerEstimateAndRequestsInFlight) {
+  const auto cluster = make_cluster(config::LbPolicy::PeakEwma, {{"a:1"}, {"b:1"}});
+  auto old_lb = std::make_unique<LoadBalancer>(cluster, clock_.now());
+  open_breaker(*old_lb->find("a:1"));
+  old_lb->find("b:1")->latency().observe(milliseconds(40), clock_.now());
+  auto in_flight = old_lb->pick(context());
+  ASSERT_TRUE(in_flight);
+  EXPECT_EQ(&in_flight->endpoint(), old_lb->find("b:1"));
+
+  LoadBalancer new_lb(cluster, clock_.now(), old_lb.get());
+  old_lb.reset();
+  EXPECT_EQ(new_lb.find("a:1")->breaker().state(clock_.now()), breaker::State::Open);
+  EXPECT_DOUBLE_EQ(new_lb.find("b:1")->latency().value_ms_at(clock_.now()), 40.0);
+  EXPECT_EQ(new_lb.find("b:1")->active(), 1u);
+  in_flight->finish(Outcome::Success, clock_.now());
+  EXPECT_EQ(new_lb.find("b:1")->active(), 0u);
+}
+
+TEST_F(LoadBalancerReloadTest, ChangedEndpointOrSettingsStartFresh) {
+  auto cluster = make_cluster(config::LbPolicy::PeakEwma, {{"a:1"}, {"b:1"}});
+  LoadBalancer old_lb(cluster, clock_.now());
+  open_breaker(*old_lb.find("a:1"));
+  open_breaker(*old_lb.find("b:1"));
+
+  cluster.endpoints[1].weight = 2;
+  LoadBalancer reweighted(cluster, clock_.now(), &old_lb);
+  EXPECT_EQ(reweighted.find("a:1"), old_lb.find("a:1"));
+  EXPECT_NE(reweighted.find("b:1"), old_lb.find("b:1"));
+  EXPECT_EQ(reweighted.find("b:1")->breaker().state(clock_.now()), breaker::State::Closed);
+
+  cluster.circuit_breaker.open = milliseconds(500);
+  LoadBalancer retuned(cluster, clock_.now(), &old_lb);
+  EXPECT_NE(retuned.find("a:1"), old_lb.find("a:1"));
 }
 
 }  // namespace
