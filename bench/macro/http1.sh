@@ -20,9 +20,9 @@
 #   UPSTREAM_POOL=256               idle origin connections each proxy may keep
 #   RESULTS_DIR=/tmp/vortex-bench-results   raw rows, wrk outputs, configs and the table
 #   KEEP_TMP=0                      1: keep the private run dir under /tmp as well
-#   PERF=                           targets to profile after the rounds ("vortex", "all"): one
-#                                   more DURATION run each under `perf record -g`, not measured;
-#                                   perf.data and a report land in the results dir
+#   PERF=                           targets to profile after the rounds ("vortex", "all"): two
+#                                   more DURATION runs each, not measured, under `perf record -g`
+#                                   and `perf trace -s`; profile + syscalls/request in results/perf
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -254,15 +254,33 @@ summarize() {
 # ------------------------------------------------------------------------------ profiles
 # After the rounds, so perf's own cost never lands in a measured run.
 profile() {
-  local t=$1 dir="$OUT/perf"
+  local t=$1 dir="$OUT/perf" pids
   mkdir -p "$dir"
-  log "profiling $t (perf record -g, ${DURATION}s of load, not measured)"
-  run_loadgen taskset -c "$LOAD_CPU" perf record -q -e cpu-clock -F 1999 -g -p "$(group_pids "${PGID[$t]}")" \
-    -o "$dir/$t.data" -- taskset -c "$LOAD_CPU" wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" "${URL[$t]}" \
-    >"$dir/$t.wrk.txt" 2>&1 || log "perf record for $t failed (see $dir/$t.wrk.txt)"
-  perf report -i "$dir/$t.data" --stdio --no-children -g none --percent-limit 0.3 --sort dso,symbol \
-    >"$dir/$t.report.txt" 2>/dev/null || true
-  log "  $dir/$t.report.txt (perf report -i $dir/$t.data for more)"
+  pids=$(group_pids "${PGID[$t]}")
+  log "profiling $t: perf record -g, then perf trace -s, ${DURATION}s of load each (not measured)"
+  run_loadgen taskset -c "$LOAD_CPU" perf record -q -e cpu-clock -F 1999 -g -p "$pids" -o "$dir/$t.data" \
+    -- taskset -c "$LOAD_CPU" wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" "${URL[$t]}" \
+    >"$dir/$t.record-wrk.txt" 2>&1 || log "perf record for $t failed (see $dir/$t.record-wrk.txt)"
+  # A flat profile; the fixed-width IPC columns perf pads every line with are cut off.
+  {
+    perf report -i "$dir/$t.data" --stdio --no-children -g none --percent-limit 1 --sort dso 2>/dev/null
+    perf report -i "$dir/$t.data" --stdio --no-children -g none --percent-limit 0.3 --sort dso,symbol 2>/dev/null
+  } | grep -v '^#' | grep -v '^$' | sed -E 's/ +- +- *$//' >"$dir/$t.report.txt" || true
+  # Syscalls per request: the proxy's own syscall count and failures (EAGAIN reads) ÷ requests.
+  run_loadgen taskset -c "$LOAD_CPU" perf trace -s -p "$pids" -o "$dir/$t.trace.txt" \
+    -- taskset -c "$LOAD_CPU" wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" "${URL[$t]}" \
+    >"$dir/$t.trace-wrk.txt" 2>&1 || log "perf trace for $t failed (see $dir/$t.trace-wrk.txt)"
+  awk -v req="$(awk '/requests in/ { print $1 }' "$dir/$t.trace-wrk.txt")" '
+    $2 ~ /^[0-9]+$/ && $3 ~ /^[0-9]+$/ && NF >= 8 { calls[$1] += $2; errs[$1] += $3; total += $2 }
+    END {
+      if (req <= 0) { print "no request count"; exit }
+      printf "%d requests; syscalls per request (calls, failed):\n", req
+      for (c in calls) printf "  %-16s %7.2f %7.2f\n", c, calls[c] / req, errs[c] / req | "sort -k2 -rn"
+      close("sort -k2 -rn")
+      printf "  %-16s %7.2f\n", "all", total / req
+    }' "$dir/$t.trace.txt" >"$dir/$t.syscalls.txt" 2>/dev/null || true
+  log "  $dir/$t.report.txt: $(awk 'NR <= 3' "$dir/$t.report.txt" | tr -s ' ' | paste -sd';')"
+  log "  $dir/$t.syscalls.txt: $(tail -n 1 "$dir/$t.syscalls.txt" | tr -s ' ') syscalls/request"
 }
 if [[ -n $PERF ]]; then
   for t in "${TARGETS[@]}"; do
