@@ -85,12 +85,13 @@ class RedisServer {
   void resume() { ::kill(pid_, SIGCONT); }
 
   // A blocking command from the test itself (never from a worker).
-  std::optional<long long> command_integer(const std::string& cmd) {
+  std::optional<long long> command_integer(const std::string& cmd, int db = 0) {
     redisContext* c = redisConnect("127.0.0.1", port_);
     if (c == nullptr || c->err) {
       if (c) redisFree(c);
       return std::nullopt;
     }
+    if (db != 0) freeReplyObject(redisCommand(c, "SELECT %d", db));
     auto* r = static_cast<redisReply*>(redisCommand(c, cmd.c_str()));
     std::optional<long long> out;
     if (r != nullptr && r->type == REDIS_REPLY_INTEGER) out = r->integer;
@@ -137,9 +138,10 @@ class RedisRateLimitStoreTest : public ::testing::Test {
     server_.reset();
   }
 
-  std::unique_ptr<RedisRateLimitStore> make_store(uint16_t port, bool caller_clock) {
+  std::unique_ptr<RedisRateLimitStore> make_store(uint16_t port, bool caller_clock,
+                                                  std::string_view db_suffix = "") {
     RedisRateLimitStore::Options o;
-    o.url = "redis://127.0.0.1:" + std::to_string(port);
+    o.url = "redis://127.0.0.1:" + std::to_string(port) + std::string(db_suffix);
     o.timeout = kTimeout;
     o.pool_size = 2;
     o.backoff_initial = milliseconds(10);
@@ -232,6 +234,16 @@ TEST_F(RedisRateLimitStoreTest, KeysExpireOnTheirOwn) {
   ASSERT_TRUE(pttl);
   EXPECT_GT(*pttl, 0);
   EXPECT_LE(*pttl, 101);
+}
+
+TEST_F(RedisRateLimitStoreTest, UsesTheDatabaseNamedInTheUrl) {
+  auto store = make_store(port_, false, "/2");
+  ASSERT_TRUE(wait_connected(2, store.get()));
+  const Policy p = policy("db", 1, milliseconds(3600 * 1000), 0);
+  ASSERT_TRUE(decide(*store, p, "k", TimePoint{}).has_value());
+  const std::string exists = "EXISTS " + store->redis_key("db", "k");
+  EXPECT_EQ(server_->command_integer(exists, 2), 1);
+  EXPECT_EQ(server_->command_integer(exists, 0), 0);
 }
 
 TEST_F(RedisRateLimitStoreTest, ConcurrentDecisionsOverThePoolEnforceOneLimit) {
