@@ -34,8 +34,20 @@ size_t append_chain(std::string& scratch, const core::http::HeaderList& headers,
   return at;
 }
 
-std::string_view rewrite_forwarded_headers(core::http::RequestHead& head, std::string& scratch,
-                                           std::string_view client_ip, core::Random& random) {
+std::string_view request_id_for(const core::http::RequestHead& head, std::string& out,
+                                core::Random& random) {
+  out.clear();
+  const auto given = core::http::find_header(head.headers, "x-request-id");
+  if (given && !given->empty()) {
+    out.assign(*given);
+  } else {
+    append_request_id(out, random);
+  }
+  return out;
+}
+
+void rewrite_forwarded_headers(core::http::RequestHead& head, std::string& scratch,
+                               std::string_view client_ip, std::string_view request_id) {
   core::http::remove_hop_by_hop(head.headers, head.upgrade);
   scratch.clear();
   // Values go into scratch first and become views at the end, once it can no longer reallocate.
@@ -45,7 +57,7 @@ std::string_view rewrite_forwarded_headers(core::http::RequestHead& head, std::s
   const size_t via_end = scratch.size();
 
   size_t out = 0;
-  std::string_view request_id;
+  bool has_id = false;
   for (size_t i = 0; i < head.headers.size(); ++i) {
     const Header h = head.headers[i];
     // Expect is answered here (100 Continue comes from Vortex), never forwarded.
@@ -53,22 +65,16 @@ std::string_view rewrite_forwarded_headers(core::http::RequestHead& head, std::s
         iequals(h.name, "x-forwarded-proto") || iequals(h.name, "expect")) {
       continue;
     }
-    if (iequals(h.name, "x-request-id") && !h.value.empty()) request_id = h.value;
+    if (iequals(h.name, "x-request-id") && !h.value.empty()) has_id = true;
     head.headers[out++] = h;
   }
   head.headers.resize(out);
-  const size_t id_at = scratch.size();
-  if (request_id.empty()) append_request_id(scratch, random);
 
   const std::string_view s(scratch);
   head.headers.push_back({"x-forwarded-for", s.substr(xff_at, xff_end - xff_at)});
   head.headers.push_back({"x-forwarded-proto", head.scheme});
   head.headers.push_back({"via", s.substr(via_at, via_end - via_at)});
-  if (request_id.empty()) {
-    request_id = s.substr(id_at);
-    head.headers.push_back({"x-request-id", request_id});
-  }
-  return request_id;
+  if (!has_id) head.headers.push_back({"x-request-id", request_id});
 }
 
 }  // namespace vx::proxy

@@ -11,10 +11,15 @@
 
 namespace vx::proxy {
 
+// The request's x-request-id when it brought one, else a new random 128-bit hex id written
+// into `out` (cleared first). Called before routing so every log line carries an id.
+std::string_view request_id_for(const core::http::RequestHead& head, std::string& out,
+                                core::Random& random);
+
 // New values are written into `scratch` (cleared first; its capacity is reused across
-// requests) and the list points into it, so scratch must outlive the head's use. Returns the
-// request id in effect (a view of the head or of scratch).
-std::string_view rewrite_forwarded_headers(core::http::RequestHead& head, std::string& scratch,
-                                           std::string_view client_ip, core::Random& random);
+// requests) and the list points into it, so scratch must outlive the head's use.
+// `request_id` is the one request_id_for() chose; it is added when the request had none.
+void rewrite_forwarded_headers(core::http::RequestHead& head, std::string& scratch,
+                               std::string_view client_ip, std::string_view request_id);
 
 }  // namespace vx::proxy

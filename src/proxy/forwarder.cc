@@ -47,9 +47,8 @@ size_t endpoint_index(const ClusterRuntime& cluster, const core::lb::EndpointSta
 }
 
 bool retry_allowed(const core::config::Route& route, core::config::RetryOn on) {
-  return route.retries &&
-         std::find(route.retries->on.begin(), route.retries->on.end(), on) !=
-             route.retries->on.end();
+  return route.retries && std::find(route.retries->on.begin(), route.retries->on.end(), on) !=
+                              route.retries->on.end();
 }
 
 ports::Awaitable<void> send_error(DownstreamExchange& exchange, const Error& error,
@@ -57,8 +56,9 @@ ports::Awaitable<void> send_error(DownstreamExchange& exchange, const Error& err
   log.status = core::http::status_for(error.kind);
   if (exchange.response_started()) co_return;  // too late for an answer: the codec aborts
   static const core::http::HeaderList kNoHeaders;
-  co_await exchange.send_local(log.status, "application/json", core::http::error_body(error),
-                               kNoHeaders);
+  const std::string body = core::http::error_body(error);
+  log.bytes_sent = body.size();
+  co_await exchange.send_local(log.status, "application/json", body, kNoHeaders);
 }
 
 // Pumps the request body to the upstream. Errors name their side: a downstream failure
@@ -171,13 +171,13 @@ ports::Awaitable<void> serve_stream(DownstreamExchange& exchange, WorkerContext&
   StreamLog log;
   log.method = request.method;
   scratch.path.assign(request.target);
-  scratch.request_id.clear();
+  request_id_for(request, scratch.request_id, worker.random);
   request.scheme = exchange.tls() ? "https" : "http";
 
   HeaderLookupAdapter lookup(request.headers);
-  const core::route::RequestView view{request.method, request.authority, request.target, &lookup,
-                                      core::http::find_header(request.headers, "x-ai-model")
-                                          .value_or(std::string_view{})};
+  const core::route::RequestView view{
+      request.method, request.authority, request.target, &lookup,
+      core::http::find_header(request.headers, "x-ai-model").value_or(std::string_view{})};
   const core::config::Route* route = runtime->routes().match(view);
   auto finish_log = [&] {
     if (!worker.logger) return;
@@ -202,8 +202,7 @@ ports::Awaitable<void> serve_stream(DownstreamExchange& exchange, WorkerContext&
   }
 
   const ClusterRuntime* cluster = runtime->cluster_for(*route);
-  scratch.request_id.assign(
-      rewrite_forwarded_headers(request, scratch.forwarded, exchange.client_ip(), worker.random));
+  rewrite_forwarded_headers(request, scratch.forwarded, exchange.client_ip(), scratch.request_id);
   exchange.arm_deadline(Clock::now() + exchange.idle_timeout(), nullptr);
 
   // Attempts: the first, then route.retries.attempts more for idempotent requests that failed
@@ -218,8 +217,7 @@ ports::Awaitable<void> serve_stream(DownstreamExchange& exchange, WorkerContext&
   Error last_error{ErrorKind::NoEndpoint, "no endpoint"};
 
   for (;;) {
-    auto active = cluster->balancer->pick(
-        {Clock::now(), worker.random, view.ai_model, previous});
+    auto active = cluster->balancer->pick({Clock::now(), worker.random, view.ai_model, previous});
     if (!active) {
       last_error = {ErrorKind::NoEndpoint, "no endpoint"};
       break;
@@ -229,9 +227,8 @@ ports::Awaitable<void> serve_stream(DownstreamExchange& exchange, WorkerContext&
     log.upstream = endpoint_config.address.text;
     previous = &active->endpoint();
     const ports::UpstreamTarget target{
-        cluster->endpoint_keys[index], cluster->addresses[index],
-        cluster->config->connect_timeout, cluster->config->pool.max_idle_per_endpoint,
-        cluster->config->pool.idle_timeout};
+        cluster->endpoint_keys[index], cluster->addresses[index], cluster->config->connect_timeout,
+        cluster->config->pool.max_idle_per_endpoint, cluster->config->pool.idle_timeout};
 
     auto lease = co_await worker.pool.acquire(target, fresh_only);
     if (!lease) {

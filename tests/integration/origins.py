@@ -498,8 +498,14 @@ def replying(response: bytes, then: str = "close") -> Script:
     return script
 
 
+def invert(data: bytes) -> bytes:
+    return bytes(b ^ 0xFF for b in data)
+
+
 def upgrade_echo(conn: OriginConn, index: int):
-    """Answers an Upgrade with 101, then echoes each received piece prefixed with "echo:"."""
+    """Answers an Upgrade with 101, then echoes every received byte inverted (b ^ 0xff): a
+    transformation that does not depend on how TCP splits the stream, and that a proxy looping
+    bytes back by mistake could not produce."""
     req = read_full_request(conn)
     if req is None:
         return
@@ -517,7 +523,7 @@ def upgrade_echo(conn: OriginConn, index: int):
         data = conn.read_some()
         if not data:
             return
-        conn.send(b"echo:" + data)
+        conn.send(invert(data))
 
 
 class BlackholeListener:

@@ -22,8 +22,7 @@ constexpr size_t kReadBufferBytes = 16 * 1024;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 h1::ParseLimits parse_limits(const core::config::Limits& limits) {
-  return {limits.max_header_bytes, limits.max_headers, limits.max_uri_bytes,
-          limits.max_body_bytes};
+  return {limits.max_header_bytes, limits.max_headers, limits.max_uri_bytes, limits.max_body_bytes};
 }
 
 }  // namespace
@@ -61,8 +60,7 @@ void H1Connection::drain() {
   }
 }
 
-void H1Connection::arm_deadline(SteadyClock::time_point deadline,
-                                ports::UpstreamStream* upstream) {
+void H1Connection::arm_deadline(SteadyClock::time_point deadline, ports::UpstreamStream* upstream) {
   watched_upstream_ = upstream;
   const bool earlier = deadline < deadline_;
   deadline_ = deadline;
@@ -164,6 +162,7 @@ ports::Awaitable<void> H1Connection::serve() {
     if (outcome != HeadOutcome::Request) co_return;
     idle_ = false;
     response_started_ = false;
+    response_complete_ = false;
     response_chunked_ = false;
     response_has_body_ = request_.method != "HEAD";
     close_after_response_ = false;
@@ -176,7 +175,9 @@ ports::Awaitable<void> H1Connection::serve() {
             ? !(connection && core::http::list_contains(*connection, "keep-alive"))
             : (connection && core::http::list_contains(*connection, "close"));
     co_await proxy::serve_stream(*this, worker_);
-    if (!response_started_ || !keep_alive_after_response()) co_return;
+    // A response that could not be finished (upstream failed mid-body) ends the connection:
+    // the client sees the truncation instead of waiting for bytes that will never come.
+    if (!response_complete_ || !keep_alive_after_response()) co_return;
   }
 }
 
@@ -261,8 +262,8 @@ ports::AsyncResult<void> H1Connection::send_head(const core::http::ResponseHead&
     }
   }
   if (request_.method == "HEAD" && upstream_framing != BodyFraming::ContentLength) {
-    out_head.framing = upstream_framing == BodyFraming::None ? BodyFraming::None
-                                                             : BodyFraming::UntilClose;
+    out_head.framing =
+        upstream_framing == BodyFraming::None ? BodyFraming::None : BodyFraming::UntilClose;
   }
   // The answer may come before the request body was read (an early error): then the
   // connection cannot be reused (invariant 2).
@@ -272,6 +273,7 @@ ports::AsyncResult<void> H1Connection::send_head(const core::http::ResponseHead&
 }
 
 ports::AsyncResult<void> H1Connection::send_body(const ports::BodyChunk& chunk) {
+  if (chunk.last) response_complete_ = true;  // reset below if the write fails
   if (!response_has_body_) {
     if (chunk.last) co_return co_await write_out({});
     co_return core::Result<void, Error>{};
@@ -300,6 +302,7 @@ ports::AsyncResult<void> H1Connection::send_body(const ports::BodyChunk& chunk) 
   out_.clear();
   if (ec) {
     close_after_response_ = true;
+    response_complete_ = false;
     co_return core::unexpected(Error{ErrorKind::DownstreamClosed, "client write failed"});
   }
   co_return core::Result<void, Error>{};
@@ -319,7 +322,9 @@ ports::AsyncResult<void> H1Connection::send_local(uint16_t status, std::string_v
   if (!keep_alive) close_after_response_ = true;
   h1::append_response_head(out_, head, keep_alive);
   const std::string_view pieces[] = {request_.method == "HEAD" ? std::string_view{} : body};
-  co_return co_await write_out(pieces);
+  auto written = co_await write_out(pieces);
+  response_complete_ = written.has_value();
+  co_return written;
 }
 
 ports::Awaitable<void> H1Connection::tunnel(ports::UpstreamStream& upstream) {
@@ -351,8 +356,8 @@ ports::Awaitable<void> H1Connection::tunnel(ports::UpstreamStream& upstream) {
       auto [ec, n] = co_await upstream.read_raw(buffer);
       if (ec) co_return;
       arm_deadline(SteadyClock::now() + idle, &upstream);
-      auto [wec, wn] = co_await asio::async_write(socket_, asio::buffer(buffer.data(), n),
-                                                  ports::kUseTuple);
+      auto [wec, wn] =
+          co_await asio::async_write(socket_, asio::buffer(buffer.data(), n), ports::kUseTuple);
       if (wec) co_return;
     }
   };

@@ -97,6 +97,7 @@ class H1Connection final : public proxy::DownstreamExchange {
   std::vector<boost::asio::const_buffer> gather_;
   std::vector<std::array<char, 20>> chunk_headers_;
   bool response_started_ = false;
+  bool response_complete_ = false;  // the last byte of the response was written
   bool response_chunked_ = false;
   bool response_has_body_ = true;
   bool close_after_response_ = false;

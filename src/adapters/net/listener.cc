@@ -23,7 +23,8 @@ Listener::Listener(ports::Executor executor, const core::config::Listener& confi
 core::Result<void, std::string> Listener::open() {
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(config_.address.host, ec);
-  if (ec) return core::unexpected("listener " + config_.name + ": bad address " + config_.address.text);
+  if (ec)
+    return core::unexpected("listener " + config_.name + ": bad address " + config_.address.text);
   const asio::ip::tcp::endpoint endpoint(address, config_.address.port);
   acceptor_.open(endpoint.protocol(), ec);
   if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
@@ -64,14 +65,15 @@ ports::Awaitable<void> Listener::accept_loop() {
                                                      config_.tls.has_value());
     H1Connection* raw = connection.get();
     auto it = connections_.insert(connections_.end(), raw);
-    spawn_guarded(executor_,
-                  [](std::unique_ptr<H1Connection> c) -> ports::Awaitable<void> {
-                    co_await c->run();
-                  }(std::move(connection)),
-                  [this, it] {
-                    connections_.erase(it);
-                    budget_.open.fetch_sub(1, std::memory_order_relaxed);
-                  });
+    spawn_guarded(
+        executor_,
+        [](std::unique_ptr<H1Connection> c) -> ports::Awaitable<void> {
+          co_await c->run();
+        }(std::move(connection)),
+        [this, it] {
+          connections_.erase(it);
+          budget_.open.fetch_sub(1, std::memory_order_relaxed);
+        });
   }
 }
 

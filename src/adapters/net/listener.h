@@ -3,8 +3,8 @@
 // drain. One per worker per configured listener; lives on that worker's thread.
 #pragma once
 
-#include <boost/asio/ip/tcp.hpp>
 #include <atomic>
+#include <boost/asio/ip/tcp.hpp>
 #include <list>
 #include <string>
 

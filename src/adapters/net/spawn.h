@@ -15,25 +15,24 @@ namespace vx::adapters::net {
 // most once a second per thread, and goes no further.
 template <typename Done>
 void spawn_guarded(ports::Executor executor, ports::Awaitable<void> task, Done done) {
-  boost::asio::co_spawn(executor, std::move(task),
-                        [done = std::move(done)](std::exception_ptr error) mutable {
-                          if (error) {
-                            thread_local std::chrono::steady_clock::time_point last_log{};
-                            const auto now = std::chrono::steady_clock::now();
-                            if (now - last_log > std::chrono::seconds(1)) {
-                              last_log = now;
-                              try {
-                                std::rethrow_exception(error);
-                              } catch (const std::exception& e) {
-                                std::fprintf(stderr, "vortex: connection task failed: %s\n",
-                                             e.what());
-                              } catch (...) {
-                                std::fprintf(stderr, "vortex: connection task failed\n");
-                              }
-                            }
-                          }
-                          done();
-                        });
+  boost::asio::co_spawn(
+      executor, std::move(task), [done = std::move(done)](std::exception_ptr error) mutable {
+        if (error) {
+          thread_local std::chrono::steady_clock::time_point last_log{};
+          const auto now = std::chrono::steady_clock::now();
+          if (now - last_log > std::chrono::seconds(1)) {
+            last_log = now;
+            try {
+              std::rethrow_exception(error);
+            } catch (const std::exception& e) {
+              std::fprintf(stderr, "vortex: connection task failed: %s\n", e.what());
+            } catch (...) {
+              std::fprintf(stderr, "vortex: connection task failed\n");
+            }
+          }
+        }
+        done();
+      });
 }
 
 }  // namespace vx::adapters::net

@@ -36,7 +36,8 @@ core::Result<std::unique_ptr<JsonAccessLog>, std::string> JsonAccessLog::open(
   if (path == "stdout") return std::unique_ptr<JsonAccessLog>(new JsonAccessLog(1, false));
   if (path == "stderr") return std::unique_ptr<JsonAccessLog>(new JsonAccessLog(2, false));
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-  if (fd < 0) return core::unexpected("access_log: cannot open " + path + ": " + std::strerror(errno));
+  if (fd < 0)
+    return core::unexpected("access_log: cannot open " + path + ": " + std::strerror(errno));
   return std::unique_ptr<JsonAccessLog>(new JsonAccessLog(fd, true));
 }
 

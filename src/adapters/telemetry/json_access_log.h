@@ -23,7 +23,9 @@ class JsonAccessLog final : public proxy::RequestLogger {
   void flush();
 
  private:
-  explicit JsonAccessLog(int fd, bool owned) : fd_(fd), owned_(owned) { buffer_.reserve(kFlushBytes * 2); }
+  explicit JsonAccessLog(int fd, bool owned) : fd_(fd), owned_(owned) {
+    buffer_.reserve(kFlushBytes * 2);
+  }
   static constexpr size_t kFlushBytes = 32 * 1024;
   int fd_;
   bool owned_;

@@ -196,8 +196,8 @@ std::string_view H1UpstreamConnection::take_leftover() {
 
 ports::Awaitable<std::pair<boost::system::error_code, size_t>> H1UpstreamConnection::read_raw(
     std::span<char> into) {
-  auto [ec, n] = co_await socket_.async_read_some(asio::buffer(into.data(), into.size()),
-                                                  ports::kUseTuple);
+  auto [ec, n] =
+      co_await socket_.async_read_some(asio::buffer(into.data(), into.size()), ports::kUseTuple);
   co_return std::pair{ec, n};
 }
 

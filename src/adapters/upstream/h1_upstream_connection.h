@@ -65,8 +65,8 @@ class H1UpstreamConnection final : public ports::UpstreamStream {
   std::vector<boost::asio::const_buffer> gather_;
 
   std::vector<char> in_;
-  size_t in_begin_ = 0;  // first unconsumed byte
-  size_t in_end_ = 0;    // one past the last received byte
+  size_t in_begin_ = 0;         // first unconsumed byte
+  size_t in_end_ = 0;           // one past the last received byte
   size_t pending_consume_ = 0;  // head bytes of the last recv_head, dropped on the next call
   bool response_byte_seen_ = false;
   h1::H1Parser parser_;

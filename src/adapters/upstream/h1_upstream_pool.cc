@@ -29,8 +29,8 @@ ports::AsyncResult<Socket> H1UpstreamPool::connect(const ports::UpstreamTarget& 
   Error last{ErrorKind::UpstreamConnectRefused, "no address to connect to"};
   for (const auto& address : target.addresses) {
     Socket socket(executor_);
-    asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>,
-                               ports::Executor>
+    asio::basic_waitable_timer<std::chrono::steady_clock,
+                               asio::wait_traits<std::chrono::steady_clock>, ports::Executor>
         timer(executor_, target.connect_timeout);
     auto outcome = co_await (socket.async_connect(address, ports::kUseTuple) ||
                              timer.async_wait(ports::kUseTuple));

@@ -14,6 +14,39 @@ std::string_view view(std::string_view buffer, uint32_t offset, uint32_t length)
   return buffer.substr(offset, length);
 }
 
+// RFC 9110 §5.6.2 tchar: the only bytes a field name or method may hold.
+bool is_tchar(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  switch (c) {
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool is_token(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!is_tchar(c)) return false;
+  }
+  return true;
+}
+
 std::string_view trim_trailing_ows(std::string_view v) {
   while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
   return v;
@@ -157,8 +190,8 @@ int H1Parser::on_headers_complete(llhttp_t* p) {
     // RFC 9112 §6.3 rule 1: llhttp cannot know the request was a HEAD; 1 = "no body".
     if (s.response_to_head_) return 1;
     const int status = p->status_code;
-    body_follows = status >= 200 && status != 204 && status != 304 &&
-                   !(has_length && p->content_length == 0);
+    body_follows =
+        status >= 200 && status != 204 && status != 304 && !(has_length && p->content_length == 0);
   }
   // Without a body on_message_complete follows at once and pauses there instead.
   return body_follows ? HPE_PAUSED : 0;
@@ -290,23 +323,41 @@ Error H1Parser::check_request_head(std::string_view head) const {
     return {ErrorKind::BadRequest, "unsupported HTTP version"};
   }
   if (parser_.method == HTTP_CONNECT) return {ErrorKind::BadRequest, "CONNECT is not supported"};
+  // RFC 9112 §3: method SP request-target SP HTTP-version CRLF, single spaces only.
+  std::string_view target = view(head, url_.offset, url_.length);
+  const std::string_view method = llhttp_method_name(static_cast<llhttp_method_t>(parser_.method));
+  if (url_.offset != method.size() + 1 || head.substr(0, method.size()) != method ||
+      head.substr(url_.offset + url_.length, 11) !=
+          (parser_.http_minor == 1 ? " HTTP/1.1\r\n" : " HTTP/1.0\r\n")) {
+    return {ErrorKind::BadRequest, "malformed request line"};
+  }
   int hosts = 0;
+  std::string_view host;
   for (const auto& f : fields_) {
     std::string_view name = view(head, f.name.offset, f.name.length);
-    if (core::http::iequals(name, "host")) ++hosts;
-    if (name.empty() || name.back() == ' ' || name.back() == '\t') {
-      return {ErrorKind::BadRequest, "whitespace before colon"};
+    if (!is_token(name)) return {ErrorKind::BadRequest, "invalid header field name"};
+    if (core::http::iequals(name, "host")) {
+      ++hosts;
+      host = trim_trailing_ows(view(head, f.value.offset, f.value.length));
     }
   }
   if (hosts > 1) return {ErrorKind::BadRequest, "more than one Host field"};
   if (hosts == 0 && parser_.http_minor == 1) return {ErrorKind::BadRequest, "missing Host field"};
-  std::string_view target = view(head, url_.offset, url_.length);
   if (target.empty()) return {ErrorKind::BadRequest, "empty request target"};
   const bool origin_form = target.front() == '/';
   const bool absolute_form = target.starts_with("http://") || target.starts_with("https://");
   const bool asterisk = target == "*" && parser_.method == HTTP_OPTIONS;
   if (!origin_form && !absolute_form && !asterisk) {
     return {ErrorKind::BadRequest, "invalid request target"};
+  }
+  if (absolute_form) {
+    // RFC 9112 §3.2.2 lets the target's authority win; a Host that disagrees is ambiguous
+    // between hops, so it is refused rather than guessed (SPEC.md §3).
+    std::string_view rest = target.substr(target.find("://") + 3);
+    std::string_view authority = rest.substr(0, rest.find('/'));
+    if (hosts == 1 && !core::http::iequals(authority, host)) {
+      return {ErrorKind::BadRequest, "request target and Host disagree"};
+    }
   }
   return {ErrorKind::Internal, {}};
 }
@@ -350,8 +401,8 @@ void H1Parser::response_head(std::string_view buffer, core::http::ResponseHead& 
     head.headers.push_back({view(buffer, f.name.offset, f.name.length),
                             trim_trailing_ows(view(buffer, f.value.offset, f.value.length))});
   }
-  const bool no_body = response_to_head_ || head.status < 200 || head.status == 204 ||
-                       head.status == 304;
+  const bool no_body =
+      response_to_head_ || head.status < 200 || head.status == 204 || head.status == 304;
   if (no_body) {
     head.framing = BodyFraming::None;
   } else if (parser_.flags & F_CHUNKED) {

@@ -59,8 +59,7 @@ void append_request_head(std::string& out, const core::http::RequestHead& head,
   out.append(kCrlf);
 }
 
-void append_response_head(std::string& out, const core::http::ResponseHead& head,
-                          bool keep_alive) {
+void append_response_head(std::string& out, const core::http::ResponseHead& head, bool keep_alive) {
   out.append("HTTP/1.1 ");
   append_number(out, head.status);
   out.push_back(' ');

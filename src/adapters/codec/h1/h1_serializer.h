@@ -17,8 +17,7 @@ void append_request_head(std::string& out, const core::http::RequestHead& head,
                          std::string_view connection);
 
 // Status line + fields + framing + blank line. keep_alive false adds "Connection: close".
-void append_response_head(std::string& out, const core::http::ResponseHead& head,
-                          bool keep_alive);
+void append_response_head(std::string& out, const core::http::ResponseHead& head, bool keep_alive);
 
 // "HEX\r\n" for a chunk of `size` bytes into buf (at least 20 bytes); returns its length.
 size_t chunk_header(char* buf, size_t size);

@@ -1,0 +1,66 @@
+# Vortex — every target starts from a fresh Debian 12 machine: `deps` runs the bootstrap first.
+BUILD      ?= build
+BUILD_ASAN ?= build-asan
+PYTHON     := /usr/bin/python3
+PYTEST     := $(PYTHON) -m pytest
+JOBS       ?= $(shell nproc)
+CMAKE_GEN  := cmake -G Ninja -Wno-dev
+
+.PHONY: all deps build run test test-unit test-integration test-slow test-asan bench microbench \
+        lint format clean
+
+all: build
+
+deps:
+	@scripts/bootstrap.sh
+
+$(BUILD)/build.ninja: | deps
+	@$(CMAKE_GEN) -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+
+build: deps $(BUILD)/build.ninja
+	@ninja -C $(BUILD) -j$(JOBS)
+
+# Starts demo origins and Vortex with examples/vortex.yaml: then `curl localhost:8080/`.
+run: build
+	@scripts/run_demo.sh $(BUILD)/vortex
+
+test: build
+	@$(MAKE) --no-print-directory test-unit test-integration
+
+test-unit:
+	@ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
+
+test-integration:
+	@VORTEX_BIN=$(abspath $(BUILD))/vortex $(PYTEST) -q -m "not slow"
+
+# Long soak and stress runs, kept out of `make test` to keep CI short.
+test-slow: build
+	@VORTEX_BIN=$(abspath $(BUILD))/vortex $(PYTEST) -q -m slow
+
+# The same suites under AddressSanitizer + UndefinedBehaviorSanitizer.
+test-asan: deps
+	@$(CMAKE_GEN) -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DVORTEX_SANITIZE=ON \
+	  -DVORTEX_MICROBENCH=OFF >/dev/null
+	@ninja -C $(BUILD_ASAN) -j$(JOBS)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --test-dir $(BUILD_ASAN) --output-on-failure -j$(JOBS)
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 VORTEX_SANITIZED=1 \
+	  VORTEX_BIN=$(abspath $(BUILD_ASAN))/vortex $(PYTEST) -q -m "not slow"
+
+bench: build
+	@VORTEX=$(abspath $(BUILD))/vortex bench/macro/http1.sh
+
+microbench: build
+	@$(BUILD)/bench/micro/vortex_microbench
+
+SOURCES = $(shell git ls-files 'src/*.cc' 'src/*.h' 'tests/*.cc' 'tests/*.h' 'bench/*.cc')
+
+lint: build
+	@clang-format --dry-run --Werror $(SOURCES)
+	@clang-tidy -p $(BUILD) --quiet $(filter src/%.cc,$(SOURCES))
+
+format:
+	@clang-format -i $(SOURCES)
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN)
