@@ -85,7 +85,7 @@ class UpstreamLease {
 };
 
 struct UpstreamTarget {
-  uint32_t endpoint_id = 0;  // stable per endpoint for the pool's bookkeeping
+  uint64_t endpoint_id = 0;  // stable per endpoint address, across reloads (pool bookkeeping)
   std::span<const boost::asio::ip::tcp::endpoint> addresses;
   std::chrono::milliseconds connect_timeout{1000};
   uint32_t max_idle = 128;

@@ -40,7 +40,7 @@ struct StreamLog {
   uint64_t bytes_sent = 0;
 };
 
-size_t endpoint_index(const ClusterRuntime& cluster, const core::lb::EndpointState& endpoint) {
+size_t index_of_endpoint(const ClusterRuntime& cluster, const core::lb::EndpointState& endpoint) {
   const auto endpoints = cluster.balancer->endpoints();
   return static_cast<size_t>(std::find(endpoints.begin(), endpoints.end(), &endpoint) -
                              endpoints.begin());
@@ -179,11 +179,16 @@ ports::Awaitable<void> serve_stream(DownstreamExchange& exchange, WorkerContext&
       request.method, request.authority, request.target, &lookup,
       core::http::find_header(request.headers, "x-ai-model").value_or(std::string_view{})};
   const core::config::Route* route = runtime->routes().match(view);
+  uint32_t route_index = kNoIndex, cluster_index = kNoIndex, endpoint_index = kNoIndex;
+  std::string_view cluster_name;
   auto finish_log = [&] {
-    if (!worker.logger) return;
-    worker.logger->on_log({log.method, scratch.path, log.route, log.upstream, scratch.request_id,
-                           exchange.client_ip(), log.status, log.bytes_sent,
-                           Clock::now() - started});
+    if (worker.observers.empty()) return;
+    const RequestRecord record{log.method,     scratch.path,       log.route,
+                               log.upstream,   scratch.request_id, exchange.client_ip(),
+                               log.status,     log.bytes_sent,     Clock::now() - started,
+                               runtime.get(),  route_index,        cluster_index,
+                               endpoint_index, cluster_name};
+    for (RequestLogger* observer : worker.observers) observer->on_log(record);
   };
   if (!route) {
     co_await send_error(exchange, {ErrorKind::NoRoute, "no route"}, log);
@@ -191,6 +196,7 @@ ports::Awaitable<void> serve_stream(DownstreamExchange& exchange, WorkerContext&
     co_return;
   }
   log.route = route->name;
+  route_index = static_cast<uint32_t>(runtime->routes().index_of(route));
   if (route->direct_response) {
     const auto& direct = *route->direct_response;
     static const core::http::HeaderList kNoHeaders;
@@ -202,6 +208,8 @@ ports::Awaitable<void> serve_stream(DownstreamExchange& exchange, WorkerContext&
   }
 
   const ClusterRuntime* cluster = runtime->cluster_for(*route);
+  cluster_index = static_cast<uint32_t>(cluster - runtime->clusters().data());
+  cluster_name = cluster->config->name;
   rewrite_forwarded_headers(request, scratch.forwarded, exchange.client_ip(), scratch.request_id);
   exchange.arm_deadline(Clock::now() + exchange.idle_timeout(), nullptr);
 
@@ -222,9 +230,10 @@ ports::Awaitable<void> serve_stream(DownstreamExchange& exchange, WorkerContext&
       last_error = {ErrorKind::NoEndpoint, "no endpoint"};
       break;
     }
-    const size_t index = endpoint_index(*cluster, active->endpoint());
+    const size_t index = index_of_endpoint(*cluster, active->endpoint());
     const auto& endpoint_config = cluster->config->endpoints[index];
     log.upstream = endpoint_config.address.text;
+    endpoint_index = static_cast<uint32_t>(index);
     previous = &active->endpoint();
     const ports::UpstreamTarget target{
         cluster->endpoint_keys[index], cluster->addresses[index], cluster->config->connect_timeout,
@@ -256,7 +265,7 @@ ports::Awaitable<void> serve_stream(DownstreamExchange& exchange, WorkerContext&
     if (last_error.source() == core::http::ErrorSource::Upstream) {
       active->finish(Outcome::Failure, now);
     } else {
-      active->finish(Outcome::Success, now);  // the client failed, not the endpoint
+      active->cancel(now);  // the client failed, not the endpoint
     }
     if (result.retryable && !result.response_started) {
       if (reused && stale_retry_left) {  // a keep-alive race, not the endpoint's fault

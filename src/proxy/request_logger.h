@@ -1,12 +1,16 @@
-// RequestLogger: the on_log hook, called once per finished stream on the worker's thread.
-// Implemented by the access log (adapters/telemetry); views live only during the call.
+// RequestLogger: the on_log hook, called once per finished stream on the worker's thread, for
+// every observer of the worker (access log, metrics). Views live only during the call.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <string_view>
 
 namespace vx::proxy {
+
+class Runtime;
+inline constexpr uint32_t kNoIndex = std::numeric_limits<uint32_t>::max();
 
 struct RequestRecord {
   std::string_view method;
@@ -18,6 +22,12 @@ struct RequestRecord {
   uint16_t status = 0;
   uint64_t bytes_sent = 0;  // response body bytes
   std::chrono::nanoseconds duration{0};
+  // Positions for per-route / per-endpoint state (metrics shards), valid in `runtime`.
+  const Runtime* runtime = nullptr;
+  uint32_t route_index = kNoIndex;
+  uint32_t cluster_index = kNoIndex;
+  uint32_t endpoint_index = kNoIndex;  // the endpoint of the last attempt
+  std::string_view cluster;            // empty when no cluster was used
 };
 
 class RequestLogger {

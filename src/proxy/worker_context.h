@@ -2,6 +2,8 @@
 // Not thread-safe; shared state inside (balancers, runtime holder) is atomics only.
 #pragma once
 
+#include <vector>
+
 #include "core/ports/random.h"
 #include "ports/upstream_pool.h"
 #include "proxy/request_logger.h"
@@ -13,7 +15,8 @@ struct WorkerContext {
   WorkerRuntime runtime;
   ports::UpstreamPool& pool;
   core::Random& random;
-  RequestLogger* logger = nullptr;  // null: access log off
+  // Called in order when a stream ends: the access log (when on), metrics.
+  std::vector<RequestLogger*> observers;
 };
 
 }  // namespace vx::proxy

@@ -30,7 +30,7 @@ Worker::Worker(unsigned index, const proxy::RuntimeHolder& runtime,
       config_(std::move(config)),
       random_(seed_for(index)),
       pool_(io_.get_executor()),
-      context_{proxy::WorkerRuntime(runtime), pool_, random_, nullptr},
+      context_{proxy::WorkerRuntime(runtime), pool_, random_, {}},
       budget_(budget) {}
 
 Worker::~Worker() {
@@ -43,7 +43,7 @@ core::Result<void, std::vector<std::string>> Worker::open() {
     auto log = adapters::telemetry::JsonAccessLog::open(config_->access_log.path);
     if (log) {
       access_log_ = std::move(*log);
-      context_.logger = access_log_.get();
+      context_.observers.push_back(access_log_.get());
     } else {
       errors.push_back(log.error());
     }
