@@ -130,7 +130,7 @@ end
 EOF
 
 # ------------------------------------------------------------------------------ one run
-printf 'round\ttarget\trps\trequests\tp50_ms\tp99_ms\tsocket_errors\tnon2xx\tcpu_us_per_req\tproxy_pct\tcpu0_pct\tcpu1_pct\tsteal_pct\tother_pct\tup_conns\n' >"$TSV"
+printf 'round\ttarget\trps\trequests\tp50_ms\tp99_ms\tsocket_errors\tnon2xx\tcpu_us_per_req\tproxy_pct\tcpu0_pct\tcpu1_pct\tsteal_pct\tother_pct\tup_conns\tcpu1_irq_pct\n' >"$TSV"
 
 # measure ROUND TARGET: warm-up, then one measured wrk run with CPU and connection counters
 # read right before and after it; appends a row to $TSV.
@@ -171,7 +171,7 @@ measure() {
     return 0
   fi
   read -r req rps p50 p99 serr non <<<"$res"
-  read -r c0 c1 steal other <<<"$(cpu_busy "$b" "$a" "$ours" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")"
+  read -r c0 c1 steal other irq1 <<<"$(cpu_busy "$b" "$a" "$ours" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")"
   local us=- pct=-
   if [[ $pg != - ]]; then
     read -r us pct <<<"$(awk -v t=$((pt1 - pt0)) -v n="$req" -v hz="$CLK_TCK" -v t0="$t0" -v t1="$t1" \
@@ -179,8 +179,8 @@ measure() {
   fi
   # the second stub_status probe is itself one accepted connection
   local up=$((acc1 - acc0 - 1))
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$t" "$rps" "$req" \
-    "$p50" "$p99" "$serr" "$non" "$us" "$pct" "$c0" "$c1" "$steal" "$other" "$up" >>"$TSV"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$t" "$rps" "$req" \
+    "$p50" "$p99" "$serr" "$non" "$us" "$pct" "$c0" "$c1" "$steal" "$other" "$up" "$irq1" >>"$TSV"
   local warn=""
   ((serr + non > 0)) && warn="  <-- socket errors $serr, non-2xx $non"
   log "  r$round $(printf '%-8s %9.0f req/s  p50 %6.3f ms  p99 %6.3f ms  %6s us/req  cpu0 %3s%% cpu1 %3s%%  steal %s%% other %s%%' \

@@ -160,22 +160,24 @@ EOF
 
 # ------------------------------------------------------------------------------ CPU accounting
 
-# cpu_snapshot -> "busy_load total_load busy_proxy total_proxy steal_both usersys_all" in ticks.
+# cpu_snapshot -> "busy_load total_load busy_proxy total_proxy steal_both usersys_all irq_proxy"
+# in ticks.
 # busy = user + nice + system + irq + softirq (iowait counts as idle); usersys_all = user +
 # nice + system over every CPU, comparable with the per-process times (which exclude irqs).
 cpu_snapshot() {
   awk -v a="cpu$LOAD_CPU" -v b="cpu$PROXY_CPU" '
     $1 ~ /^cpu[0-9]+$/ { usersys += $2 + $3 + $4 }
     $1 == a || $1 == b {
-      busy[$1] = $2 + $3 + $4 + $7 + $8; steal += $9
+      busy[$1] = $2 + $3 + $4 + $7 + $8; irq[$1] = $7 + $8; steal += $9
       for (i = 2; i <= 9; i++) total[$1] += $i
     }
-    END { print busy[a], total[a], busy[b], total[b], steal, usersys }' /proc/stat
+    END { print busy[a], total[a], busy[b], total[b], steal, usersys, irq[b] }' /proc/stat
 }
 
-# cpu_busy BEFORE AFTER OURS_TICKS ELAPSED_S -> "load% proxy% steal% other%"
+# cpu_busy BEFORE AFTER OURS_TICKS ELAPSED_S -> "load% proxy% steal% other% proxy_irq%"
 #   steal: % of both cores' time the hypervisor took; other: CPU used meanwhile by processes
-#   we did not start (OURS_TICKS = what ours used; "-" when unknown), in % of one core.
+#   we did not start (OURS_TICKS = what ours used; "-" when unknown), in % of one core;
+#   proxy_irq: irq + softirq share of the proxy core (kernel time no process is charged for).
 cpu_busy() {
   awk -v b="$1" -v a="$2" -v ours="$3" -v el="$4" -v hz="$CLK_TCK" 'BEGIN {
     split(b, x, " "); split(a, y, " ")
@@ -184,8 +186,8 @@ cpu_busy() {
     if (t1 <= 0) t1 = 1
     other = "-"
     if (ours != "-") { other = 100 * ((y[6] - x[6]) - ours) / (el * hz); other = sprintf("%.0f", other < 0 ? 0 : other) }
-    printf "%.0f %.0f %.1f %s\n", 100 * (y[1] - x[1]) / t0, 100 * (y[3] - x[3]) / t1,
-      100 * (y[5] - x[5]) / (t0 + t1), other }'
+    printf "%.0f %.0f %.1f %s %.0f\n", 100 * (y[1] - x[1]) / t0, 100 * (y[3] - x[3]) / t1,
+      100 * (y[5] - x[5]) / (t0 + t1), other, 100 * (y[7] - x[7]) / t1 }'
 }
 
 # group_ticks PGID -> utime + stime (ticks) of every live process in that group. A process's
