@@ -7,7 +7,9 @@
 
 #include "core/http/hop_by_hop.h"
 #include "core/lb/load_balancer.h"
+#include "core/ratelimit/rate_limit_key.h"
 #include "proxy/forwarded_headers.h"
+#include "proxy/rate_limit_stage.h"
 
 namespace vx::proxy {
 
@@ -87,7 +89,9 @@ struct ExchangeOutcome {
 ports::Awaitable<ExchangeOutcome> exchange_once(DownstreamExchange& exchange,
                                                 ports::UpstreamStream& upstream,
                                                 const core::config::Route& route,
-                                                bool body_replayable, StreamLog& log) {
+                                                bool body_replayable,
+                                                const core::http::HeaderList& extra_response,
+                                                StreamLog& log) {
   ExchangeOutcome out;
   core::http::RequestHead& request = exchange.request();
   auto sent = co_await upstream.send_head(request);
@@ -130,6 +134,7 @@ ports::Awaitable<ExchangeOutcome> exchange_once(DownstreamExchange& exchange,
   auto& response = const_cast<core::http::ResponseHead&>(*head);
   const bool tunnel = response.status == 101 && request.upgrade;
   core::http::remove_hop_by_hop(response.headers, tunnel);
+  response.headers.insert(response.headers.end(), extra_response.begin(), extra_response.end());
   log.status = response.status;
   out.response_started = true;
   auto head_sent = co_await exchange.send_head(response);
@@ -181,6 +186,8 @@ ports::Awaitable<void> serve_stream(DownstreamExchange& exchange, WorkerContext&
   const core::config::Route* route = runtime->routes().match(view);
   uint32_t route_index = kNoIndex, cluster_index = kNoIndex, endpoint_index = kNoIndex;
   std::string_view cluster_name;
+  RateLimitVerdict limit;
+  uint32_t policy_index = kNoIndex;
   auto finish_log = [&] {
     if (worker.observers.empty()) return;
     const RequestRecord record{log.method,     scratch.path,       log.route,
@@ -197,12 +204,36 @@ ports::Awaitable<void> serve_stream(DownstreamExchange& exchange, WorkerContext&
   }
   log.route = route->name;
   route_index = static_cast<uint32_t>(runtime->routes().index_of(route));
+  // Rate limit (SPEC.md §3 429) before anything costs an upstream.
+  RateLimitFields limit_fields;
+  if (const core::ratelimit::Policy* policy = runtime->policy_for(route_index);
+      policy && worker.rate_limits) {
+    policy_index = static_cast<uint32_t>(policy - runtime->policies().data());
+    const std::string_view key = core::ratelimit::request_key(
+        policy->key, exchange.client_ip(),
+        [&](std::string_view name) { return core::http::find_header(request.headers, name); },
+        route->name);
+    limit = co_await decide_rate_limit(*policy, key, worker);
+    make_rate_limit_fields(limit, limit_fields);
+    if (limit.deny) {
+      if (limit.outcome == RateLimitOutcome::Limited && worker.bans) {
+        worker.bans->record_violation(exchange.client_ip(), core::SteadyClock::now());
+      }
+      const std::string body = rate_limited_body(limit.values.retry_after_ms);
+      log.status = 429;
+      log.bytes_sent = body.size();
+      co_await exchange.send_local(429, "application/json", body, limit_fields.headers);
+      finish_log();
+      co_return;
+    }
+  }
+
   if (route->direct_response) {
     const auto& direct = *route->direct_response;
-    static const core::http::HeaderList kNoHeaders;
     log.status = direct.status;
     log.bytes_sent = direct.body.size();
-    co_await exchange.send_local(direct.status, direct.content_type, direct.body, kNoHeaders);
+    co_await exchange.send_local(direct.status, direct.content_type, direct.body,
+                                 limit_fields.headers);
     finish_log();
     co_return;
   }
@@ -252,7 +283,8 @@ ports::Awaitable<void> serve_stream(DownstreamExchange& exchange, WorkerContext&
     }
     const bool reused = (*lease)->reused();
     ExchangeOutcome result =
-        co_await exchange_once(exchange, **lease, *route, body_replayable, log);
+        co_await exchange_once(exchange, **lease, *route, body_replayable, limit_fields.headers,
+                               log);
     const auto now = Clock::now();
     if (!result.error) {
       active->finish(log.status >= 500 ? Outcome::Failure : Outcome::Success, now);

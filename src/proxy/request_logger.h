@@ -12,6 +12,9 @@ namespace vx::proxy {
 class Runtime;
 inline constexpr uint32_t kNoIndex = std::numeric_limits<uint32_t>::max();
 
+// What the rate-limit stage decided for the stream (vortex_rate_limit_decisions_total).
+enum class RateLimitOutcome : uint8_t { None, Allowed, Limited, Error };
+
 struct RequestRecord {
   std::string_view method;
   std::string_view path;
@@ -28,6 +31,8 @@ struct RequestRecord {
   uint32_t cluster_index = kNoIndex;
   uint32_t endpoint_index = kNoIndex;  // the endpoint of the last attempt
   std::string_view cluster;            // empty when no cluster was used
+  RateLimitOutcome rate_limit = RateLimitOutcome::None;
+  uint32_t policy_index = kNoIndex;  // into runtime->policies() when rate_limit != None
 };
 
 class RequestLogger {

@@ -64,3 +64,16 @@ core::Result<std::shared_ptr<const Runtime>, std::vector<std::string>> Runtime::
 }
 
 }  // namespace vx::proxy
+
+  for (const auto& policy : config->rate_limits.policies) {
+    auto built = core::ratelimit::Policy::from_config(policy);
+    if (!built) return core::unexpected(std::vector<std::string>{built.error()});
+    runtime->policies_.push_back(std::move(*built));
+  }
+  for (const auto& route : runtime->routes_.routes()) {
+    int index = -1;
+    for (size_t i = 0; route.rate_limit && i < runtime->policies_.size(); ++i) {
+      if (runtime->policies_[i].name == *route.rate_limit) index = static_cast<int>(i);
+    }
+    runtime->route_policies_.push_back(index);
+  }

@@ -13,6 +13,7 @@
 #include "core/lb/load_balancer.h"
 #include "core/ports/clock.h"
 #include "core/ports/regex.h"
+#include "core/ratelimit/policy.h"
 #include "core/result.h"
 #include "core/route/route_table.h"
 
@@ -45,6 +46,14 @@ class Runtime {
   const std::vector<ClusterRuntime>& clusters() const { return clusters_; }
 
  private:
+  // Unique in the process, never reused: tells snapshots apart where an address could repeat.
+  uint64_t serial() const { return serial_; }
+  // The rate-limit policy a route names, or nullptr.
+  const core::ratelimit::Policy* policy_for(size_t route_index) const {
+    const int index = route_policies_[route_index];
+    return index < 0 ? nullptr : &policies_[static_cast<size_t>(index)];
+  }
+  const std::vector<core::ratelimit::Policy>& policies() const { return policies_; }
   Runtime(std::shared_ptr<const core::config::Config> config, core::route::RouteTable routes)
       : config_(std::move(config)), routes_(std::move(routes)) {}
 
@@ -55,3 +64,5 @@ class Runtime {
 };
 
 }  // namespace vx::proxy
+  std::vector<core::ratelimit::Policy> policies_;      // rate_limits.policies, in config order
+  std::vector<int> route_policies_;                    // by route index; -1 = no rate limit

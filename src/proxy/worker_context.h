@@ -2,9 +2,13 @@
 // Not thread-safe; shared state inside (balancers, runtime holder) is atomics only.
 #pragma once
 
+#include <memory>
 #include <vector>
 
+#include "core/config/config.h"
 #include "core/ports/random.h"
+#include "ports/rate_limit_store.h"
+#include "proxy/ban_registry.h"
 #include "ports/upstream_pool.h"
 #include "proxy/request_logger.h"
 #include "proxy/runtime_holder.h"
@@ -17,6 +21,13 @@ struct WorkerContext {
   core::Random& random;
   // Called in order when a stream ends: the access log (when on), metrics.
   std::vector<RequestLogger*> observers;
+  // Rate limiting (SPEC.md rate_limits): the store decisions go to (the process-wide local one,
+  // or this worker's Redis client) and what to do when it fails. Null = no store configured.
+  ports::RateLimitStore* rate_limits = nullptr;
+  core::config::OnError on_store_error = core::config::OnError::Allow;
+  // Bans: null = off. The view is this worker's lock-free reader of the registry.
+  BanRegistry* bans = nullptr;
+  std::unique_ptr<BanView> ban_view;
 };
 
 }  // namespace vx::proxy

@@ -8,6 +8,7 @@
 
 #include "adapters/config/re2_regex_compiler.h"
 #include "adapters/config/yaml_config_loader.h"
+#include "app/vortex/rate_limiting.h"
 #include "app/vortex/worker.h"
 #include "proxy/runtime.h"
 
@@ -103,7 +104,14 @@ int run_server(std::shared_ptr<const core::config::Config> config) {
   for (auto& w : workers) w->drain();
   for (auto& w : workers) w->join();
   std::fprintf(stderr, "vortex: stopped\n");
+  auto rate_limiting = RateLimiting::create(*config, workers);
+  if (!rate_limiting) {
+    std::fprintf(stderr, "vortex: %s\n", rate_limiting.error().c_str());
+    return 1;
+  }
+  (*rate_limiting)->start();
   return 0;
 }
 
 }  // namespace vx::app
+  (*rate_limiting)->stop();

@@ -111,6 +111,14 @@ void Worker::drain() {
   });
 }
 
+void Worker::attach_rate_limiting(ports::RateLimitStore* store, core::config::OnError on_error,
+                                  proxy::BanRegistry& bans) {
+  context_.rate_limits = store;
+  context_.on_store_error = on_error;
+  context_.bans = &bans;
+  context_.ban_view = std::make_unique<proxy::BanView>(bans);
+}
+
 void Worker::join() {
   if (thread_.joinable()) thread_.join();
 }
