@@ -60,10 +60,6 @@ core::Result<std::shared_ptr<const Runtime>, std::vector<std::string>> Runtime::
     }
     runtime->route_clusters_.push_back(found);
   }
-  return std::shared_ptr<const Runtime>(std::move(runtime));
-}
-
-}  // namespace vx::proxy
 
   for (const auto& policy : config->rate_limits.policies) {
     auto built = core::ratelimit::Policy::from_config(policy);
@@ -77,3 +73,7 @@ core::Result<std::shared_ptr<const Runtime>, std::vector<std::string>> Runtime::
     }
     runtime->route_policies_.push_back(index);
   }
+  return std::shared_ptr<const Runtime>(std::move(runtime));
+}
+
+}  // namespace vx::proxy

@@ -44,16 +44,14 @@ class Runtime {
     return route_clusters_[routes_.index_of(&route)];
   }
   const std::vector<ClusterRuntime>& clusters() const { return clusters_; }
-
- private:
-  // Unique in the process, never reused: tells snapshots apart where an address could repeat.
-  uint64_t serial() const { return serial_; }
   // The rate-limit policy a route names, or nullptr.
   const core::ratelimit::Policy* policy_for(size_t route_index) const {
     const int index = route_policies_[route_index];
     return index < 0 ? nullptr : &policies_[static_cast<size_t>(index)];
   }
   const std::vector<core::ratelimit::Policy>& policies() const { return policies_; }
+
+ private:
   Runtime(std::shared_ptr<const core::config::Config> config, core::route::RouteTable routes)
       : config_(std::move(config)), routes_(std::move(routes)) {}
 
@@ -61,8 +59,8 @@ class Runtime {
   core::route::RouteTable routes_;
   std::vector<ClusterRuntime> clusters_;
   std::vector<const ClusterRuntime*> route_clusters_;  // by route index; null for direct_response
+  std::vector<core::ratelimit::Policy> policies_;      // rate_limits.policies, in config order
+  std::vector<int> route_policies_;                    // by route index; -1 = no rate limit
 };
 
 }  // namespace vx::proxy
-  std::vector<core::ratelimit::Policy> policies_;      // rate_limits.policies, in config order
-  std::vector<int> route_policies_;                    // by route index; -1 = no rate limit

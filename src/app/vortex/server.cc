@@ -84,6 +84,12 @@ int run_server(std::shared_ptr<const core::config::Config> config) {
     }
     workers.push_back(std::move(worker));
   }
+  auto rate_limiting = RateLimiting::create(*config, workers);
+  if (!rate_limiting) {
+    std::fprintf(stderr, "vortex: %s\n", rate_limiting.error().c_str());
+    return 1;
+  }
+  (*rate_limiting)->start();
   for (auto& w : workers) w->start(config->cpu_pinning);
   for (const auto& l : config->listeners) {
     std::fprintf(stderr, "vortex: listening on %s (%s, %s) with %u workers\n",
@@ -103,15 +109,9 @@ int run_server(std::shared_ptr<const core::config::Config> config) {
   }
   for (auto& w : workers) w->drain();
   for (auto& w : workers) w->join();
+  (*rate_limiting)->stop();
   std::fprintf(stderr, "vortex: stopped\n");
-  auto rate_limiting = RateLimiting::create(*config, workers);
-  if (!rate_limiting) {
-    std::fprintf(stderr, "vortex: %s\n", rate_limiting.error().c_str());
-    return 1;
-  }
-  (*rate_limiting)->start();
   return 0;
 }
 
 }  // namespace vx::app
-  (*rate_limiting)->stop();
