@@ -1,5 +1,6 @@
 #include "proxy/runtime.h"
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
@@ -19,9 +20,14 @@ uint64_t address_key(std::string_view text) {
 
 }  // namespace
 
+uint64_t Runtime::next_serial() {
+  static std::atomic<uint64_t> serial{0};
+  return serial.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
 core::Result<std::shared_ptr<const Runtime>, std::vector<std::string>> Runtime::build(
     std::shared_ptr<const core::config::Config> config, const core::RegexCompiler& regex,
-    core::TimePoint now) {
+    core::TimePoint now, const Runtime* previous) {
   std::vector<std::string> errors;
   auto routes = core::route::RouteTable::build(*config, regex);
   if (!routes) return core::unexpected(std::vector<std::string>{routes.error()});
@@ -33,7 +39,12 @@ core::Result<std::shared_ptr<const Runtime>, std::vector<std::string>> Runtime::
   for (const auto& cluster : config->clusters) {
     ClusterRuntime& cr = runtime->clusters_.emplace_back();
     cr.config = &cluster;
-    cr.balancer = std::make_unique<core::lb::LoadBalancer>(cluster, now);
+    const core::lb::LoadBalancer* previous_balancer = nullptr;
+    for (size_t i = 0; previous && i < previous->clusters_.size(); ++i) {
+      const ClusterRuntime& pc = previous->clusters_[i];
+      if (pc.config->name == cluster.name) previous_balancer = pc.balancer.get();
+    }
+    cr.balancer = std::make_unique<core::lb::LoadBalancer>(cluster, now, previous_balancer);
     for (const auto& endpoint : cluster.endpoints) {
       boost::system::error_code ec;
       auto results = resolver.resolve(endpoint.address.host, std::to_string(endpoint.address.port),

@@ -32,9 +32,11 @@ class Runtime {
  public:
   // Resolves every endpoint name (blocking getaddrinfo: control plane only, never a worker).
   // Refuses with one message per endpoint that does not resolve or a route table error.
+  // `previous` (a reload): the running snapshot, whose balancers hand their endpoint state
+  // (EWMA, breaker, health, requests in flight) to this one's for endpoints that stay.
   static core::Result<std::shared_ptr<const Runtime>, std::vector<std::string>> build(
       std::shared_ptr<const core::config::Config> config, const core::RegexCompiler& regex,
-      core::TimePoint now);
+      core::TimePoint now, const Runtime* previous = nullptr);
 
   const core::config::Config& config() const { return *config_; }
   const std::shared_ptr<const core::config::Config>& config_ptr() const { return config_; }
@@ -44,6 +46,8 @@ class Runtime {
     return route_clusters_[routes_.index_of(&route)];
   }
   const std::vector<ClusterRuntime>& clusters() const { return clusters_; }
+  // Unique in the process, never reused: tells snapshots apart where an address could repeat.
+  uint64_t serial() const { return serial_; }
   // The rate-limit policy a route names, or nullptr.
   const core::ratelimit::Policy* policy_for(size_t route_index) const {
     const int index = route_policies_[route_index];
@@ -55,8 +59,11 @@ class Runtime {
   Runtime(std::shared_ptr<const core::config::Config> config, core::route::RouteTable routes)
       : config_(std::move(config)), routes_(std::move(routes)) {}
 
+  static uint64_t next_serial();
+
   std::shared_ptr<const core::config::Config> config_;
   core::route::RouteTable routes_;
+  const uint64_t serial_ = next_serial();
   std::vector<ClusterRuntime> clusters_;
   std::vector<const ClusterRuntime*> route_clusters_;  // by route index; null for direct_response
   std::vector<core::ratelimit::Policy> policies_;      // rate_limits.policies, in config order

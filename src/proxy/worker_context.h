@@ -15,12 +15,17 @@
 
 namespace vx::proxy {
 
+class WorkerMetrics;
+
 struct WorkerContext {
   WorkerRuntime runtime;
   ports::UpstreamPool& pool;
   core::Random& random;
   // Called in order when a stream ends: the access log (when on), metrics.
   std::vector<RequestLogger*> observers;
+  // This worker's metrics shard (also one of the observers); null when metrics are off. For
+  // stages that count what a RequestRecord does not carry.
+  WorkerMetrics* metrics = nullptr;
   // Rate limiting (SPEC.md rate_limits): the store decisions go to (the process-wide local one,
   // or this worker's Redis client) and what to do when it fails. Null = no store configured.
   ports::RateLimitStore* rate_limits = nullptr;

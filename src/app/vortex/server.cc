@@ -8,6 +8,7 @@
 
 #include "adapters/config/re2_regex_compiler.h"
 #include "adapters/config/yaml_config_loader.h"
+#include "app/vortex/admin_control_plane.h"
 #include "app/vortex/rate_limiting.h"
 #include "app/vortex/worker.h"
 #include "proxy/runtime.h"
@@ -32,26 +33,6 @@ std::shared_ptr<const proxy::Runtime> build_runtime(
     return nullptr;
   }
   return *runtime;
-}
-
-// SIGHUP: load and validate the file off the workers; a bad file leaves the running config.
-// Listener changes need a restart until the admin reload (issue 6) reopens listeners.
-void reload(proxy::RuntimeHolder& holder, const std::string& path) {
-  auto loaded = adapters::config::load_config_file(path);
-  if (!loaded) {
-    std::fprintf(stderr, "vortex: reload of %s refused; still serving the previous config:\n",
-                 path.c_str());
-    for (const auto& d : loaded.error()) std::fprintf(stderr, "%s\n", d.to_string().c_str());
-    return;
-  }
-  auto runtime = build_runtime(*loaded);
-  if (!runtime) {
-    std::fprintf(stderr, "vortex: reload of %s refused; still serving the previous config\n",
-                 path.c_str());
-    return;
-  }
-  holder.publish(std::move(runtime));
-  std::fprintf(stderr, "vortex: reloaded %s\n", path.c_str());
 }
 
 }  // namespace
@@ -89,6 +70,19 @@ int run_server(std::shared_ptr<const core::config::Config> config) {
     std::fprintf(stderr, "vortex: %s\n", rate_limiting.error().c_str());
     return 1;
   }
+  // The control plane: admin socket, metrics endpoint, and every reload (admin and SIGHUP).
+  ControlPlane control(config, holder, workers, budget);
+  proxy::BanRegistry& bans = (*rate_limiting)->bans();
+  control.attach_bans(&bans);
+  control.add_reload_step([&bans](const core::config::Config& next)
+                              -> core::Result<ControlPlane::Commit, std::vector<std::string>> {
+    const auto settings = core::ban::BanSettings::from_config(next.bans);
+    return ControlPlane::Commit([&bans, settings] { bans.update_settings(settings); });
+  });
+  if (auto serving = control.start_servers(); !serving) {
+    std::fprintf(stderr, "vortex: %s\n", serving.error().c_str());
+    return 1;
+  }
   (*rate_limiting)->start();
   for (auto& w : workers) w->start(config->cpu_pinning);
   for (const auto& l : config->listeners) {
@@ -96,17 +90,20 @@ int run_server(std::shared_ptr<const core::config::Config> config) {
                  l.address.text.c_str(), l.name.c_str(), l.tls ? "https" : "http", count);
   }
   std::fflush(stderr);
+  control.set_ready(true);
 
   for (;;) {
     int signal_number = 0;
     if (sigwait(&signals, &signal_number) != 0) continue;
     if (signal_number == SIGHUP) {
-      reload(holder, config->file);
+      control.reload(config->file);  // SIGHUP: the file Vortex was started with
       continue;
     }
     std::fprintf(stderr, "vortex: draining (signal %d)\n", signal_number);
     break;
   }
+  control.set_ready(false);
+  control.stop_servers();
   for (auto& w : workers) w->drain();
   for (auto& w : workers) w->join();
   (*rate_limiting)->stop();

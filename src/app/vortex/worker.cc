@@ -5,7 +5,9 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
+#include <algorithm>
 #include <cstdio>
+#include <future>
 #include <random>
 
 #include "adapters/net/spawn.h"
@@ -31,7 +33,8 @@ Worker::Worker(unsigned index, const proxy::RuntimeHolder& runtime,
       random_(seed_for(index)),
       pool_(io_.get_executor()),
       context_{proxy::WorkerRuntime(runtime), pool_, random_, {}},
-      budget_(budget) {}
+      budget_(budget),
+      limits_(config_->limits) {}
 
 Worker::~Worker() {
   join();
@@ -48,9 +51,14 @@ core::Result<void, std::vector<std::string>> Worker::open() {
       errors.push_back(log.error());
     }
   }
+  if (!config_->metrics.address.empty()) {  // metrics.address "" = off: no per-stream cost
+    metrics_on_ = true;
+    context_.observers.push_back(&metrics_);
+    context_.metrics = &metrics_;
+  }
   for (const auto& listener : config_->listeners) {
-    auto l = std::make_unique<adapters::net::Listener>(io_.get_executor(), listener,
-                                                       config_->limits, context_, budget_);
+    auto l = std::make_unique<adapters::net::Listener>(io_.get_executor(), listener, limits_,
+                                                       context_, budget_);
     auto opened = l->open();
     if (!opened) errors.push_back(opened.error());
     listeners_.push_back(std::move(l));
@@ -83,6 +91,7 @@ ports::Awaitable<void> Worker::housekeeping() {
     tick.expires_after(std::chrono::milliseconds(200));
     co_await tick.async_wait(ports::kUseTuple);
     if (access_log_) access_log_->flush();
+    if (metrics_on_) publish_connection_gauges();
     if (++ticks % 5 == 0) pool_.sweep_idle();
   }
 }
@@ -93,6 +102,7 @@ ports::Awaitable<void> Worker::wait_drained() {
   for (;;) {
     size_t live = 0;
     for (const auto& l : listeners_) live += l->live_connections();
+    for (const auto& l : retired_) live += l->live_connections();
     if (live == 0 || std::chrono::steady_clock::now() >= give_up) break;
     tick.expires_after(std::chrono::milliseconds(20));
     co_await tick.async_wait(ports::kUseTuple);
@@ -117,6 +127,85 @@ void Worker::attach_rate_limiting(ports::RateLimitStore* store, core::config::On
   context_.on_store_error = on_error;
   context_.bans = &bans;
   context_.ban_view = std::make_unique<proxy::BanView>(bans);
+}
+
+bool Worker::run_on_thread(std::function<void()> task) {
+  auto done = std::make_shared<std::promise<void>>();
+  auto finished = done->get_future();
+  asio::post(io_, [task = std::move(task), done] {
+    task();
+    done->set_value();
+  });
+  return finished.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+}
+
+std::vector<std::string> Worker::prepare_listeners(
+    std::shared_ptr<const core::config::Config> config, const std::vector<std::string>& names) {
+  if (names.empty()) return {};
+  auto errors = std::make_shared<std::vector<std::string>>();
+  const bool ran = run_on_thread([this, config, names, errors] {
+    pinned_configs_.push_back(config);
+    for (const auto& listener : config->listeners) {
+      if (std::find(names.begin(), names.end(), listener.name) == names.end()) continue;
+      auto l = std::make_unique<adapters::net::Listener>(io_.get_executor(), listener, limits_,
+                                                         context_, budget_);
+      auto opened = l->open();
+      if (!opened) errors->push_back(opened.error());
+      prepared_.push_back(std::move(l));
+    }
+  });
+  if (!ran) return {"worker " + std::to_string(index_) + " did not answer"};
+  return *errors;
+}
+
+void Worker::commit_listeners(std::shared_ptr<const core::config::Config> config,
+                              const std::vector<std::string>& removed) {
+  run_on_thread([this, config, removed] {
+    limits_ = config->limits;
+    for (auto it = listeners_.begin(); it != listeners_.end();) {
+      if (std::find(removed.begin(), removed.end(), (*it)->config().name) != removed.end()) {
+        (*it)->close();
+        retired_.push_back(std::move(*it));
+        it = listeners_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (auto& l : prepared_) {
+      if (draining_) {
+        l->close();
+        retired_.push_back(std::move(l));
+        continue;
+      }
+      adapters::net::spawn_guarded(io_.get_executor(), l->accept_loop(), [] {});
+      listeners_.push_back(std::move(l));
+    }
+    prepared_.clear();
+  });
+}
+
+void Worker::abort_listeners() {
+  run_on_thread([this] {
+    for (auto& l : prepared_) l->close();
+    prepared_.clear();  // never accepted: nothing points at them
+  });
+}
+
+void Worker::publish_connection_gauges() {
+  // Summed by name: a listener a reload reopened has its old connections in retired_.
+  std::vector<std::pair<std::string_view, uint64_t>> by_name;
+  auto count = [&](const adapters::net::Listener& l) {
+    for (auto& [name, n] : by_name) {
+      if (name == l.config().name) {
+        n += l.live_connections();
+        return;
+      }
+    }
+    by_name.emplace_back(l.config().name, l.live_connections());
+  };
+  for (const auto& l : listeners_) count(*l);
+  for (const auto& l : retired_) count(*l);
+  for (const auto& [name, n] : by_name) metrics_.set_listener_connections(name, n);
 }
 
 void Worker::join() {

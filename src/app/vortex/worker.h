@@ -4,6 +4,7 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -15,6 +16,7 @@
 #include "core/ports/random.h"
 #include "proxy/runtime_holder.h"
 #include "proxy/worker_context.h"
+#include "proxy/worker_metrics.h"
 
 namespace vx::app {
 
@@ -36,9 +38,26 @@ class Worker {
                             proxy::BanRegistry& bans);
   boost::asio::io_context& io() { return io_; }
 
+  // Reload (control thread, while the worker runs; each call waits for the worker's thread).
+  // prepare_listeners binds the listeners of `config` named in `names` without accepting yet
+  // and returns every error; then either commit_listeners starts them, closes the listeners
+  // named in `removed` (their connections drain) and applies config's limits to new
+  // connections, or abort_listeners closes the prepared ones.
+  std::vector<std::string> prepare_listeners(std::shared_ptr<const core::config::Config> config,
+                                             const std::vector<std::string>& names);
+  void commit_listeners(std::shared_ptr<const core::config::Config> config,
+                        const std::vector<std::string>& removed);
+  void abort_listeners();
+  // This worker's metrics shard (read by the scrape and GetStats on other threads).
+  const proxy::WorkerMetrics& metrics() const { return metrics_; }
+
  private:
   ports::Awaitable<void> housekeeping();
   ports::Awaitable<void> wait_drained();
+  // Runs `task` on the worker's thread and waits for it; false when the worker did not run it
+  // within 10 s (stopped or stuck).
+  bool run_on_thread(std::function<void()> task);
+  void publish_connection_gauges();
 
   unsigned index_;
   std::shared_ptr<const core::config::Config> config_;  // what the listeners were opened with
@@ -49,6 +68,16 @@ class Worker {
   proxy::WorkerContext context_;
   adapters::net::ConnectionBudget& budget_;
   std::vector<std::unique_ptr<adapters::net::Listener>> listeners_;
+  // What every listener's connections read: config_'s limits, replaced by a reload (the
+  // worker's thread only).
+  core::config::Limits limits_;
+  // Reload: bound but not accepting yet; closed by a reload, kept until the worker ends
+  // (their connections and accept loops point at them); configs new listeners point into.
+  std::vector<std::unique_ptr<adapters::net::Listener>> prepared_;
+  std::vector<std::unique_ptr<adapters::net::Listener>> retired_;
+  std::vector<std::shared_ptr<const core::config::Config>> pinned_configs_;
+  proxy::WorkerMetrics metrics_;
+  bool metrics_on_ = false;
   std::thread thread_;
   bool draining_ = false;
 };

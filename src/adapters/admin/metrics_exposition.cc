@@ -1,0 +1,195 @@
+#include "adapters/admin/metrics_exposition.h"
+
+#include <array>
+#include <cstdio>
+#include <map>
+#include <string_view>
+#include <utility>
+
+#include "adapters/admin/prometheus_text.h"
+
+namespace vx::adapters::admin {
+
+namespace {
+
+using proxy::StatusCounters;
+
+struct StatusSums {
+  std::array<uint64_t, StatusCounters::kLast - StatusCounters::kFirst + 1> by_status{};
+  void add(const StatusCounters& c) {
+    for (size_t i = 0; i < by_status.size(); ++i) by_status[i] += c.by_status[i].load();
+  }
+};
+
+struct RouteSums {
+  StatusSums requests;
+  std::array<uint64_t, proxy::kDurationBuckets.size() + 1> buckets{};
+  uint64_t sum_ns = 0;
+};
+
+struct PolicySums {
+  uint64_t allowed = 0, limited = 0, error = 0;
+};
+
+std::string status_text(size_t index) {
+  return std::to_string(index + StatusCounters::kFirst);
+}
+
+std::string bound_text(double bound) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%g", bound);
+  return buffer;
+}
+
+}  // namespace
+
+std::string render_metrics(std::span<const proxy::WorkerMetrics* const> shards,
+                           const proxy::Runtime* runtime, const ProcessMetrics& process,
+                           core::TimePoint now) {
+  // Sum the shards first (std::map: stable, sorted output).
+  std::map<std::string, RouteSums, std::less<>> routes;
+  std::map<std::pair<std::string, std::string>, StatusSums> upstreams;
+  std::map<std::string, PolicySums, std::less<>> policies;
+  std::map<std::string, uint64_t, std::less<>> listeners;
+  for (const proxy::WorkerMetrics* shard : shards) {
+    shard->visit([&](const auto& route_series, const auto& upstream_series,
+                     const auto& policy_series, const auto& listener_series) {
+      for (const auto& r : route_series) {
+        RouteSums& sums = routes[r->route];
+        sums.requests.add(r->requests);
+        for (size_t i = 0; i < sums.buckets.size(); ++i) {
+          sums.buckets[i] += r->duration_buckets[i].load();
+        }
+        sums.sum_ns += r->duration_sum_ns.load();
+      }
+      for (const auto& u : upstream_series) upstreams[{u->cluster, u->endpoint}].add(u->requests);
+      for (const auto& p : policy_series) {
+        PolicySums& sums = policies[p->policy];
+        sums.allowed += p->allowed.load();
+        sums.limited += p->limited.load();
+        sums.error += p->error.load();
+      }
+      for (const auto& l : listener_series) listeners[l->listener] += l->connections.load();
+    });
+  }
+
+  PrometheusText out;
+  out.family("vortex_build_info", "gauge", "Vortex version; always 1.");
+  out.sample("vortex_build_info", {{"version", process.version}}, uint64_t{1});
+
+  out.family("vortex_downstream_connections_active", "gauge",
+             "Open downstream (client) connections per listener.");
+  for (const auto& [name, value] : listeners) {
+    out.sample("vortex_downstream_connections_active", {{"listener", name}}, value);
+  }
+
+  out.family("vortex_http_requests_total", "counter",
+             "Finished downstream requests by route (empty: no route matched) and status.");
+  for (const auto& [route, sums] : routes) {
+    for (size_t i = 0; i < sums.requests.by_status.size(); ++i) {
+      if (sums.requests.by_status[i] == 0) continue;
+      out.sample("vortex_http_requests_total", {{"route", route}, {"code", status_text(i)}},
+                 sums.requests.by_status[i]);
+    }
+  }
+
+  out.family("vortex_http_request_duration_seconds", "histogram",
+             "Time from the request head to the end of the response, by route.");
+  for (const auto& [route, sums] : routes) {
+    uint64_t cumulative = 0;
+    for (uint64_t b : sums.buckets) cumulative += b;
+    if (cumulative == 0) continue;
+    cumulative = 0;
+    for (size_t i = 0; i < proxy::kDurationBuckets.size(); ++i) {
+      cumulative += sums.buckets[i];
+      out.sample("vortex_http_request_duration_seconds_bucket",
+                 {{"route", route}, {"le", bound_text(proxy::kDurationBuckets[i])}}, cumulative);
+    }
+    cumulative += sums.buckets.back();
+    out.sample("vortex_http_request_duration_seconds_bucket", {{"route", route}, {"le", "+Inf"}},
+               cumulative);
+    out.sample("vortex_http_request_duration_seconds_sum", {{"route", route}},
+               static_cast<double>(sums.sum_ns) / 1e9);
+    out.sample("vortex_http_request_duration_seconds_count", {{"route", route}}, cumulative);
+  }
+
+  out.family("vortex_upstream_requests_total", "counter",
+             "Requests sent to an upstream endpoint, by the status the client got.");
+  for (const auto& [key, sums] : upstreams) {
+    for (size_t i = 0; i < sums.by_status.size(); ++i) {
+      if (sums.by_status[i] == 0) continue;
+      out.sample("vortex_upstream_requests_total",
+                 {{"cluster", key.first}, {"endpoint", key.second}, {"code", status_text(i)}},
+                 sums.by_status[i]);
+    }
+  }
+
+  // The endpoint gauges come from the running snapshot's balancers (shared atomics).
+  struct EndpointView {
+    std::string_view cluster;
+    const core::lb::EndpointState* state;
+  };
+  std::vector<EndpointView> endpoints;
+  if (runtime) {
+    for (const auto& cluster : runtime->clusters()) {
+      for (const core::lb::EndpointState* e : cluster.balancer->endpoints()) {
+        endpoints.push_back({cluster.config->name, e});
+      }
+    }
+  }
+  out.family("vortex_upstream_ewma_seconds", "gauge",
+             "Peak-EWMA response latency estimate per endpoint.");
+  for (const auto& e : endpoints) {
+    out.sample("vortex_upstream_ewma_seconds",
+               {{"cluster", e.cluster}, {"endpoint", e.state->address()}},
+               e.state->latency().value_ms_at(now) / 1e3);
+  }
+  out.family("vortex_upstream_active_requests", "gauge", "Requests in flight per endpoint.");
+  for (const auto& e : endpoints) {
+    out.sample("vortex_upstream_active_requests",
+               {{"cluster", e.cluster}, {"endpoint", e.state->address()}},
+               uint64_t{e.state->active()});
+  }
+  out.family("vortex_circuit_breaker_state", "gauge",
+             "Circuit breaker per endpoint: 0 closed, 1 open, 2 half-open.");
+  for (const auto& e : endpoints) {
+    out.sample("vortex_circuit_breaker_state",
+               {{"cluster", e.cluster}, {"endpoint", e.state->address()}},
+               static_cast<uint64_t>(e.state->breaker().state(now)));
+  }
+  out.family("vortex_endpoint_healthy", "gauge", "1 when the endpoint passes its health checks.");
+  for (const auto& e : endpoints) {
+    out.sample("vortex_endpoint_healthy",
+               {{"cluster", e.cluster}, {"endpoint", e.state->address()}},
+               uint64_t{e.state->healthy() ? 1u : 0u});
+  }
+
+  out.family("vortex_rate_limit_decisions_total", "counter",
+             "Rate-limit decisions per policy: allowed, limited (429) or error (store failed).");
+  for (const auto& [policy, sums] : policies) {
+    out.sample("vortex_rate_limit_decisions_total", {{"policy", policy}, {"decision", "allowed"}},
+               sums.allowed);
+    out.sample("vortex_rate_limit_decisions_total", {{"policy", policy}, {"decision", "limited"}},
+               sums.limited);
+    out.sample("vortex_rate_limit_decisions_total", {{"policy", policy}, {"decision", "error"}},
+               sums.error);
+  }
+
+  out.family("vortex_bans_active", "gauge", "Client addresses banned now.");
+  out.sample("vortex_bans_active", {}, process.bans_active);
+  out.family("vortex_xdp_dropped_packets_total", "counter",
+             "Packets of banned clients dropped in the kernel (XDP).");
+  out.sample("vortex_xdp_dropped_packets_total", {}, process.xdp_dropped_packets);
+  out.family("vortex_wasm_calls_total", "counter",
+             "Wasm plugin calls by plugin and result (continue, deny, trap, timeout).");
+  out.family("vortex_config_reloads_total", "counter",
+             "Config reloads (admin ReloadConfig and SIGHUP) by result.");
+  out.sample("vortex_config_reloads_total", {{"result", "success"}}, process.reloads_success);
+  out.sample("vortex_config_reloads_total", {{"result", "failure"}}, process.reloads_failure);
+  out.family("vortex_tracing_spans_dropped_total", "counter",
+             "Trace spans dropped because the exporter's queue was full.");
+  out.sample("vortex_tracing_spans_dropped_total", {}, process.tracing_spans_dropped);
+  return out.take();
+}
+
+}  // namespace vx::adapters::admin
