@@ -310,6 +310,11 @@ class OriginServer:
         self.accepted = 0  # TCP connections accepted, probes' included
         self._conn_ids: set[int] = set()  # connections that carried a non-probe request
         self.protocol_errors = 0
+        # Health probes: how this origin answers them (tests flip these to make it sick or
+        # slow to answer checks) and how many it answered.
+        self.probe_status = 200
+        self.probe_delay_ms = 0
+        self.probes = 0
         self.held = threading.Event()  # a hold=1 request arrived
         self.release = threading.Event()  # lets hold=1 requests answer
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -373,7 +378,7 @@ class OriginServer:
                 if req is None:
                     break
                 if _is_probe(req.raw_head):
-                    conn.send(PROBE_ANSWER)
+                    self._answer_probe(conn)
                     continue
                 with self.lock:
                     self.heads += 1
@@ -385,6 +390,17 @@ class OriginServer:
                 self.protocol_errors += 1
         finally:
             conn.close()
+
+    def _answer_probe(self, conn: OriginConn):
+        with self.lock:
+            self.probes += 1
+            status, delay_ms = self.probe_status, self.probe_delay_ms
+        if delay_ms:
+            time.sleep(delay_ms / 1000)
+        if status == 200:
+            conn.send(PROBE_ANSWER)
+        else:
+            conn.send(f"HTTP/1.1 {status} Status\r\nContent-Length: 4\r\n\r\nsick".encode())
 
     def stop(self):
         self._stopped = True

@@ -8,6 +8,7 @@
 
 #include "adapters/config/re2_regex_compiler.h"
 #include "adapters/config/yaml_config_loader.h"
+#include "adapters/upstream/health_checker.h"
 #include "app/vortex/admin_control_plane.h"
 #include "app/vortex/rate_limiting.h"
 #include "app/vortex/worker.h"
@@ -85,6 +86,8 @@ int run_server(std::shared_ptr<const core::config::Config> config) {
   }
   (*rate_limiting)->start();
   for (auto& w : workers) w->start(config->cpu_pinning);
+  adapters::upstream::HealthChecker health_checker(holder);  // follows reloads through holder
+  health_checker.start();
   for (const auto& l : config->listeners) {
     std::fprintf(stderr, "vortex: listening on %s (%s, %s) with %u workers\n",
                  l.address.text.c_str(), l.name.c_str(), l.tls ? "https" : "http", count);
@@ -104,6 +107,7 @@ int run_server(std::shared_ptr<const core::config::Config> config) {
   }
   control.set_ready(false);
   control.stop_servers();
+  health_checker.stop();
   for (auto& w : workers) w->drain();
   for (auto& w : workers) w->join();
   (*rate_limiting)->stop();

@@ -1,0 +1,80 @@
+// HealthChecker: the process's active health checks (SPEC.md clusters[].health_check). One side
+// thread with its own io_context probes every endpoint of every cluster that has a health_check
+// and feeds the results to EndpointState::on_health_check(), which the workers' balancers read.
+// start()/stop() from the owning (main) thread; everything else runs on the checker's thread.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "core/lb/endpoint_state.h"
+#include "ports/awaitable_result.h"
+#include "proxy/runtime_holder.h"
+
+namespace vx::adapters::upstream {
+
+class HealthChecker {
+ public:
+  // `runtime` must outlive the checker. Follows reloads: each round reads the Runtime the holder
+  // publishes now, so new clusters and endpoints are probed from their first round and removed
+  // ones are dropped. An endpoint kept across a reload keeps its schedule and its counts (the
+  // balancer shares its EndpointState).
+  explicit HealthChecker(const proxy::RuntimeHolder& runtime);
+  ~HealthChecker();  // stop()
+
+  HealthChecker(const HealthChecker&) = delete;
+  HealthChecker& operator=(const HealthChecker&) = delete;
+
+  // Starts the thread. The first probe of each endpoint goes out at once; later ones every
+  // interval_ms, each bounded by timeout_ms (connect, send and response head together).
+  void start();
+  // Stops the thread and abandons probes in flight (their results are dropped). Idempotent.
+  void stop();
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  // Per endpoint, kept across rounds (and reloads, for an endpoint state shared by both).
+  struct Slot {
+    Clock::time_point due{};
+    bool in_flight = false;
+  };
+  // One endpoint to probe, as found in the current Runtime.
+  struct Target {
+    const proxy::ClusterRuntime* cluster;
+    size_t index;  // into cluster->balancer->endpoints() and cluster->addresses
+    std::shared_ptr<Slot> slot;
+  };
+
+  ports::Awaitable<void> run();
+  // Re-reads the holder when it published a new Runtime and rebuilds targets_.
+  void refresh();
+  ports::Awaitable<void> probe(std::shared_ptr<const proxy::Runtime> runtime, Target target);
+  void log_transition(const proxy::ClusterRuntime& cluster, const core::lb::EndpointState& state,
+                      std::string_view why, uint16_t status);
+
+  const proxy::RuntimeHolder& holder_;
+  boost::asio::io_context io_{1};
+  std::thread thread_;
+  bool started_ = false;
+
+  // Checker thread only.
+  uint64_t generation_ = ~0ULL;
+  std::shared_ptr<const proxy::Runtime> runtime_;
+  std::vector<Target> targets_;
+  std::unordered_map<const core::lb::EndpointState*, std::shared_ptr<Slot>> slots_;
+  std::set<std::string> skipped_clusters_;  // already told why they are not probed
+  // Transition log budget: kLogBurst lines per second, the rest counted and reported later.
+  Clock::time_point log_window_{};
+  uint32_t logged_in_window_ = 0;
+  uint64_t unlogged_ = 0;
+};
+
+}  // namespace vx::adapters::upstream
