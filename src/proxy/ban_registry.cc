@@ -3,6 +3,7 @@
 namespace vx::proxy {
 
 bool BanRegistry::record_violation(std::string_view ip, core::TimePoint now) {
+  if (!automatic_.load(std::memory_order_relaxed)) return false;
   std::lock_guard lock(mutex_);
   const auto until = list_.record_violation(ip, now);
   if (!until) return false;
@@ -47,6 +48,7 @@ size_t BanRegistry::sweep(core::TimePoint now) {
 void BanRegistry::update_settings(core::ban::BanSettings settings) {
   std::lock_guard lock(mutex_);
   list_.update_settings(settings);
+  automatic_.store(settings.after_violations > 0, std::memory_order_relaxed);
 }
 
 void BanRegistry::set_sink(ports::BanSink* sink) {

@@ -20,9 +20,13 @@ namespace vx::proxy {
 
 class BanRegistry {
  public:
-  explicit BanRegistry(core::ban::BanSettings settings) : list_(settings) { publish_locked({}); }
+  explicit BanRegistry(core::ban::BanSettings settings)
+      : list_(settings), automatic_(settings.after_violations > 0) {
+    publish_locked({});
+  }
 
-  // A 429 was answered to `ip`; true when that banned it.
+  // A 429 was answered to `ip`; true when that banned it. With automatic bans off this takes
+  // no lock: a flood of 429s must not serialise the workers on the registry's mutex.
   bool record_violation(std::string_view ip, core::TimePoint now);
   // Admin: ban for ttl (<= 0: the configured ttl); false when the list is full.
   bool ban(std::string_view ip, core::Nanos ttl, core::TimePoint now);
@@ -52,6 +56,7 @@ class BanRegistry {
   std::shared_ptr<const Snapshot> snapshot_;
   std::atomic<uint64_t> generation_{0};
   std::atomic<size_t> active_{0};
+  std::atomic<bool> automatic_;  // settings.after_violations > 0
 };
 
 // One per worker; not thread-safe.

@@ -194,7 +194,8 @@ ports::Awaitable<void> serve_stream(DownstreamExchange& exchange, WorkerContext&
                                log.upstream,   scratch.request_id, exchange.client_ip(),
                                log.status,     log.bytes_sent,     Clock::now() - started,
                                runtime.get(),  route_index,        cluster_index,
-                               endpoint_index, cluster_name};
+                               endpoint_index, cluster_name,       limit.outcome,
+                               policy_index};
     for (RequestLogger* observer : worker.observers) observer->on_log(record);
   };
   if (!route) {
@@ -209,15 +210,16 @@ ports::Awaitable<void> serve_stream(DownstreamExchange& exchange, WorkerContext&
   if (const core::ratelimit::Policy* policy = runtime->policy_for(route_index);
       policy && worker.rate_limits) {
     policy_index = static_cast<uint32_t>(policy - runtime->policies().data());
+    const std::string_view client = canonical_client_ip(exchange.client_ip());
     const std::string_view key = core::ratelimit::request_key(
-        policy->key, exchange.client_ip(),
+        policy->key, client,
         [&](std::string_view name) { return core::http::find_header(request.headers, name); },
         route->name);
     limit = co_await decide_rate_limit(*policy, key, worker);
     make_rate_limit_fields(limit, limit_fields);
     if (limit.deny) {
       if (limit.outcome == RateLimitOutcome::Limited && worker.bans) {
-        worker.bans->record_violation(exchange.client_ip(), core::SteadyClock::now());
+        worker.bans->record_violation(client, core::SteadyClock::now());
       }
       const std::string body = rate_limited_body(limit.values.retry_after_ms);
       log.status = 429;

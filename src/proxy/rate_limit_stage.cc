@@ -5,8 +5,7 @@
 namespace vx::proxy {
 
 ports::Awaitable<RateLimitVerdict> decide_rate_limit(const core::ratelimit::Policy& policy,
-                                                     std::string_view key,
-                                                     WorkerContext& worker) {
+                                                     std::string_view key, WorkerContext& worker) {
   RateLimitVerdict verdict;
   auto decided = co_await worker.rate_limits->decide(policy, key, core::SteadyClock::now());
   if (!decided) {
@@ -42,6 +41,15 @@ void make_rate_limit_fields(const RateLimitVerdict& verdict, RateLimitFields& fi
   add(1, "ratelimit-remaining", verdict.values.remaining);
   add(2, "ratelimit-reset", verdict.values.reset_seconds);
   if (verdict.deny) add(3, "retry-after", verdict.values.retry_after_seconds);
+}
+
+std::string_view canonical_client_ip(std::string_view ip) {
+  constexpr std::string_view kMapped = "::ffff:";
+  if (ip.size() > kMapped.size() && ip.substr(0, kMapped.size()) == kMapped &&
+      ip.find('.', kMapped.size()) != std::string_view::npos) {
+    return ip.substr(kMapped.size());
+  }
+  return ip;
 }
 
 std::string rate_limited_body(uint64_t retry_after_ms) {

@@ -36,6 +36,12 @@ struct RateLimitFields {
 // Fills `fields.headers` with RateLimit-Limit, -Remaining, -Reset, and Retry-After when denied.
 void make_rate_limit_fields(const RateLimitVerdict& verdict, RateLimitFields& fields);
 
+// The client address that rate-limit keys and bans use. An IPv4-mapped IPv6 address
+// ("::ffff:1.2.3.4": an IPv4 client of a dual-stack listener) becomes "1.2.3.4", the form the
+// listener checks bans against, so a client has one bucket and one ban whatever listener it
+// came through. Returns a view into `ip`.
+std::string_view canonical_client_ip(std::string_view ip);
+
 // {"error":"Rate limit exceeded","retry_after_ms":N}
 std::string rate_limited_body(uint64_t retry_after_ms);
 

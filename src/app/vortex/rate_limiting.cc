@@ -13,14 +13,17 @@ core::Result<std::unique_ptr<RateLimiting>, std::string> RateLimiting::create(
   limiting->sweep_interval_ = config.bans.sweep_interval;
   const auto& limits = config.rate_limits;
   const bool any_policy = !limits.policies.empty();
-  if (any_policy && limits.store == core::config::RateLimitStoreKind::Local) {
+  // The local store costs nothing until used, so it exists even without a policy: a reload
+  // that adds one finds it. (A Redis client is only made when a policy needs it.)
+  if (limits.store == core::config::RateLimitStoreKind::Local) {
     limiting->local_ = std::make_unique<adapters::ratelimit::LocalRateLimitStore>();
   }
   for (const auto& worker : workers) {
     ports::RateLimitStore* store = limiting->local_.get();
     if (any_policy && limits.store == core::config::RateLimitStoreKind::Redis) {
       auto redis = adapters::ratelimit::RedisRateLimitStore::create(
-          worker->io(), adapters::ratelimit::RedisRateLimitStore::Options::from_config(limits.redis));
+          worker->io(),
+          adapters::ratelimit::RedisRateLimitStore::Options::from_config(limits.redis));
       if (!redis) return core::unexpected("rate_limits.redis: " + redis.error());
       store = redis->get();
       limiting->redis_.push_back(std::move(*redis));
@@ -30,7 +33,9 @@ core::Result<std::unique_ptr<RateLimiting>, std::string> RateLimiting::create(
   return limiting;
 }
 
-RateLimiting::~RateLimiting() { stop(); }
+RateLimiting::~RateLimiting() {
+  stop();
+}
 
 void RateLimiting::start() {
   sweeper_ = std::thread([this] { sweep_loop(); });
