@@ -6,7 +6,7 @@ PYTEST     := $(PYTHON) -m pytest
 JOBS       ?= $(shell nproc)
 CMAKE_GEN  := cmake -G Ninja -Wno-dev
 
-.PHONY: all deps build run test test-unit test-integration test-slow test-asan bench bench-tail microbench \
+.PHONY: all deps build run test test-unit test-integration test-slow test-asan bench bench-tail bench-ratelimit microbench \
         lint format clean
 
 all: build
@@ -53,6 +53,10 @@ bench: build
 # Tail latency with one degraded origin of three: Vortex's balancers vs nginx and haproxy (~8 min).
 bench-tail: build
 	@VORTEX=$(abspath $(BUILD))/vortex bench/tail/tail.sh
+
+# Rate limiting on vs off (local, Redis): bench/macro/ratelimit.sh, docs/BENCHMARKS.md issue 5.
+bench-ratelimit: build
+	@VORTEX=$(abspath $(BUILD))/vortex bench/macro/ratelimit.sh
 
 microbench: build
 	@$(BUILD)/bench/micro/vortex_microbench
