@@ -241,6 +241,11 @@ ports::Awaitable<void> serve_stream(DownstreamExchange& exchange, WorkerContext&
   }
 
   const ClusterRuntime* cluster = runtime->cluster_for(*route);
+  if (!cluster) {  // a Kubernetes cluster not (yet) known: nothing to send it to
+    co_await send_error(exchange, {ErrorKind::NoEndpoint, "no such cluster"}, log);
+    finish_log();
+    co_return;
+  }
   cluster_index = static_cast<uint32_t>(cluster - runtime->clusters().data());
   cluster_name = cluster->config->name;
   rewrite_forwarded_headers(request, scratch.forwarded, exchange.client_ip(), scratch.request_id);
