@@ -185,10 +185,10 @@ measure() {
   read -r req rps p50 p99 errs <<<"$res"
   read -r c0 c1 _steal other _irq <<<"$(cpu_busy "$b" "$a" "$ours" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")"
   local us rus=- evr=- cpr=-
-  us=$(awk -v t=$((pt1 - pt0)) -v n="$req" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", n > 0 ? t / hz * 1e6 / n : 0 }')
+  us=$(awk -v t=$((pt1 - pt0)) -v n="$req" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", (n > 0 ? t / hz * 1e6 / n : 0) }')
   if [[ $t == redis ]]; then
     read -r rus evr cpr <<<"$(awk -v t=$((rt1 - rt0)) -v n="$req" -v hz="$CLK_TCK" -v ev=$((ev1 - ev0)) -v rd=$((rd1 - rd0)) \
-      'BEGIN { printf "%.2f %.3f %.2f\n", n > 0 ? t / hz * 1e6 / n : 0, n > 0 ? ev / n : 0, rd > 0 ? ev / rd : 0 }')"
+      'BEGIN { printf "%.2f %.3f %.2f\n", (n > 0 ? t / hz * 1e6 / n : 0), (n > 0 ? ev / n : 0), (rd > 0 ? ev / rd : 0) }')"
   fi
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$conns" "$t" "$rps" "$req" \
     "$p50" "$p99" "$errs" "$us" "$rus" "$evr" "$cpr" "$c0" "$c1" "$other" >>"$TSV"
