@@ -20,6 +20,7 @@ namespace {
 
 constexpr size_t kReadBufferBytes = 16 * 1024;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+constexpr std::string_view kHttp2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 h1::ParseLimits parse_limits(const core::config::Limits& limits) {
   return {limits.max_header_bytes, limits.max_headers, limits.max_uri_bytes, limits.max_body_bytes};
@@ -27,61 +28,73 @@ h1::ParseLimits parse_limits(const core::config::Limits& limits) {
 
 }  // namespace
 
-H1Connection::H1Connection(Socket socket, proxy::WorkerContext& worker,
-                           const core::config::Limits& limits, bool tls)
-    : socket_(std::move(socket)),
+template <typename Stream>
+BasicH1Connection<Stream>::BasicH1Connection(Stream stream, proxy::WorkerContext& worker,
+                                             const core::config::Limits& limits, bool tls, bool h2c)
+    : socket_(std::move(stream)),
       worker_(worker),
       limits_(limits),
       tls_(tls),
+      h2c_(h2c),
       timer_(socket_.get_executor()),
       in_(kReadBufferBytes),
       parser_(h1::H1Parser::Mode::Request, parse_limits(limits)) {
   boost::system::error_code ec;
-  const auto remote = socket_.remote_endpoint(ec);
+  const auto remote = tcp_of(socket_).remote_endpoint(ec);
   if (!ec) client_ip_ = remote.address().to_string();
-  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  tcp_of(socket_).set_option(asio::ip::tcp::no_delay(true), ec);
   out_.reserve(4096);
 }
 
-ports::Awaitable<void> H1Connection::run() {
+template <typename Stream>
+ports::Awaitable<H1Exit> BasicH1Connection<Stream>::run() {
   deadline_ = SteadyClock::now() + limits_.header_timeout;
   co_await (serve() || watchdog());
   closed_ = true;
+  if (exit_ != H1Exit::Closed) co_return exit_;
   boost::system::error_code ignored;
-  socket_.shutdown(asio::socket_base::shutdown_both, ignored);
-  socket_.close(ignored);
+  tcp_of(socket_).shutdown(asio::socket_base::shutdown_both, ignored);
+  tcp_of(socket_).close(ignored);
+  co_return H1Exit::Closed;
 }
 
-void H1Connection::drain() {
+template <typename Stream>
+void BasicH1Connection<Stream>::drain() {
   draining_ = true;
   if (idle_) {
     boost::system::error_code ignored;
-    socket_.cancel(ignored);
+    tcp_of(socket_).cancel(ignored);
   }
 }
 
-void H1Connection::arm_deadline(SteadyClock::time_point deadline, ports::UpstreamStream* upstream) {
+template <typename Stream>
+void BasicH1Connection<Stream>::arm_deadline(SteadyClock::time_point deadline,
+                                             ports::UpstreamStream* upstream) {
   watched_upstream_ = upstream;
-  const bool earlier = deadline < deadline_;
   deadline_ = deadline;
-  // A later deadline needs nothing: the watchdog wakes at the old one and sleeps again.
-  if (earlier) timer_.cancel();
+  // Only a deadline earlier than the timer's own expiry needs the timer moved; any later one
+  // is picked up when the watchdog wakes and finds it not reached yet. So a request re-arms
+  // without a timer syscall (the timer already sits at an earlier route timeout).
+  if (deadline < timer_.expiry()) timer_.cancel();
 }
 
-ports::Awaitable<void> H1Connection::watchdog() {
+template <typename Stream>
+ports::Awaitable<void> BasicH1Connection<Stream>::watchdog() {
   for (;;) {
     timer_.expires_at(deadline_);
     co_await timer_.async_wait(ports::kUseTuple);
     if (SteadyClock::now() < deadline_) continue;
     expired_ = true;
     boost::system::error_code ignored;
-    socket_.cancel(ignored);
+    tcp_of(socket_).cancel(ignored);
     if (watched_upstream_) watched_upstream_->cancel();
     deadline_ = SteadyClock::time_point::max();
   }
 }
 
-ports::Awaitable<std::pair<boost::system::error_code, size_t>> H1Connection::read_more() {
+template <typename Stream>
+ports::Awaitable<std::pair<boost::system::error_code, size_t>>
+BasicH1Connection<Stream>::read_more() {
   if (in_end_ == in_.size()) {
     if (in_begin_ > 0) {
       std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
@@ -98,7 +111,9 @@ ports::Awaitable<std::pair<boost::system::error_code, size_t>> H1Connection::rea
   co_return std::pair{ec, n};
 }
 
-ports::Awaitable<H1Connection::HeadOutcome> H1Connection::read_head() {
+template <typename Stream>
+ports::Awaitable<typename BasicH1Connection<Stream>::HeadOutcome>
+BasicH1Connection<Stream>::read_head() {
   parser_.reset();
   request_.clear();
   idle_ = in_begin_ == in_end_;
@@ -113,15 +128,26 @@ ports::Awaitable<H1Connection::HeadOutcome> H1Connection::read_head() {
   for (;;) {
     if (in_begin_ != in_end_) {
       const std::string_view buffered(in_.data() + in_begin_, in_end_ - in_begin_);
-      const h1::HeadResult r = parser_.parse_head(buffered);
-      if (r.status == h1::ParseStatus::Done) {
-        parser_.request_head(buffered, request_);
-        in_begin_ += r.consumed;
-        co_return HeadOutcome::Request;
+      bool preface_so_far = false;
+      if (h2c_ && first_request_) {
+        // RFC 9113 §3.3: prior knowledge starts with the connection preface.
+        const size_t n = std::min(buffered.size(), kHttp2Preface.size());
+        preface_so_far = buffered.substr(0, n) == kHttp2Preface.substr(0, n);
+        if (preface_so_far && n == kHttp2Preface.size()) co_return HeadOutcome::Http2Preface;
       }
-      if (r.status == h1::ParseStatus::Error) {
-        co_await answer_parse_error(r.error);
-        co_return HeadOutcome::Answered;
+      if (!preface_so_far) {
+        const h1::HeadResult r = parser_.parse_head(buffered);
+        if (r.status == h1::ParseStatus::Done) {
+          parser_.request_head(buffered, request_);
+          in_begin_ += r.consumed;
+          if (h2c_ && first_request_ && wants_h2c_upgrade()) co_return HeadOutcome::UpgradeH2c;
+          first_request_ = false;
+          co_return HeadOutcome::Request;
+        }
+        if (r.status == h1::ParseStatus::Error) {
+          co_await answer_parse_error(r.error);
+          co_return HeadOutcome::Answered;
+        }
       }
     }
     auto [ec, n] = co_await read_more();
@@ -142,7 +168,8 @@ ports::Awaitable<H1Connection::HeadOutcome> H1Connection::read_head() {
   }
 }
 
-ports::Awaitable<void> H1Connection::answer_parse_error(const Error& error) {
+template <typename Stream>
+ports::Awaitable<void> BasicH1Connection<Stream>::answer_parse_error(const Error& error) {
   close_after_response_ = true;
   request_wants_close_ = true;
   const std::string body = core::http::error_body(error);
@@ -152,13 +179,38 @@ ports::Awaitable<void> H1Connection::answer_parse_error(const Error& error) {
   co_await send_local(core::http::status_for(error.kind), "application/json", body, kNone);
 }
 
-bool H1Connection::keep_alive_after_response() const {
+template <typename Stream>
+bool BasicH1Connection<Stream>::wants_h2c_upgrade() const {
+  // Only a body-less request can switch: its body would otherwise have to be replayed as
+  // HTTP/2 DATA (RFC 7540 §3.2 lets a server ignore the upgrade).
+  if (request_.framing != BodyFraming::None || request_.version_minor == 0) return false;
+  const auto upgrade = core::http::find_header(request_.headers, "upgrade");
+  const auto connection = core::http::find_header(request_.headers, "connection");
+  return upgrade && core::http::list_contains(*upgrade, "h2c") && connection &&
+         core::http::list_contains(*connection, "http2-settings") &&
+         core::http::find_header(request_.headers, "http2-settings").has_value();
+}
+
+template <typename Stream>
+bool BasicH1Connection<Stream>::keep_alive_after_response() const {
   return !close_after_response_ && !request_wants_close_ && !draining_ && body_done_;
 }
 
-ports::Awaitable<void> H1Connection::serve() {
+template <typename Stream>
+ports::Awaitable<void> BasicH1Connection<Stream>::serve() {
   for (;;) {
     const HeadOutcome outcome = co_await read_head();
+    if (outcome == HeadOutcome::Http2Preface) {
+      exit_ = H1Exit::Http2Preface;
+      co_return;
+    }
+    if (outcome == HeadOutcome::UpgradeH2c) {
+      // RFC 7540 §3.2: 101, then the server's preface; the request becomes stream 1.
+      out_.append(
+          "HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: h2c\r\n\r\n");
+      if (co_await write_out({})) exit_ = H1Exit::UpgradeH2c;
+      co_return;
+    }
     if (outcome != HeadOutcome::Request) co_return;
     idle_ = false;
     response_started_ = false;
@@ -181,7 +233,9 @@ ports::Awaitable<void> H1Connection::serve() {
   }
 }
 
-ports::AsyncResult<void> H1Connection::write_out(std::span<const std::string_view> body) {
+template <typename Stream>
+ports::AsyncResult<void> BasicH1Connection<Stream>::write_out(
+    std::span<const std::string_view> body) {
   gather_.clear();
   if (!out_.empty()) gather_.emplace_back(out_.data(), out_.size());
   for (auto piece : body) {
@@ -197,7 +251,8 @@ ports::AsyncResult<void> H1Connection::write_out(std::span<const std::string_vie
   co_return core::Result<void, Error>{};
 }
 
-ports::AsyncResult<void> H1Connection::send_continue() {
+template <typename Stream>
+ports::AsyncResult<void> BasicH1Connection<Stream>::send_continue() {
   if (!request_.expect_continue || continue_sent_ || body_done_) {
     co_return core::Result<void, Error>{};
   }
@@ -206,7 +261,8 @@ ports::AsyncResult<void> H1Connection::send_continue() {
   co_return co_await write_out({});
 }
 
-ports::AsyncResult<ports::BodyChunk> H1Connection::read_body() {
+template <typename Stream>
+ports::AsyncResult<ports::BodyChunk> BasicH1Connection<Stream>::read_body() {
   static const std::vector<std::string_view> kNoPieces;
   if (body_done_) co_return ports::BodyChunk{{}, true, nullptr};
   for (;;) {
@@ -235,13 +291,17 @@ ports::AsyncResult<ports::BodyChunk> H1Connection::read_body() {
   }
 }
 
-ports::AsyncResult<void> H1Connection::send_interim(const core::http::ResponseHead& head) {
+template <typename Stream>
+ports::AsyncResult<void> BasicH1Connection<Stream>::send_interim(
+    const core::http::ResponseHead& head) {
   if (request_.version_minor == 0) co_return core::Result<void, Error>{};  // 1.0 knows no 1xx
   h1::append_response_head(out_, head, true);
   co_return co_await write_out({});
 }
 
-ports::AsyncResult<void> H1Connection::send_head(const core::http::ResponseHead& head) {
+template <typename Stream>
+ports::AsyncResult<void> BasicH1Connection<Stream>::send_head(
+    const core::http::ResponseHead& head) {
   response_started_ = true;
   core::http::ResponseHead& out_head = const_cast<core::http::ResponseHead&>(head);
   const BodyFraming upstream_framing = out_head.framing;
@@ -272,7 +332,8 @@ ports::AsyncResult<void> H1Connection::send_head(const core::http::ResponseHead&
   co_return core::Result<void, Error>{};  // written with the first body bytes
 }
 
-ports::AsyncResult<void> H1Connection::send_body(const ports::BodyChunk& chunk) {
+template <typename Stream>
+ports::AsyncResult<void> BasicH1Connection<Stream>::send_body(const ports::BodyChunk& chunk) {
   if (chunk.last) response_complete_ = true;  // reset below if the write fails
   if (!response_has_body_) {
     if (chunk.last) co_return co_await write_out({});
@@ -308,9 +369,10 @@ ports::AsyncResult<void> H1Connection::send_body(const ports::BodyChunk& chunk) 
   co_return core::Result<void, Error>{};
 }
 
-ports::AsyncResult<void> H1Connection::send_local(uint16_t status, std::string_view content_type,
-                                                  std::string_view body,
-                                                  const core::http::HeaderList& extra) {
+template <typename Stream>
+ports::AsyncResult<void> BasicH1Connection<Stream>::send_local(
+    uint16_t status, std::string_view content_type, std::string_view body,
+    const core::http::HeaderList& extra) {
   response_started_ = true;
   core::http::ResponseHead head;
   head.status = status;
@@ -327,7 +389,8 @@ ports::AsyncResult<void> H1Connection::send_local(uint16_t status, std::string_v
   co_return written;
 }
 
-ports::Awaitable<void> H1Connection::tunnel(ports::UpstreamStream& upstream) {
+template <typename Stream>
+ports::Awaitable<void> BasicH1Connection<Stream>::tunnel(ports::UpstreamStream& upstream) {
   close_after_response_ = true;
   // A tunnel lives while bytes flow in either direction; idle_timeout of silence ends it.
   const auto idle = limits_.idle_timeout;
@@ -363,5 +426,8 @@ ports::Awaitable<void> H1Connection::tunnel(ports::UpstreamStream& upstream) {
   };
   co_await (client_to_upstream() || upstream_to_client());
 }
+
+template class BasicH1Connection<Socket>;
+template class BasicH1Connection<TlsStream>;
 
 }  // namespace vx::adapters::net

@@ -10,34 +10,45 @@
 //     while draining, the connection closes instead of reading another request.
 #pragma once
 
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "adapters/codec/h1/h1_parser.h"
+#include "adapters/net/stream.h"
 #include "core/config/config.h"
 #include "proxy/downstream_exchange.h"
 #include "proxy/worker_context.h"
 
 namespace vx::adapters::net {
 
-using Socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, ports::Executor>;
-using Timer = boost::asio::basic_waitable_timer<std::chrono::steady_clock,
-                                                boost::asio::wait_traits<std::chrono::steady_clock>,
-                                                ports::Executor>;
+// How run() ended: the connection is over, or its bytes are HTTP/2 (h2c, plain listeners only):
+// the client sent the HTTP/2 preface first (prior knowledge, RFC 9113 §3.3), or asked for
+// "Upgrade: h2c" (RFC 7540 §3.2) and was answered 101; then stream() and buffered() go to an
+// H2 connection.
+enum class H1Exit : uint8_t { Closed, Http2Preface, UpgradeH2c };
 
-class H1Connection final : public proxy::DownstreamExchange {
+template <typename Stream>
+class BasicH1Connection final : public proxy::DownstreamExchange, public DownstreamConnection {
  public:
-  H1Connection(Socket socket, proxy::WorkerContext& worker, const core::config::Limits& limits,
-               bool tls);
+  // h2c: plain listeners detect the HTTP/2 preface and accept Upgrade: h2c.
+  BasicH1Connection(Stream stream, proxy::WorkerContext& worker, const core::config::Limits& limits,
+                    bool tls, bool h2c);
 
-  // Serves requests until the connection ends. Never throws.
-  ports::Awaitable<void> run();
-  // Drain: an idle connection closes now, a busy one after its current response.
-  void drain();
+  // Serves requests until the connection ends. Never throws. On a handover (H1Exit other than
+  // Closed) the stream is left open.
+  ports::Awaitable<H1Exit> run();
+  // DownstreamConnection. Drain: an idle connection closes now, a busy one after its current
+  // response.
+  void drain() override;
+
+  Stream& stream() { return socket_; }
+  // Bytes read and not consumed (after a handover: the start of the HTTP/2 connection).
+  std::string_view buffered() const { return {in_.data() + in_begin_, in_end_ - in_begin_}; }
+  // After UpgradeH2c: the request that asked for it (becomes HTTP/2 stream 1) and the
+  // decoded HTTP2-Settings header.
+  const core::http::RequestHead& upgrade_request() const { return request_; }
 
   // proxy::DownstreamExchange
   core::http::RequestHead& request() override { return request_; }
@@ -60,7 +71,7 @@ class H1Connection final : public proxy::DownstreamExchange {
   bool deadline_expired() const override { return expired_; }
 
  private:
-  enum class HeadOutcome : uint8_t { Request, Closed, Answered };
+  enum class HeadOutcome : uint8_t { Request, Closed, Answered, Http2Preface, UpgradeH2c };
 
   ports::Awaitable<void> serve();
   ports::Awaitable<void> watchdog();
@@ -70,10 +81,14 @@ class H1Connection final : public proxy::DownstreamExchange {
   ports::Awaitable<void> answer_parse_error(const core::http::Error& error);
   bool keep_alive_after_response() const;
 
-  Socket socket_;
+  bool wants_h2c_upgrade() const;
+
+  Stream socket_;
   proxy::WorkerContext& worker_;
   const core::config::Limits& limits_;
   bool tls_;
+  bool h2c_;
+  bool first_request_ = true;
   std::string client_ip_;
 
   // Watchdog (invariant 1).
@@ -102,7 +117,11 @@ class H1Connection final : public proxy::DownstreamExchange {
   bool response_has_body_ = true;
   bool close_after_response_ = false;
   bool continue_sent_ = false;
+  H1Exit exit_ = H1Exit::Closed;
   proxy::StreamScratch scratch_;
 };
+
+using H1Connection = BasicH1Connection<Socket>;
+using TlsH1Connection = BasicH1Connection<TlsStream>;
 
 }  // namespace vx::adapters::net

@@ -4,6 +4,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
 
+#include "adapters/net/connection_entry.h"
 #include "adapters/net/spawn.h"
 
 namespace vx::adapters::net {
@@ -12,13 +13,27 @@ namespace asio = boost::asio;
 
 Listener::Listener(ports::Executor executor, const core::config::Listener& config,
                    const core::config::Limits& limits, proxy::WorkerContext& worker,
-                   ConnectionBudget& budget)
+                   ConnectionBudget& budget, const TlsContextsHolder* tls)
     : executor_(executor),
       config_(config),
       limits_(limits),
       worker_(worker),
       budget_(budget),
+      tls_holder_(tls),
       acceptor_(executor) {}
+
+std::shared_ptr<const TlsServerContext> Listener::tls_context() {
+  if (!config_.tls || !tls_holder_) return nullptr;
+  const uint64_t generation = tls_holder_->generation();
+  if (generation != tls_generation_) {
+    tls_generation_ = generation;
+    auto contexts = tls_holder_->load();
+    // A reload that drops this listener's TLS keeps the old certificates until restart.
+    auto found = contexts ? contexts->find(config_.name) : nullptr;
+    if (found) tls_context_ = std::move(found);
+  }
+  return tls_context_;
+}
 
 core::Result<void, std::string> Listener::open() {
   boost::system::error_code ec;
@@ -43,6 +58,18 @@ core::Result<void, std::string> Listener::open() {
   return {};
 }
 
+bool Listener::banned(const Socket& socket) {
+  if (!worker_.ban_view) return false;
+  boost::system::error_code ec;
+  const auto remote = socket.remote_endpoint(ec);
+  if (ec) return true;  // already gone
+  auto address = remote.address();
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+  }
+  return worker_.ban_view->is_banned(address.to_string());
+}
+
 ports::Awaitable<void> Listener::accept_loop() {
   Timer backoff(executor_);
   while (!closed_) {
@@ -60,16 +87,14 @@ ports::Awaitable<void> Listener::accept_loop() {
       co_await backoff.async_wait(ports::kUseTuple);
       continue;
     }
+    if (banned(socket)) continue;  // SPEC.md bans: refused at accept (the socket closes here)
+    auto tls = tls_context();
+    if (config_.tls && !tls) continue;  // no certificates published: refuse (closes socket)
     budget_.open.fetch_add(1, std::memory_order_relaxed);
-    auto connection = std::make_unique<H1Connection>(std::move(socket), worker_, limits_,
-                                                     config_.tls.has_value());
-    H1Connection* raw = connection.get();
-    auto it = connections_.insert(connections_.end(), raw);
+    auto it = connections_.emplace(connections_.end());
     spawn_guarded(
         executor_,
-        [](std::unique_ptr<H1Connection> c) -> ports::Awaitable<void> {
-          co_await c->run();
-        }(std::move(connection)),
+        serve_connection(std::move(socket), *it, ConnectionEnv{worker_, limits_}, std::move(tls)),
         [this, it] {
           connections_.erase(it);
           budget_.open.fetch_sub(1, std::memory_order_relaxed);
@@ -81,7 +106,7 @@ void Listener::close() {
   closed_ = true;
   boost::system::error_code ignored;
   acceptor_.close(ignored);
-  for (H1Connection* c : connections_) c->drain();
+  for (ConnectionSlot& c : connections_) c.drain();
 }
 
 }  // namespace vx::adapters::net

@@ -8,7 +8,8 @@
 #include <list>
 #include <string>
 
-#include "adapters/net/h1_connection.h"
+#include "adapters/net/stream.h"
+#include "adapters/net/tls_contexts.h"
 #include "core/config/config.h"
 #include "core/result.h"
 #include "proxy/worker_context.h"
@@ -27,7 +28,7 @@ class Listener {
  public:
   Listener(ports::Executor executor, const core::config::Listener& config,
            const core::config::Limits& limits, proxy::WorkerContext& worker,
-           ConnectionBudget& budget);
+           ConnectionBudget& budget, const TlsContextsHolder* tls = nullptr);
 
   // Binds with SO_REUSEPORT and listens. Refuses with "listener NAME: cannot bind ADDR: why".
   core::Result<void, std::string> open();
@@ -39,13 +40,22 @@ class Listener {
   const core::config::Listener& config() const { return config_; }
 
  private:
+  // The source address is banned (user-space refusal; XDP drops before this when enabled).
+  bool banned(const Socket& socket);
+
   ports::Executor executor_;
   const core::config::Listener& config_;
   const core::config::Limits& limits_;
   proxy::WorkerContext& worker_;
   ConnectionBudget& budget_;
+  // TLS listeners: the current certificates, re-read when the holder's generation changes
+  // (reload), so each new handshake uses the newest snapshot.
+  std::shared_ptr<const TlsServerContext> tls_context();
+  const TlsContextsHolder* tls_holder_;
+  uint64_t tls_generation_ = ~0ULL;
+  std::shared_ptr<const TlsServerContext> tls_context_;
   Acceptor acceptor_;
-  std::list<H1Connection*> connections_;
+  std::list<ConnectionSlot> connections_;
   bool closed_ = false;
 };
 

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "adapters/config/yaml_config_loader.h"
+#include "adapters/net/tls_check.h"
 #include "app/version.h"
 #include "app/vortex/server.h"
 
@@ -43,6 +44,12 @@ int main(int argc, char** argv) {
   auto loaded = vx::adapters::config::load_config_file(config_path);
   if (!loaded) {
     for (const auto& d : loaded.error()) std::fprintf(stderr, "%s\n", d.to_string().c_str());
+    return 1;
+  }
+  // Certificates and keys are read and matched here so `check` refuses what `run` would.
+  const auto tls_problems = vx::adapters::net::check_tls(**loaded);
+  if (!tls_problems.empty()) {
+    for (const auto& d : tls_problems) std::fprintf(stderr, "%s\n", d.to_string().c_str());
     return 1;
   }
   if (command == "check") {

@@ -8,6 +8,7 @@
 
 #include "adapters/config/re2_regex_compiler.h"
 #include "adapters/config/yaml_config_loader.h"
+#include "adapters/net/tls_contexts.h"
 #include "adapters/upstream/health_checker.h"
 #include "app/vortex/admin_control_plane.h"
 #include "app/vortex/rate_limiting.h"
@@ -52,6 +53,15 @@ int run_server(std::shared_ptr<const core::config::Config> config) {
   auto runtime = build_runtime(config);
   if (!runtime) return 1;
   holder.publish(runtime);
+  adapters::net::TlsContextsHolder tls_holder;
+  {
+    auto tls = adapters::net::TlsContexts::build(*config);
+    if (!tls) {
+      for (const auto& d : tls.error()) std::fprintf(stderr, "%s\n", d.to_string().c_str());
+      return 1;
+    }
+    tls_holder.publish(std::move(*tls));
+  }
 
   adapters::net::ConnectionBudget budget;
   budget.max = config->limits.max_connections;
@@ -59,6 +69,7 @@ int run_server(std::shared_ptr<const core::config::Config> config) {
   const unsigned count = worker_count(*config);
   for (unsigned i = 0; i < count; ++i) {
     auto worker = std::make_unique<Worker>(i, holder, config, budget);
+    worker->attach_tls(tls_holder);
     auto opened = worker->open();
     if (!opened) {
       for (const auto& e : opened.error()) std::fprintf(stderr, "vortex: %s\n", e.c_str());
@@ -75,6 +86,17 @@ int run_server(std::shared_ptr<const core::config::Config> config) {
   ControlPlane control(config, holder, workers, budget);
   proxy::BanRegistry& bans = (*rate_limiting)->bans();
   control.attach_bans(&bans);
+  // New certificates apply to new handshakes (issue 4); a bad one refuses the whole reload.
+  control.add_reload_step([&tls_holder](const core::config::Config& next)
+                              -> core::Result<ControlPlane::Commit, std::vector<std::string>> {
+    auto tls = adapters::net::TlsContexts::build(next);
+    if (!tls) {
+      std::vector<std::string> errors;
+      for (const auto& d : tls.error()) errors.push_back(d.to_string());
+      return core::unexpected(std::move(errors));
+    }
+    return ControlPlane::Commit([&tls_holder, contexts = *tls] { tls_holder.publish(contexts); });
+  });
   control.add_reload_step([&bans](const core::config::Config& next)
                               -> core::Result<ControlPlane::Commit, std::vector<std::string>> {
     const auto settings = core::ban::BanSettings::from_config(next.bans);

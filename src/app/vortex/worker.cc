@@ -57,8 +57,8 @@ core::Result<void, std::vector<std::string>> Worker::open() {
     context_.metrics = &metrics_;
   }
   for (const auto& listener : config_->listeners) {
-    auto l = std::make_unique<adapters::net::Listener>(io_.get_executor(), listener, limits_,
-                                                       context_, budget_);
+    auto l = std::make_unique<adapters::net::Listener>(io_.get_executor(), listener,
+                                                       limits_, context_, budget_, tls_);
     auto opened = l->open();
     if (!opened) errors.push_back(opened.error());
     listeners_.push_back(std::move(l));
@@ -148,7 +148,7 @@ std::vector<std::string> Worker::prepare_listeners(
     for (const auto& listener : config->listeners) {
       if (std::find(names.begin(), names.end(), listener.name) == names.end()) continue;
       auto l = std::make_unique<adapters::net::Listener>(io_.get_executor(), listener, limits_,
-                                                         context_, budget_);
+                                                         context_, budget_, tls_);
       auto opened = l->open();
       if (!opened) errors->push_back(opened.error());
       prepared_.push_back(std::move(l));

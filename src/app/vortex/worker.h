@@ -33,6 +33,8 @@ class Worker {
   // Any thread: stop accepting, let connections finish within drain_timeout, then stop.
   void drain();
   void join();
+  // Before open(): the TLS certificates of this worker's TLS listeners (swapped on reload).
+  void attach_tls(const adapters::net::TlsContextsHolder& tls) { tls_ = &tls; }
   // Before start(): where this worker's requests ask for rate-limit decisions, and the bans.
   void attach_rate_limiting(ports::RateLimitStore* store, core::config::OnError on_error,
                             proxy::BanRegistry& bans);
@@ -78,6 +80,7 @@ class Worker {
   std::vector<std::shared_ptr<const core::config::Config>> pinned_configs_;
   proxy::WorkerMetrics metrics_;
   bool metrics_on_ = false;
+  const adapters::net::TlsContextsHolder* tls_ = nullptr;
   std::thread thread_;
   bool draining_ = false;
 };

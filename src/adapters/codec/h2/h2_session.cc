@@ -1,0 +1,333 @@
+#include "adapters/codec/h2/h2_session.h"
+
+#include <cstring>
+
+namespace vx::adapters::h2 {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+H2Session& self_of(void* p) {
+  return *static_cast<H2Session*>(p);
+}
+
+std::string_view view(nghttp2_rcbuf* buf) {
+  const nghttp2_vec v = nghttp2_rcbuf_get_buf(buf);
+  return {reinterpret_cast<const char*>(v.base), v.len};
+}
+
+nghttp2_nv make_nv(std::string_view name, std::string_view value) {
+  return {reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
+          reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
+          NGHTTP2_NV_FLAG_NONE};
+}
+
+// Fields HTTP/2 forbids (RFC 9113 §8.2.2); the pipeline strips most hop-by-hop fields, these
+// are the ones an HTTP/1.1 peer may still have left.
+bool connection_specific(std::string_view lower) {
+  return lower == "connection" || lower == "keep-alive" || lower == "proxy-connection" ||
+         lower == "transfer-encoding" || lower == "upgrade" || lower == "host";
+}
+
+}  // namespace
+
+H2Session::H2Session(Role role, const H2Settings& settings, H2Events& events)
+    : role_(role),
+      settings_(settings),
+      events_(events),
+      resets_(settings.max_resets_per_s, milliseconds(1000)),
+      control_(settings.max_control_per_s, milliseconds(1000)),
+      empty_(settings.max_empty_per_s, milliseconds(1000)),
+      priority_(settings.max_priority_per_s, milliseconds(1000)) {
+  nghttp2_session_callbacks* cb = nullptr;
+  nghttp2_session_callbacks_new(&cb);
+  nghttp2_session_callbacks_set_on_begin_headers_callback(cb, &H2Session::on_begin_headers);
+  nghttp2_session_callbacks_set_on_header_callback2(cb, &H2Session::on_header);
+  nghttp2_session_callbacks_set_on_begin_frame_callback(cb, &H2Session::on_begin_frame);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(cb, &H2Session::on_frame_recv);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, &H2Session::on_data_chunk);
+  nghttp2_session_callbacks_set_on_stream_close_callback(cb, &H2Session::on_stream_close);
+  nghttp2_option* opt = nullptr;
+  nghttp2_option_new(&opt);
+  nghttp2_option_set_no_auto_window_update(opt, 1);
+  nghttp2_option_set_max_continuations(opt, settings.max_continuations);
+  nghttp2_option_set_stream_reset_rate_limit(opt, settings.max_resets_per_s,
+                                             settings.max_resets_per_s / 2 + 1);
+  nghttp2_option_set_max_settings(opt, 32);
+  nghttp2_option_set_max_outbound_ack(opt, 1000);
+  nghttp2_option_set_max_deflate_dynamic_table_size(opt, 4096);
+  if (role == Role::Server) {
+    nghttp2_session_server_new2(&session_, cb, this, opt);
+  } else {
+    nghttp2_session_client_new2(&session_, cb, this, opt);
+  }
+  nghttp2_option_del(opt);
+  nghttp2_session_callbacks_del(cb);
+
+  const nghttp2_settings_entry entries[] = {
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS,
+       role == Role::Server ? settings.max_concurrent_streams : 100},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, settings.initial_window},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, settings.max_header_list},
+      {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+  };
+  // A client announces ENABLE_PUSH 0; a server must not send it with another value than 0/1,
+  // and 0 is fine for both.
+  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, entries, std::size(entries));
+  if (settings.connection_window > 65535) {
+    nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0,
+                                          static_cast<int32_t>(settings.connection_window));
+  }
+}
+
+H2Session::~H2Session() {
+  nghttp2_session_del(session_);
+}
+
+bool H2Session::receive(std::string_view bytes, std::chrono::steady_clock::time_point now) {
+  if (fatal_) return false;
+  now_ = now;
+  const ssize_t n = nghttp2_session_mem_recv(
+      session_, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  if (n < 0) {
+    // BAD_CLIENT_MAGIC, FLOODED, callback failures: nghttp2 queued a GOAWAY where it could.
+    if (goaway_code_ == 0) {
+      goaway_code_ = n == NGHTTP2_ERR_FLOODED ? NGHTTP2_ENHANCE_YOUR_CALM : NGHTTP2_PROTOCOL_ERROR;
+      nghttp2_session_terminate_session(session_, goaway_code_);
+    }
+    fatal_ = true;
+  }
+  if (!nghttp2_session_want_read(session_)) fatal_ = fatal_ || goaway_code_ != 0;
+  return !fatal_;
+}
+
+bool H2Session::produce(std::string& out) {
+  for (;;) {
+    const uint8_t* data = nullptr;
+    const ssize_t n = nghttp2_session_mem_send(session_, &data);
+    if (n < 0) {
+      fatal_ = true;
+      return false;
+    }
+    if (n == 0) return !fatal_;
+    out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+  }
+}
+
+bool H2Session::finished() const {
+  return !nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_);
+}
+
+void H2Session::flood(std::string_view) {
+  if (goaway_code_ == 0) {
+    goaway_code_ = NGHTTP2_ENHANCE_YOUR_CALM;
+    nghttp2_session_terminate_session(session_, NGHTTP2_ENHANCE_YOUR_CALM);
+  }
+  fatal_ = true;
+}
+
+int H2Session::on_begin_frame(nghttp2_session*, const nghttp2_frame_hd* hd, void* p) {
+  H2Session& s = self_of(p);
+  if (s.fatal_) return NGHTTP2_ERR_CALLBACK_FAILURE;
+  const bool end_stream = hd->flags & NGHTTP2_FLAG_END_STREAM;
+  switch (hd->type) {
+    case NGHTTP2_DATA:
+      if (hd->length == 0 && !end_stream && s.empty_.over(s.now_)) s.flood("empty DATA");
+      break;
+    case NGHTTP2_HEADERS:
+    case NGHTTP2_CONTINUATION:
+      // A header block that decodes to nothing new costs HPACK work and gives nothing back.
+      if (hd->length == 0 && s.empty_.over(s.now_)) s.flood("empty header frames");
+      break;
+    case NGHTTP2_RST_STREAM:
+      if (s.resets_.over(s.now_)) s.flood("rapid reset");
+      break;
+    case NGHTTP2_SETTINGS:
+    case NGHTTP2_PING:
+      if (!(hd->flags & NGHTTP2_FLAG_ACK) && s.control_.over(s.now_)) s.flood("control frames");
+      break;
+    case NGHTTP2_PRIORITY:
+      if (s.priority_.over(s.now_)) s.flood("priority frames");
+      break;
+    default:
+      break;
+  }
+  return 0;
+}
+
+int H2Session::on_begin_headers(nghttp2_session*, const nghttp2_frame*, void* p) {
+  H2Session& s = self_of(p);
+  s.block_.clear();
+  s.block_bytes_ = 0;
+  s.block_too_big_ = false;
+  return 0;
+}
+
+int H2Session::on_header(nghttp2_session* session, const nghttp2_frame* frame, nghttp2_rcbuf* name,
+                         nghttp2_rcbuf* value, uint8_t, void* p) {
+  H2Session& s = self_of(p);
+  const std::string_view n = view(name), v = view(value);
+  // RFC 7541 §4.1 accounting (32 bytes per field): an HPACK bomb decodes small frames into
+  // huge header lists; the bound applies to what was decoded, not to what came on the wire.
+  s.block_bytes_ += static_cast<uint32_t>(n.size() + v.size() + 32);
+  if (s.block_bytes_ > s.settings_.max_header_list ||
+      s.block_.fields.size() >= s.settings_.max_header_fields) {
+    s.flood("header list too large");
+    (void)session;
+    (void)frame;
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  }
+  s.block_.add(n, v);
+  return 0;
+}
+
+int H2Session::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* p) {
+  H2Session& s = self_of(p);
+  const int32_t id = frame->hd.stream_id;
+  switch (frame->hd.type) {
+    case NGHTTP2_HEADERS: {
+      const bool end_stream = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
+      s.events_.on_headers(id, s.block_, end_stream);
+      s.block_.clear();
+      if (end_stream) s.events_.on_end_stream(id);
+      break;
+    }
+    case NGHTTP2_DATA:
+      if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) s.events_.on_end_stream(id);
+      break;
+    case NGHTTP2_GOAWAY:
+      s.events_.on_goaway(static_cast<uint32_t>(frame->goaway.last_stream_id),
+                          frame->goaway.error_code);
+      break;
+    default:
+      break;
+  }
+  return 0;
+}
+
+int H2Session::on_data_chunk(nghttp2_session*, uint8_t, int32_t stream_id, const uint8_t* data,
+                             size_t len, void* p) {
+  self_of(p).events_.on_data(stream_id, {reinterpret_cast<const char*>(data), len});
+  return 0;
+}
+
+int H2Session::on_stream_close(nghttp2_session*, int32_t stream_id, uint32_t error_code, void* p) {
+  self_of(p).events_.on_stream_close(stream_id, error_code);
+  return 0;
+}
+
+ssize_t H2Session::on_read_body(nghttp2_session* session, int32_t stream_id, uint8_t* buf,
+                                size_t length, uint32_t* data_flags, nghttp2_data_source*,
+                                void* p) {
+  H2Session& s = self_of(p);
+  bool eof = false;
+  const core::http::HeaderList* trailers = nullptr;
+  const long n = s.events_.on_send_body(stream_id, buf, length, eof, trailers);
+  if (n < 0) return NGHTTP2_ERR_DEFERRED;
+  if (eof) {
+    *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (trailers && !trailers->empty()) {
+      s.build_nv(*trailers);
+      if (nghttp2_submit_trailer(session, stream_id, s.nv_.data(), s.nv_.size()) == 0) {
+        *data_flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+      }
+    }
+  }
+  return n;
+}
+
+void H2Session::build_nv(const core::http::HeaderList& headers) {
+  size_t total = 0;
+  for (const auto& h : headers) total += h.name.size();
+  nv_bytes_.clear();
+  nv_bytes_.reserve(total);  // no reallocation below: the views into it stay valid
+  nv_.clear();
+  for (const auto& h : headers) {
+    const size_t at = nv_bytes_.size();
+    for (char c : h.name) nv_bytes_.push_back(core::http::ascii_lower(c));
+    const std::string_view lower(nv_bytes_.data() + at, h.name.size());
+    if (connection_specific(lower)) continue;
+    if (lower == "te" && !core::http::iequals(h.value, "trailers")) continue;
+    nv_.push_back(make_nv(lower, h.value));
+  }
+}
+
+bool H2Session::submit_headers_nv(int32_t stream_id, uint16_t status,
+                                  const core::http::HeaderList& headers, bool has_body,
+                                  bool final_head) {
+  char digits[4];
+  std::snprintf(digits, sizeof digits, "%03u", static_cast<unsigned>(status % 1000));
+  build_nv(headers);
+  nv_.insert(nv_.begin(), make_nv(":status", std::string_view(digits, 3)));
+  if (!final_head) {
+    return nghttp2_submit_headers(session_, NGHTTP2_FLAG_NONE, stream_id, nullptr, nv_.data(),
+                                  nv_.size(), nullptr) == 0;
+  }
+  nghttp2_data_provider provider{};
+  provider.read_callback = &H2Session::on_read_body;
+  return nghttp2_submit_response(session_, stream_id, nv_.data(), nv_.size(),
+                                 has_body ? &provider : nullptr) == 0;
+}
+
+bool H2Session::submit_response(int32_t stream_id, uint16_t status,
+                                const core::http::HeaderList& headers, bool has_body) {
+  return submit_headers_nv(stream_id, status, headers, has_body, true);
+}
+
+bool H2Session::submit_interim(int32_t stream_id, uint16_t status,
+                               const core::http::HeaderList& headers) {
+  return submit_headers_nv(stream_id, status, headers, false, false);
+}
+
+int32_t H2Session::submit_request(std::string_view method, std::string_view scheme,
+                                  std::string_view authority, std::string_view path,
+                                  const core::http::HeaderList& headers, bool has_body) {
+  build_nv(headers);
+  const nghttp2_nv pseudo[] = {make_nv(":method", method), make_nv(":scheme", scheme),
+                               make_nv(":authority", authority), make_nv(":path", path)};
+  nv_.insert(nv_.begin(), std::begin(pseudo), std::end(pseudo));
+  nghttp2_data_provider provider{};
+  provider.read_callback = &H2Session::on_read_body;
+  return nghttp2_submit_request(session_, nullptr, nv_.data(), nv_.size(),
+                                has_body ? &provider : nullptr, nullptr);
+}
+
+void H2Session::resume(int32_t stream_id) {
+  nghttp2_session_resume_data(session_, stream_id);
+}
+
+void H2Session::consume(int32_t stream_id, size_t bytes) {
+  if (bytes > 0) nghttp2_session_consume(session_, stream_id, bytes);
+}
+
+void H2Session::reset(int32_t stream_id, uint32_t error_code) {
+  nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream_id, error_code);
+}
+
+void H2Session::shutdown() {
+  if (role_ == Role::Server) {
+    nghttp2_submit_shutdown_notice(session_);
+  }
+}
+
+void H2Session::terminate(uint32_t error_code) {
+  if (goaway_code_ == 0) goaway_code_ = error_code;
+  nghttp2_session_terminate_session(session_, error_code);
+}
+
+bool H2Session::upgrade(std::string_view settings_payload, bool head_request) {
+  return nghttp2_session_upgrade2(session_,
+                                  reinterpret_cast<const uint8_t*>(settings_payload.data()),
+                                  settings_payload.size(), head_request ? 1 : 0, nullptr) == 0;
+}
+
+uint32_t H2Session::peer_max_concurrent_streams() const {
+  return nghttp2_session_get_remote_settings(session_, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
+}
+
+bool H2Session::stream_is_open(int32_t stream_id) const {
+  return nghttp2_session_find_stream(session_, stream_id) != nullptr;
+}
+
+}  // namespace vx::adapters::h2

@@ -1,0 +1,24 @@
+// serve_connection: everything one accepted socket goes through, on its worker's thread:
+// the TLS handshake (bounded by header_timeout) and ALPN on TLS listeners, then HTTP/1.1 or
+// HTTP/2 (h2 by ALPN; h2c by prior knowledge or Upgrade on plain listeners).
+#pragma once
+
+#include <memory>
+
+#include "adapters/net/stream.h"
+#include "adapters/net/tls_server_context.h"
+#include "core/config/config.h"
+#include "proxy/worker_context.h"
+
+namespace vx::adapters::net {
+
+struct ConnectionEnv {
+  proxy::WorkerContext& worker;
+  const core::config::Limits& limits;
+};
+
+// Serves the connection until it ends; `tls` null = plain TCP. Never throws on peer input.
+ports::Awaitable<void> serve_connection(Socket socket, ConnectionSlot& slot, ConnectionEnv env,
+                                        std::shared_ptr<const TlsServerContext> tls);
+
+}  // namespace vx::adapters::net

@@ -1,0 +1,296 @@
+#include "adapters/net/h2_connection.h"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/write.hpp>
+
+#include "adapters/net/spawn.h"
+
+namespace vx::adapters::net {
+
+namespace asio = boost::asio;
+using namespace boost::asio::experimental::awaitable_operators;
+using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr size_t kReadBytes = 16 * 1024;
+
+h2::H2Settings settings_for(const core::config::Limits& limits) {
+  h2::H2Settings s;
+  s.max_header_list = static_cast<uint32_t>(std::min<uint64_t>(limits.max_header_bytes, 1 << 24));
+  s.max_header_fields = limits.max_headers + 8;  // + pseudo-headers
+  return s;
+}
+
+// RFC 4648 §5 base64url (HTTP2-Settings, RFC 7540 §3.2.1), padding optional.
+bool decode_base64url(std::string_view in, std::string& out) {
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '-' || c == '+') return 62;
+    if (c == '_' || c == '/') return 63;
+    return -1;
+  };
+  while (!in.empty() && in.back() == '=') in.remove_suffix(1);
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    const int v = value(c);
+    if (v < 0) return false;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  return true;
+}
+
+std::string remote_ip(Socket& socket) {
+  boost::system::error_code ec;
+  const auto remote = socket.remote_endpoint(ec);
+  return ec ? std::string() : remote.address().to_string();
+}
+
+}  // namespace
+
+H2Downstream::H2Downstream(ports::Executor executor, proxy::WorkerContext& worker,
+                           const core::config::Limits& limits, bool tls, std::string client_ip)
+    : executor_(executor),
+      worker_(worker),
+      limits_(limits),
+      tls_(tls),
+      client_ip_(std::move(client_ip)),
+      session_(h2::H2Session::Role::Server, settings_for(limits), *this),
+      write_signal_(executor),
+      done_signal_(executor),
+      last_activity_(SteadyClock::now()) {}
+
+H2Downstream::~H2Downstream() = default;
+
+bool H2Downstream::accept_upgrade(const core::http::RequestHead& request,
+                                  std::string_view settings) {
+  std::string payload;
+  if (!decode_base64url(settings, payload)) return false;
+  if (!session_.upgrade(payload, request.method == "HEAD")) return false;
+  h2::HeaderBlock block;
+  block.add(":method", request.method);
+  block.add(":scheme", "http");
+  block.add(":authority", request.authority);
+  block.add(":path", request.target);
+  for (const auto& h : request.headers) {
+    if (core::http::iequals(h.name, "connection") || core::http::iequals(h.name, "upgrade") ||
+        core::http::iequals(h.name, "http2-settings") || core::http::iequals(h.name, "host")) {
+      continue;
+    }
+    std::string lower(h.name);
+    for (char& c : lower) c = core::http::ascii_lower(c);
+    block.add(lower, h.value);
+  }
+  start_stream(1, block, true);
+  return true;
+}
+
+void H2Downstream::drain() {
+  if (draining_) return;
+  draining_ = true;
+  session_.shutdown();  // GOAWAY with the last stream id: no new streams
+  if (live_streams_ == 0) session_.terminate(0);
+  wake_writer();
+}
+
+void H2Downstream::start_stream(int32_t id, h2::HeaderBlock& block, bool end_stream) {
+  auto stream = std::make_unique<H2Stream>(*this, id, std::move(block), end_stream);
+  streams_[id] = stream.get();
+  ++live_streams_;
+  spawn_guarded(
+      executor_,
+      [](std::unique_ptr<H2Stream> s) -> ports::Awaitable<void> {
+        co_await s->run();
+      }(std::move(stream)),
+      [this, id] {
+        streams_.erase(id);
+        --live_streams_;
+        last_activity_ = SteadyClock::now();
+        if (draining_ && live_streams_ == 0) session_.terminate(0);
+        wake_writer();
+        done_signal_.cancel();
+      });
+}
+
+void H2Downstream::on_headers(int32_t stream_id, h2::HeaderBlock& block, bool end_stream) {
+  if (H2Stream* s = find(stream_id)) {
+    s->on_trailers(std::move(block));
+    return;
+  }
+  if (draining_) {
+    session_.reset(stream_id, NGHTTP2_REFUSED_STREAM);
+    return;
+  }
+  start_stream(stream_id, block, end_stream);
+}
+
+void H2Downstream::on_data(int32_t stream_id, std::string_view data) {
+  if (H2Stream* s = find(stream_id)) {
+    s->on_data(data);
+  } else {
+    session_.consume(stream_id, data.size());  // nobody reads it: keep the connection window open
+  }
+}
+
+void H2Downstream::on_end_stream(int32_t stream_id) {
+  if (H2Stream* s = find(stream_id)) s->on_end_stream();
+}
+
+void H2Downstream::on_stream_close(int32_t stream_id, uint32_t error_code) {
+  if (H2Stream* s = find(stream_id)) s->on_closed(error_code);
+}
+
+long H2Downstream::on_send_body(int32_t stream_id, uint8_t* into, size_t max, bool& eof,
+                                const core::http::HeaderList*& trailers) {
+  H2Stream* s = find(stream_id);
+  if (!s) {
+    eof = true;
+    return 0;
+  }
+  return s->pull_body(into, max, eof, trailers);
+}
+
+void H2Downstream::feed(std::string_view bytes) {
+  last_activity_ = SteadyClock::now();
+  preface_seen_ = true;
+  session_.receive(bytes, last_activity_);
+  wake_writer();
+}
+
+ports::Awaitable<void> H2Downstream::reader(std::string initial) {
+  if (!initial.empty()) feed(initial);
+  std::vector<char> buffer(kReadBytes);
+  while (!session_.fatal()) {
+    auto [ec, n] = co_await read_some(buffer);
+    if (n > 0) feed({buffer.data(), n});
+    if (ec) break;
+  }
+  if (session_.fatal()) {
+    // Invariant 3: the writer flushes the GOAWAY and ends the connection.
+    Timer forever(executor_);
+    forever.expires_at(SteadyClock::time_point::max());
+    co_await forever.async_wait(ports::kUseTuple);
+  }
+  reader_done_ = true;
+}
+
+ports::Awaitable<void> H2Downstream::writer() {
+  for (;;) {
+    out_.clear();
+    const bool ok = session_.produce(out_);
+    if (!out_.empty()) {
+      writing_ = true;
+      write_started_ = SteadyClock::now();
+      const auto ec = co_await write_all(out_);
+      writing_ = false;
+      if (ec) co_return;
+      continue;
+    }
+    if (!ok || session_.finished() || session_.fatal()) co_return;
+    write_signal_.expires_at(SteadyClock::time_point::max());
+    co_await write_signal_.async_wait(ports::kUseTuple);
+  }
+}
+
+ports::Awaitable<void> H2Downstream::watchdog() {
+  Timer tick(executor_);
+  const auto idle = limits_.idle_timeout;
+  const auto period = std::min<std::chrono::milliseconds>(
+      std::chrono::milliseconds(1000),
+      std::max<std::chrono::milliseconds>(std::chrono::milliseconds(10),
+                                          std::min(idle, limits_.header_timeout) / 4));
+  const auto started = SteadyClock::now();
+  for (;;) {
+    tick.expires_after(period);
+    co_await tick.async_wait(ports::kUseTuple);
+    const auto now = SteadyClock::now();
+    if (!preface_seen_ && now - started >= limits_.header_timeout) co_return;
+    if (writing_ && now - write_started_ >= idle) co_return;  // invariant 2: stalled writes
+    if (live_streams_ == 0 && now - last_activity_ >= idle && !session_.fatal()) {
+      session_.terminate(0);  // invariant 2: idle; the writer flushes GOAWAY and stops
+      wake_writer();
+    }
+  }
+}
+
+ports::Awaitable<void> H2Downstream::run(std::string initial) {
+  co_await (reader(std::move(initial)) || writer() || watchdog());
+  if (session_.fatal() && !reader_done_) {
+    // After a GOAWAY for an error, read what the peer still sends for a moment before
+    // closing: closing with unread bytes resets the connection and can destroy the GOAWAY
+    // in flight (RFC 9113 §6.8 asks that it arrive).
+    shutdown_send();
+    auto discard = [this]() -> ports::Awaitable<void> {
+      std::vector<char> sink(kReadBytes);
+      for (;;) {
+        auto [ec, n] = co_await read_some(sink);
+        if (ec) co_return;
+      }
+    };
+    Timer linger(executor_);
+    linger.expires_after(std::chrono::milliseconds(500));
+    co_await (discard() || linger.async_wait(ports::kUseTuple));
+  }
+  // Invariant 1: every stream finishes before the connection object goes away.
+  cancel_io();
+  for (auto& [id, s] : streams_) s->abort();
+  while (live_streams_ > 0) {
+    done_signal_.expires_at(SteadyClock::time_point::max());
+    co_await done_signal_.async_wait(ports::kUseTuple);
+  }
+  close_io();
+}
+
+template <typename Stream>
+BasicH2Connection<Stream>::BasicH2Connection(Stream stream, proxy::WorkerContext& worker,
+                                             const core::config::Limits& limits, bool tls)
+    : H2Downstream(stream.get_executor(), worker, limits, tls, remote_ip(tcp_of(stream))),
+      stream_(std::move(stream)) {}
+
+template <typename Stream>
+ports::Awaitable<std::pair<boost::system::error_code, size_t>> BasicH2Connection<Stream>::read_some(
+    std::span<char> into) {
+  auto [ec, n] =
+      co_await stream_.async_read_some(asio::buffer(into.data(), into.size()), ports::kUseTuple);
+  co_return std::pair{ec, n};
+}
+
+template <typename Stream>
+ports::Awaitable<boost::system::error_code> BasicH2Connection<Stream>::write_all(
+    std::string_view bytes) {
+  auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(bytes.data(), bytes.size()),
+                                            ports::kUseTuple);
+  co_return ec;
+}
+
+template <typename Stream>
+void BasicH2Connection<Stream>::cancel_io() {
+  boost::system::error_code ignored;
+  tcp_of(stream_).cancel(ignored);
+}
+
+template <typename Stream>
+void BasicH2Connection<Stream>::shutdown_send() {
+  boost::system::error_code ignored;
+  tcp_of(stream_).shutdown(asio::socket_base::shutdown_send, ignored);
+}
+
+template <typename Stream>
+void BasicH2Connection<Stream>::close_io() {
+  boost::system::error_code ignored;
+  tcp_of(stream_).shutdown(asio::socket_base::shutdown_both, ignored);
+  tcp_of(stream_).close(ignored);
+}
+
+template class BasicH2Connection<Socket>;
+template class BasicH2Connection<TlsStream>;
+
+}  // namespace vx::adapters::net

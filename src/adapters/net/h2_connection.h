@@ -1,0 +1,120 @@
+// H2Downstream / BasicH2Connection: one downstream HTTP/2 connection (h2 over TLS by ALPN, or
+// h2c on a plain listener). A reader feeds the sans-I/O H2Session, a writer flushes its frames,
+// and every request stream runs as its own coroutine through the same pipeline as HTTP/1.1
+// (proxy::serve_stream with an H2Stream). H2Downstream is the protocol part; the template adds
+// the byte stream (plain TCP or TLS). One per connection, on one worker's thread.
+//
+// Invariants:
+//  1. The connection object outlives every stream coroutine: run() returns only after the
+//     last stream finished.
+//  2. A connection with no open stream for idle_timeout is closed with GOAWAY NO_ERROR; one
+//     whose writes stall for idle_timeout (a client that stopped reading) is closed.
+//  3. A peer that breaks the protocol or floods gets GOAWAY with the matching error code and
+//     the connection ends; other connections never notice.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "adapters/codec/h2/h2_session.h"
+#include "adapters/net/h2_stream.h"
+#include "adapters/net/stream.h"
+#include "core/config/config.h"
+#include "proxy/worker_context.h"
+
+namespace vx::adapters::net {
+
+class H2Downstream : public DownstreamConnection, private h2::H2Events {
+ public:
+  H2Downstream(ports::Executor executor, proxy::WorkerContext& worker,
+               const core::config::Limits& limits, bool tls, std::string client_ip);
+  ~H2Downstream() override;
+
+  // h2c Upgrade (RFC 7540 §3.2): `request` (answered 101 already) becomes stream 1;
+  // `settings` is its HTTP2-Settings header (base64url). False: refuse the connection.
+  bool accept_upgrade(const core::http::RequestHead& request, std::string_view settings);
+  void drain() override;
+
+  // For H2Stream.
+  h2::H2Session& session() { return session_; }
+  proxy::WorkerContext& worker() { return worker_; }
+  const core::config::Limits& limits() const { return limits_; }
+  bool tls() const { return tls_; }
+  std::string_view client_ip() const { return client_ip_; }
+  ports::Executor executor() const { return executor_; }
+  void wake_writer() { write_signal_.cancel(); }
+
+ protected:
+  // The byte stream's part: read, write, close. run() drives the protocol over them.
+  virtual ports::Awaitable<std::pair<boost::system::error_code, size_t>> read_some(
+      std::span<char> into) = 0;
+  virtual ports::Awaitable<boost::system::error_code> write_all(std::string_view bytes) = 0;
+  virtual void cancel_io() = 0;
+  virtual void shutdown_send() = 0;
+  virtual void close_io() = 0;
+
+ public:
+  // Serves the connection; `initial` = bytes already read (the h2c preface). Never throws.
+  ports::Awaitable<void> run(std::string initial);
+
+ private:
+  ports::Awaitable<void> reader(std::string initial);
+  ports::Awaitable<void> writer();
+  ports::Awaitable<void> watchdog();
+  void feed(std::string_view bytes);
+  void start_stream(int32_t id, h2::HeaderBlock& block, bool end_stream);
+  H2Stream* find(int32_t id) {
+    auto it = streams_.find(id);
+    return it == streams_.end() ? nullptr : it->second;
+  }
+
+  // h2::H2Events
+  void on_headers(int32_t stream_id, h2::HeaderBlock& block, bool end_stream) override;
+  void on_data(int32_t stream_id, std::string_view data) override;
+  void on_end_stream(int32_t stream_id) override;
+  void on_stream_close(int32_t stream_id, uint32_t error_code) override;
+  long on_send_body(int32_t stream_id, uint8_t* into, size_t max, bool& eof,
+                    const core::http::HeaderList*& trailers) override;
+
+  ports::Executor executor_;
+  proxy::WorkerContext& worker_;
+  const core::config::Limits& limits_;
+  bool tls_;
+  std::string client_ip_;
+  h2::H2Session session_;
+  std::unordered_map<int32_t, H2Stream*> streams_;
+  size_t live_streams_ = 0;  // stream coroutines still running (invariant 1)
+  Timer write_signal_;
+  Timer done_signal_;
+  std::string out_;
+  bool draining_ = false;
+  bool reader_done_ = false;
+  bool preface_seen_ = false;
+  std::chrono::steady_clock::time_point last_activity_;
+  std::chrono::steady_clock::time_point write_started_{};
+  bool writing_ = false;
+};
+
+template <typename Stream>
+class BasicH2Connection final : public H2Downstream {
+ public:
+  BasicH2Connection(Stream stream, proxy::WorkerContext& worker, const core::config::Limits& limits,
+                    bool tls);
+
+ private:
+  ports::Awaitable<std::pair<boost::system::error_code, size_t>> read_some(
+      std::span<char> into) override;
+  ports::Awaitable<boost::system::error_code> write_all(std::string_view bytes) override;
+  void cancel_io() override;
+  void shutdown_send() override;
+  void close_io() override;
+
+  Stream stream_;
+};
+
+using H2Connection = BasicH2Connection<Socket>;
+using TlsH2Connection = BasicH2Connection<TlsStream>;
+
+}  // namespace vx::adapters::net

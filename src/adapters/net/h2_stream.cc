@@ -1,0 +1,313 @@
+#include "adapters/net/h2_stream.h"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <charconv>
+#include <cstring>
+
+#include "adapters/net/h2_connection.h"
+#include "proxy/forwarder.h"
+
+namespace vx::adapters::net {
+
+using core::http::BodyFraming;
+using core::http::Error;
+using core::http::ErrorKind;
+using namespace boost::asio::experimental::awaitable_operators;
+using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+
+// Method names as static strings: the access log keeps the view past the stream's head.
+std::string_view static_method(std::string_view m) {
+  static constexpr std::string_view kKnown[] = {"GET",     "HEAD",  "POST",  "PUT",    "DELETE",
+                                                "OPTIONS", "PATCH", "TRACE", "CONNECT"};
+  for (auto k : kKnown) {
+    if (k == m) return k;
+  }
+  return m;
+}
+
+}  // namespace
+
+H2Stream::H2Stream(H2Downstream& connection, int32_t id, h2::HeaderBlock&& block, bool end_stream)
+    : connection_(connection),
+      id_(id),
+      head_block_(std::move(block)),
+      signal_(connection.executor()),
+      timer_(connection.executor()),
+      deadline_(SteadyClock::now() + connection.limits().header_timeout),
+      end_stream_(end_stream) {
+  request_.method = static_method(head_block_.find(":method"));
+  request_.target = head_block_.find(":path");
+  request_.authority = head_block_.find(":authority");
+  request_.version_minor = 1;
+  head_block_.regular_fields(request_.headers);
+  // HTTP/1.1 upstreams need Host (RFC 9113 §8.3.1: :authority replaces it in HTTP/2).
+  if (request_.authority.empty()) {
+    request_.authority = core::http::find_header(request_.headers, "host").value_or("");
+  } else if (!core::http::find_header(request_.headers, "host")) {
+    request_.headers.push_back({"host", request_.authority});
+  }
+  if (end_stream) {
+    request_.framing = BodyFraming::None;
+  } else if (auto length = core::http::find_header(request_.headers, "content-length")) {
+    uint64_t n = 0;
+    std::from_chars(length->data(), length->data() + length->size(), n);
+    request_.framing = BodyFraming::ContentLength;
+    request_.content_length = n;
+  } else {
+    request_.framing = BodyFraming::Chunked;  // an HTTP/2 body of unknown length
+  }
+  const auto expect = core::http::find_header(request_.headers, "expect");
+  request_.expect_continue = expect && core::http::iequals(*expect, "100-continue");
+}
+
+std::string_view H2Stream::client_ip() const {
+  return connection_.client_ip();
+}
+bool H2Stream::tls() const {
+  return connection_.tls();
+}
+std::chrono::milliseconds H2Stream::idle_timeout() const {
+  return connection_.limits().idle_timeout;
+}
+
+ports::Awaitable<void> H2Stream::run() {
+  co_await ([this]() -> ports::Awaitable<void> {
+    co_await proxy::serve_stream(*this, connection_.worker());
+    // Invariant 3 also bounds the flush: no progress for idle_timeout resets the stream.
+    size_t last_at = out_at_;
+    auto stall_deadline = SteadyClock::now() + idle_timeout();
+    while (response_started_ && !out_done_ && !closed_) {
+      if (!co_await wait(stall_deadline)) {
+        if (out_at_ == last_at) break;
+      }
+      if (out_at_ != last_at) {
+        last_at = out_at_;
+        stall_deadline = SteadyClock::now() + idle_timeout();
+      }
+    }
+  }() || watchdog());
+  if (!closed_) {
+    // Unfinished response (stall, pipeline abort) or a request body nobody will read
+    // (RFC 9113 §8.1: the server may reset with NO_ERROR once its response is complete).
+    const bool complete = out_done_ || (response_started_ && !has_body_);
+    connection_.session().reset(id_, complete ? NGHTTP2_NO_ERROR : NGHTTP2_INTERNAL_ERROR);
+  }
+  connection_.session().consume(id_, in_.size() + taken_.size());
+}
+
+void H2Stream::abort() {
+  closed_ = true;
+  expired_ = true;
+  if (watched_upstream_) watched_upstream_->cancel();
+  notify();
+  timer_.cancel();
+}
+
+ports::Awaitable<bool> H2Stream::wait(SteadyClock::time_point until) {
+  signal_.expires_at(until);
+  auto [ec] = co_await signal_.async_wait(ports::kUseTuple);
+  co_return ec == boost::asio::error::operation_aborted;
+}
+
+void H2Stream::arm_deadline(SteadyClock::time_point deadline, ports::UpstreamStream* upstream) {
+  watched_upstream_ = upstream;
+  const bool earlier = deadline < deadline_;
+  deadline_ = deadline;
+  if (earlier) timer_.cancel();
+}
+
+ports::Awaitable<void> H2Stream::watchdog() {
+  for (;;) {
+    timer_.expires_at(deadline_);
+    co_await timer_.async_wait(ports::kUseTuple);
+    if (closed_ && expired_) {
+      // abort(): the connection is gone; wake everything once more and stop watching.
+      notify();
+      timer_.expires_at(SteadyClock::time_point::max());
+      co_await timer_.async_wait(ports::kUseTuple);
+      continue;
+    }
+    if (SteadyClock::now() < deadline_) continue;
+    expired_ = true;
+    if (watched_upstream_) watched_upstream_->cancel();
+    notify();
+    deadline_ = SteadyClock::time_point::max();
+  }
+}
+
+void H2Stream::on_data(std::string_view data) {
+  in_.append(data);
+  body_received_ += data.size();
+  notify();
+}
+
+void H2Stream::on_trailers(h2::HeaderBlock&& block) {
+  request_trailer_block_ = std::move(block);
+  request_trailers_.clear();
+  request_trailer_block_.regular_fields(request_trailers_);
+}
+
+void H2Stream::on_end_stream() {
+  end_stream_ = true;
+  notify();
+}
+
+void H2Stream::on_closed(uint32_t error_code) {
+  closed_ = true;
+  close_code_ = error_code;
+  // A reset from the client ends whatever the pipeline waits for, upstream included.
+  if (!out_done_ && watched_upstream_) watched_upstream_->cancel();
+  notify();
+}
+
+long H2Stream::pull_body(uint8_t* into, size_t max, bool& eof,
+                         const core::http::HeaderList*& trailers) {
+  const size_t n = std::min(max, unsent());
+  if (n > 0) std::memcpy(into, out_.data() + out_at_, n);
+  out_at_ += n;
+  if (out_at_ == out_.size()) {
+    out_.clear();
+    out_at_ = 0;
+    if (out_eof_) {
+      eof = true;
+      out_done_ = true;
+      if (!trailers_.empty()) trailers = &trailers_;
+    }
+  }
+  if (n > 0 || out_done_) {
+    notify();  // progress: a send_body waiting above high water may go on
+    return static_cast<long>(n);
+  }
+  return -1;  // nothing queued yet
+}
+
+ports::AsyncResult<ports::BodyChunk> H2Stream::read_body() {
+  // Invariant 1: what the pipeline took last time is acknowledged now.
+  if (!taken_.empty()) {
+    connection_.session().consume(id_, taken_.size());
+    connection_.wake_writer();
+    taken_.clear();
+  }
+  for (;;) {
+    if (!in_.empty()) {
+      const uint64_t max = connection_.limits().max_body_bytes;
+      if (max > 0 && body_received_ > max) {
+        co_return core::unexpected(Error{ErrorKind::BodyTooLarge, "request body too large"});
+      }
+      taken_.swap(in_);
+      taken_view_ = taken_;
+      const bool last = end_stream_;
+      co_return ports::BodyChunk{{&taken_view_, 1},
+                                 last,
+                                 last && !request_trailers_.empty() ? &request_trailers_ : nullptr};
+    }
+    if (end_stream_) {
+      co_return ports::BodyChunk{
+          {}, true, request_trailers_.empty() ? nullptr : &request_trailers_};
+    }
+    if (closed_) {
+      co_return core::unexpected(
+          Error{ErrorKind::DownstreamClosed, "client reset the stream before the body ended"});
+    }
+    if (expired_) co_return core::unexpected(Error{ErrorKind::RequestTimeout, "body timed out"});
+    co_await wait(SteadyClock::time_point::max());
+  }
+}
+
+ports::AsyncResult<void> H2Stream::send_continue() {
+  if (!request_.expect_continue || continue_sent_ || end_stream_) {
+    co_return core::Result<void, Error>{};
+  }
+  continue_sent_ = true;
+  static const core::http::HeaderList kNone;
+  connection_.session().submit_interim(id_, 100, kNone);
+  connection_.wake_writer();
+  co_return core::Result<void, Error>{};
+}
+
+ports::AsyncResult<void> H2Stream::send_interim(const core::http::ResponseHead& head) {
+  if (head.status == 101 || closed_) co_return core::Result<void, Error>{};
+  connection_.session().submit_interim(id_, head.status, head.headers);
+  connection_.wake_writer();
+  co_return core::Result<void, Error>{};
+}
+
+ports::AsyncResult<void> H2Stream::send_head(const core::http::ResponseHead& head) {
+  response_started_ = true;
+  if (closed_) {
+    co_return core::unexpected(Error{ErrorKind::DownstreamClosed, "client reset the stream"});
+  }
+  has_body_ = request_.method != "HEAD" && head.framing != BodyFraming::None &&
+              head.status != 204 && head.status != 304;
+  if (!connection_.session().submit_response(id_, head.status, head.headers, has_body_)) {
+    co_return core::unexpected(Error{ErrorKind::DownstreamClosed, "stream refused the response"});
+  }
+  if (!has_body_) out_done_ = true;
+  connection_.wake_writer();
+  co_return core::Result<void, Error>{};
+}
+
+ports::AsyncResult<void> H2Stream::send_body(const ports::BodyChunk& chunk) {
+  if (!has_body_) co_return core::Result<void, Error>{};
+  for (auto piece : chunk.pieces) out_.append(piece);
+  if (chunk.last) {
+    out_eof_ = true;
+    if (chunk.trailers) {
+      trailer_block_.clear();
+      for (const auto& h : *chunk.trailers) trailer_block_.add(h.name, h.value);
+      trailers_.clear();
+      trailer_block_.regular_fields(trailers_);
+    }
+  }
+  connection_.session().resume(id_);
+  connection_.wake_writer();
+  // Invariant 2: above high water, wait for the peer's window; invariant 3: not forever.
+  size_t last_unsent = unsent();
+  auto stall_deadline = SteadyClock::now() + idle_timeout();
+  while (unsent() > kHighWaterBytes && !closed_) {
+    const bool woken = co_await wait(stall_deadline);
+    if (unsent() < last_unsent) {
+      last_unsent = unsent();
+      stall_deadline = SteadyClock::now() + idle_timeout();
+    } else if (!woken && SteadyClock::now() >= stall_deadline) {
+      closed_ = true;
+      co_return core::unexpected(Error{ErrorKind::DownstreamClosed, "client window stalled"});
+    }
+  }
+  if (closed_ && !out_done_) {
+    co_return core::unexpected(Error{ErrorKind::DownstreamClosed, "client reset the stream"});
+  }
+  co_return core::Result<void, Error>{};
+}
+
+ports::AsyncResult<void> H2Stream::send_local(uint16_t status, std::string_view content_type,
+                                              std::string_view body,
+                                              const core::http::HeaderList& extra) {
+  response_started_ = true;
+  if (closed_) {
+    co_return core::unexpected(Error{ErrorKind::DownstreamClosed, "client reset the stream"});
+  }
+  char length[24];
+  const auto end = std::to_chars(length, length + sizeof length, body.size()).ptr;
+  scratch_headers_ = extra;
+  scratch_headers_.push_back({"content-type", content_type});
+  scratch_headers_.push_back({"content-length", std::string_view(length, end - length)});
+  has_body_ = request_.method != "HEAD" && !body.empty();
+  if (has_body_) {
+    out_.assign(body);
+    out_eof_ = true;
+  } else {
+    out_done_ = true;
+  }
+  connection_.session().submit_response(id_, status, scratch_headers_, has_body_);
+  connection_.wake_writer();
+  co_return core::Result<void, Error>{};
+}
+
+ports::Awaitable<void> H2Stream::tunnel(ports::UpstreamStream&) {
+  co_return;  // HTTP/2 has no Upgrade; the pipeline only tunnels HTTP/1.1 upgrades
+}
+
+}  // namespace vx::adapters::net

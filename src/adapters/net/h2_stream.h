@@ -1,0 +1,111 @@
+// H2Stream: one HTTP/2 request/response exchange on a downstream H2 connection, as the
+// pipeline sees it (proxy::DownstreamExchange). Owned by its own coroutine on the
+// connection's worker thread; the connection routes frames to it by stream id.
+//
+// Invariants:
+//  1. Received DATA is acknowledged to the peer (WINDOW_UPDATE) only once the pipeline took
+//     it: the peer can never have more than one window of body buffered here.
+//  2. At most kHighWaterBytes of response body wait here for the peer's window; send_body
+//     suspends above it, so a slow client slows the upstream read instead of growing memory.
+//  3. A stream that makes no progress toward the client for idle_timeout (zero window) is
+//     reset.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "adapters/codec/h2/header_block.h"
+#include "adapters/net/stream.h"
+#include "core/config/config.h"
+#include "proxy/downstream_exchange.h"
+#include "proxy/worker_context.h"
+
+namespace vx::adapters::net {
+
+class H2Downstream;
+
+class H2Stream final : public proxy::DownstreamExchange {
+ public:
+  static constexpr size_t kHighWaterBytes = 64 * 1024;
+
+  // `block` is the request head (moved in); end_stream = no body follows.
+  H2Stream(H2Downstream& connection, int32_t id, h2::HeaderBlock&& block, bool end_stream);
+
+  // Runs the pipeline for this stream, then waits until the response is flushed or reset.
+  ports::Awaitable<void> run();
+  int32_t id() const { return id_; }
+
+  // From the connection (frames for this stream).
+  void on_data(std::string_view data);
+  void on_trailers(h2::HeaderBlock&& block);
+  void on_end_stream();
+  void on_closed(uint32_t error_code);
+  long pull_body(uint8_t* into, size_t max, bool& eof, const core::http::HeaderList*& trailers);
+  // The connection is going away: abort whatever the stream waits for.
+  void abort();
+
+  // proxy::DownstreamExchange
+  core::http::RequestHead& request() override { return request_; }
+  std::string_view client_ip() const override;
+  bool tls() const override;
+  proxy::StreamScratch& scratch() override { return scratch_; }
+  std::chrono::milliseconds idle_timeout() const override;
+  ports::AsyncResult<void> send_continue() override;
+  ports::AsyncResult<ports::BodyChunk> read_body() override;
+  ports::AsyncResult<void> send_interim(const core::http::ResponseHead& head) override;
+  ports::AsyncResult<void> send_head(const core::http::ResponseHead& head) override;
+  ports::AsyncResult<void> send_body(const ports::BodyChunk& chunk) override;
+  ports::AsyncResult<void> send_local(uint16_t status, std::string_view content_type,
+                                      std::string_view body,
+                                      const core::http::HeaderList& extra) override;
+  bool response_started() const override { return response_started_; }
+  ports::Awaitable<void> tunnel(ports::UpstreamStream& upstream) override;
+  void arm_deadline(std::chrono::steady_clock::time_point deadline,
+                    ports::UpstreamStream* upstream) override;
+  bool deadline_expired() const override { return expired_; }
+
+ private:
+  ports::Awaitable<void> watchdog();
+  // Suspends until notify() or `until`; true if woken before `until`.
+  ports::Awaitable<bool> wait(std::chrono::steady_clock::time_point until);
+  void notify() { signal_.cancel(); }
+  size_t unsent() const { return out_.size() - out_at_; }
+
+  H2Downstream& connection_;
+  int32_t id_;
+  h2::HeaderBlock head_block_;
+  core::http::RequestHead request_;
+  proxy::StreamScratch scratch_;
+
+  Timer signal_;  // wakes the stream's coroutine (data, window, reset)
+  Timer timer_;   // the pipeline's deadline
+  std::chrono::steady_clock::time_point deadline_;
+  ports::UpstreamStream* watched_upstream_ = nullptr;
+  bool expired_ = false;
+
+  // Request body (invariant 1).
+  std::string in_;
+  std::string taken_;  // handed to the pipeline, acknowledged on the next read
+  std::string_view taken_view_;
+  uint64_t body_received_ = 0;
+  bool end_stream_ = false;
+  h2::HeaderBlock request_trailer_block_;
+  core::http::HeaderList request_trailers_;
+
+  // Response (invariants 2 and 3).
+  bool response_started_ = false;
+  bool has_body_ = false;
+  bool continue_sent_ = false;
+  std::string out_;
+  size_t out_at_ = 0;
+  bool out_eof_ = false;
+  bool out_done_ = false;  // the last byte was handed to the session
+  h2::HeaderBlock trailer_block_;
+  core::http::HeaderList trailers_;
+  core::http::HeaderList scratch_headers_;
+
+  bool closed_ = false;  // nghttp2 closed the stream (done or reset)
+  uint32_t close_code_ = 0;
+};
+
+}  // namespace vx::adapters::net

@@ -1,0 +1,266 @@
+"""HTTP/2 in front: h2 over TLS (ALPN), h2c by prior knowledge and by Upgrade, the same
+pipeline as HTTP/1.1 (routing, bodies, errors), many streams on one connection, the stream
+limit, trailers, and flow control that carries backpressure both ways."""
+
+import hashlib
+import json
+import os
+import struct
+import subprocess
+import time
+
+import pytest
+
+from h2frames import (DATA, END_STREAM, HEADERS, RST_STREAM, SETTINGS, WINDOW_UPDATE, H2Conn, frame,
+                      request_headers, settings)
+from origins import PATTERN, _response, pattern_sha256
+from rawhttp import curl, header_values
+from tls_certs import make_cert, tls_listener
+from vortex_harness import RssSampler, free_port, simple_config
+
+
+@pytest.fixture
+def cert(tmp_path):
+    return make_cert(tmp_path, "h2", "localhost", ["localhost", "127.0.0.1"])
+
+
+def _proxy(vortex, origin_address, cert, *, limits="", extra=""):
+    """A proxy with a plain listener (h1 + h2c) and a TLS one (h2 + http/1.1)."""
+    plain, secure = free_port(), free_port()
+    listeners = (f'listeners:\n  - {{ name: plain, address: "127.0.0.1:{plain}" }}\n'
+                 + tls_listener(secure, [(cert[0], cert[1], ["*"])]).replace("listeners:\n", ""))
+    proxy = vortex(listeners + simple_config(origin_address, limits=limits, extra=extra), port=plain, listeners=2)
+    proxy.tls_port = secure
+    return proxy
+
+
+@pytest.fixture
+def h2_proxy(vortex, echo_origin, cert):
+    proxy = _proxy(vortex, echo_origin.address, cert)
+    proxy.origin = echo_origin
+    return proxy
+
+
+MODES = {
+    "h2": lambda p: ["-k", "--http2", f"https://127.0.0.1:{p.tls_port}"],
+    "h2c-prior": lambda p: ["--http2-prior-knowledge", f"http://127.0.0.1:{p.port}"],
+    "h2c-upgrade": lambda p: ["--http2", f"http://127.0.0.1:{p.port}"],
+    "h1": lambda p: ["--http1.1", f"http://127.0.0.1:{p.port}"],
+    "https-h1": lambda p: ["-k", "--http1.1", f"https://127.0.0.1:{p.tls_port}"],
+}
+
+
+def _curl(proxy, mode, path, *args):
+    opts = MODES[mode](proxy)
+    url = opts.pop() + path
+    got = curl(*opts, "-w", "\n%{http_version} %{http_code}", *args, url)
+    assert got.returncode == 0, got.stderr
+    body, _, tail = got.stdout.rpartition(b"\n")
+    version, code = tail.decode().split()
+    return version, int(code), body
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_get_reaches_the_origin_over_every_protocol(h2_proxy, mode):
+    version, code, body = _curl(h2_proxy, mode, "/v?mode=" + mode)
+    assert code == 200
+    assert version == ("2" if mode.startswith("h2") else "1.1")
+    echo = json.loads(body)
+    assert echo["target"] == "/v?mode=" + mode
+    assert header_values(echo["headers"], "host") == [f"127.0.0.1:{h2_proxy.tls_port if 'h2' == mode or mode == 'https-h1' else h2_proxy.port}"]
+    assert header_values(echo["headers"], "x-forwarded-proto") == (["https"] if mode in ("h2", "https-h1") else ["http"])
+    assert header_values(echo["headers"], "via") == ["1.1 vortex"]
+
+
+@pytest.mark.parametrize("mode", ["h2", "h2c-prior"])
+def test_post_body_arrives_intact_over_h2(h2_proxy, mode, tmp_path):
+    data = os.urandom(1_500_000)
+    payload = tmp_path / "p.bin"
+    payload.write_bytes(data)
+    _, code, body = _curl(h2_proxy, mode, "/upload", "--data-binary", f"@{payload}")
+    assert code == 200
+    echo = json.loads(body)
+    assert echo["body_bytes"] == len(data)
+    assert echo["body_sha256"] == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("mode", ["h2", "h2c-prior"])
+def test_large_download_over_h2_is_intact(h2_proxy, mode):
+    _, code, body = _curl(h2_proxy, mode, "/bytes/5000000?chunked=1")
+    assert code == 200
+    assert hashlib.sha256(body).hexdigest() == pattern_sha256(5_000_000)
+
+
+@pytest.mark.parametrize("mode", ["h2", "h2c-prior"])
+def test_errors_and_direct_responses_keep_their_spec_bodies_over_h2(vortex, cert, mode):
+    plain, secure = free_port(), free_port()
+    text = (f'listeners:\n  - {{ name: plain, address: "127.0.0.1:{plain}" }}\n'
+            + tls_listener(secure, [(cert[0], cert[1], ["*"])]).replace("listeners:\n", "") + """
+routes:
+  - { name: hello, match: { path_exact: /hello }, direct_response: { status: 201, body: "hi\\n", content_type: text/plain } }
+  - { name: down, match: { path_prefix: /down }, cluster: dead }
+clusters:
+  - { name: dead, endpoints: [{ address: "127.0.0.1:1" }] }
+""")
+    proxy = vortex(text, port=plain, listeners=2)
+    proxy.tls_port = secure
+    version, code, body = _curl(proxy, mode, "/hello")
+    assert (version, code, body) == ("2", 201, b"hi\n")
+    _, code, body = _curl(proxy, mode, "/nowhere")
+    assert code == 404 and json.loads(body) == {"error": "Not Found", "message": "no route"}
+    _, code, body = _curl(proxy, mode, "/down")
+    assert code in (502, 503) and "error" in json.loads(body)
+
+
+def test_many_concurrent_streams_on_one_connection_with_h2load(h2_proxy):
+    got = subprocess.run(["h2load", "-n", "400", "-c", "1", "-m", "50", f"http://127.0.0.1:{h2_proxy.port}/many"],
+                         capture_output=True, text=True, timeout=60)
+    assert "400 succeeded" in got.stdout, got.stdout + got.stderr
+    assert "400 2xx" in got.stdout
+    got = subprocess.run(["h2load", "-n", "400", "-c", "2", "-m", "20", f"https://127.0.0.1:{h2_proxy.tls_port}/many"],
+                         capture_output=True, text=True, timeout=60)
+    assert "400 succeeded" in got.stdout, got.stdout + got.stderr
+
+
+def test_nghttp_sees_the_stream_limit_in_settings(h2_proxy):
+    got = subprocess.run(["nghttp", "-nv", f"http://127.0.0.1:{h2_proxy.port}/n"], capture_output=True, text=True, timeout=30)
+    assert "SETTINGS_MAX_CONCURRENT_STREAMS(0x03):100" in got.stdout, got.stdout
+    assert ":status: 200" in got.stdout
+
+
+def test_streams_over_the_limit_are_refused(h2_proxy):
+    h2_proxy.origin.release.clear()
+    conn = H2Conn(h2_proxy.port)
+    try:
+        batch = b"".join(conn.headers(1 + 2 * i, request_headers(h2_proxy.port, "/hold?hold=1")) for i in range(101))
+        conn.send(batch)
+        refused = None
+        deadline = time.monotonic() + 10
+        while refused is None and time.monotonic() < deadline:
+            f = conn.read_frame(5)
+            assert f is not None, "connection ended"
+            if f[0] == RST_STREAM:
+                refused = (f[2], struct.unpack(">I", f[3])[0])
+        assert refused == (201, 7)  # the 101st stream: REFUSED_STREAM
+        h2_proxy.origin.release.set()
+        ended = set()
+        while len(ended) < 100:
+            f = conn.read_frame(10)
+            assert f is not None, f"only {len(ended)} of the 100 admitted streams ended"
+            if f[0] in (HEADERS, DATA) and f[1] & END_STREAM:
+                ended.add(f[2])
+    finally:
+        h2_proxy.origin.release.set()
+        conn.close()
+
+
+def _trailer_handler(server, req, conn):
+    body = json.dumps({"ok": True}).encode()
+    head = _response(200, "OK", [("Content-Type", "application/json"), ("Transfer-Encoding", "chunked"), ("Trailer", "x-checksum")])
+    conn.send(head + f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\nx-checksum: abc123\r\nx-other: 1\r\n\r\n")
+    return True
+
+
+def test_trailers_from_an_http1_origin_reach_an_h2_client(vortex, origin, cert):
+    o = origin("trailers", _trailer_handler)
+    proxy = _proxy(vortex, o.address, cert)
+    conn = H2Conn(proxy.port)
+    try:
+        conn.send(conn.headers(1, request_headers(proxy.port, "/t", extra=[("te", "trailers")])))
+        heads, body, trailers, rst = conn.response(1)
+        assert rst is None
+        assert (":status", "200") in heads
+        assert json.loads(body) == {"ok": True}
+        assert ("x-checksum", "abc123") in trailers
+    finally:
+        conn.close()
+
+
+def test_request_trailers_reach_the_origin(h2_proxy):
+    conn = H2Conn(h2_proxy.port)
+    try:
+        conn.send(conn.headers(1, request_headers(h2_proxy.port, "/rt", "POST"), end_stream=False)
+                  + frame(DATA, 0, 1, b"hello")
+                  + conn.headers(1, [("x-sum", "42")], end_stream=True))
+        heads, body, _, rst = conn.response(1)
+        assert rst is None and (":status", "200") in heads
+        echo = json.loads(body)
+        assert echo["body_bytes"] == 5
+        assert ["x-sum", "42"] in [list(t) for t in echo["trailers"]]
+    finally:
+        conn.close()
+
+
+def test_a_slow_h2_client_does_not_make_vortex_buffer_the_whole_body(h2_proxy):
+    """Backpressure downstream: the client opens no window beyond the first 64 KiB, so the
+    upstream read must stop; Vortex's memory stays flat while 100 MB wait at the origin."""
+    size = 100_000_000
+    conn = H2Conn(h2_proxy.port)
+    try:
+        conn.send(conn.headers(1, request_headers(h2_proxy.port, f"/bytes/{size}")))
+        got = 0
+        with RssSampler(h2_proxy.pid) as rss:
+            before = h2_proxy.rss()
+            deadline = time.monotonic() + 2.0
+            while time.monotonic() < deadline:
+                f = conn.read_frame(0.2)
+                if f and f[0] == DATA:
+                    got += len(f[3])
+            assert got <= 65535  # exactly the initial window, nothing more
+            assert rss.peak - before < 30_000_000
+        # Now open the windows and read the rest: every byte arrives, in order.
+        from origins import generate
+        expected = hashlib.sha256()
+        for part in generate(size):
+            expected.update(part)
+        sha = hashlib.sha256(b"".join(f[3] for f in conn.frames if f[0] == DATA and f[2] == 1))
+        conn.send(frame(WINDOW_UPDATE, 0, 0, struct.pack(">I", 1 << 30))
+                  + frame(WINDOW_UPDATE, 0, 1, struct.pack(">I", (1 << 31) - 1 - 65535)))
+        total = got
+        while total < size:
+            f = conn.read_frame(10)
+            assert f is not None, f"stalled at {total}"
+            if f[0] == DATA and f[2] == 1:
+                sha.update(f[3])
+                total += len(f[3])
+        assert total == size
+        assert sha.hexdigest() == expected.hexdigest()
+    finally:
+        conn.close()
+
+
+def test_a_slow_upstream_reader_makes_the_h2_client_wait(vortex, raw_origin, cert):
+    """Backpressure upstream: an origin that reads nothing; the client's DATA beyond the
+    windows is not acknowledged, so it cannot push the whole upload into Vortex."""
+    import socket as _s
+    import threading
+    stop = threading.Event()
+
+    def never_read(conn, _i):
+        stop.wait(20)
+
+    o = raw_origin(never_read)
+    proxy = _proxy(vortex, o.address, cert)
+    conn = H2Conn(proxy.port)
+    try:
+        conn.send(conn.headers(1, request_headers(proxy.port, "/up", "POST"), end_stream=False))
+        sent = 0
+        chunk = b"x" * 16384
+        conn.sock.settimeout(0.5)
+        # The client may send only what the windows allow: stream 64 KiB, connection 1 MiB.
+        while sent < 8 * 1024 * 1024:
+            try:
+                conn.sock.sendall(frame(DATA, 0, 1, chunk))
+            except (_s.timeout, OSError):
+                break
+            sent += len(chunk)
+        time.sleep(0.5)
+        updates = [f for f in (conn.read_frame(0.5) for _ in range(20)) if f and f[0] == WINDOW_UPDATE and f[2] == 1]
+        acked = sum(struct.unpack(">I", f[3])[0] for f in updates)
+        # Whatever the kernel buffers accepted, Vortex acknowledged at most the stream window
+        # plus what the upstream socket buffers took.
+        assert acked < 8 * 1024 * 1024
+        assert proxy.proc.poll() is None
+    finally:
+        stop.set()
+        conn.close()
