@@ -91,7 +91,7 @@ ports::Awaitable<ExchangeOutcome> exchange_once(DownstreamExchange& exchange,
                                                 const core::config::Route& route,
                                                 bool body_replayable,
                                                 const core::http::HeaderList& extra_response,
-                                                StreamLog& log) {
+                                                core::lb::ActiveRequest& active, StreamLog& log) {
   ExchangeOutcome out;
   core::http::RequestHead& request = exchange.request();
   auto sent = co_await upstream.send_head(request);
@@ -120,7 +120,10 @@ ports::Awaitable<ExchangeOutcome> exchange_once(DownstreamExchange& exchange,
       co_return out;
     }
     head = *received;
-    if (head->status >= 200 || head->status == 101) break;
+    if (head->status >= 200 || head->status == 101) {
+      active.on_response_head(Clock::now());  // the latency estimate ends at the head
+      break;
+    }
     if (head->status == 100) continue;  // Vortex answered Expect itself
     auto interim = co_await exchange.send_interim(*head);
     if (!interim) {
@@ -291,7 +294,7 @@ ports::Awaitable<void> serve_stream(DownstreamExchange& exchange, WorkerContext&
     const bool reused = (*lease)->reused();
     ExchangeOutcome result =
         co_await exchange_once(exchange, **lease, *route, body_replayable, limit_fields.headers,
-                               log);
+                               *active, log);
     const auto now = Clock::now();
     if (!result.error) {
       active->finish(log.status >= 500 ? Outcome::Failure : Outcome::Success, now);

@@ -38,9 +38,17 @@ class ActiveRequest {
   // nothing recorded (there is no time to measure against).
   ~ActiveRequest();
 
-  // The request's outcome is known (success: response head received; failure: see Outcome).
-  // Records the latency (now - start; for a failure at least kFailurePenalty) into the
-  // endpoint's PeakEwma and the outcome into its breaker. No-op once ended.
+  // The final response head arrived: records the latency (now - start) into the endpoint's
+  // PeakEwma, so the estimate is time to the head, not how long a body (an AI token stream,
+  // a download, a tunnel) kept flowing, and stops counting the request as waiting
+  // (EndpointState::pending_age_ms). The request stays active until it ends. Once only; no-op
+  // once ended.
+  void on_response_head(TimePoint now);
+
+  // The request's outcome is known (success: the exchange completed; failure: see Outcome).
+  // Records the outcome into the endpoint's breaker; and the latency into its PeakEwma: for a
+  // failure at least kFailurePenalty, for a success now - start unless on_response_head() did
+  // already. No-op once ended.
   void finish(Outcome outcome, TimePoint now);
 
   // The request ended without an outcome, e.g. the client went away. That says nothing about
@@ -62,6 +70,7 @@ class ActiveRequest {
   EndpointState* endpoint_;  // null once ended or moved from
   breaker::Admission admission_;
   TimePoint start_;
+  bool head_received_ = false;
 };
 
 }  // namespace vx::core::lb

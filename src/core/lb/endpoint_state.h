@@ -41,8 +41,15 @@ class alignas(64) EndpointState {
   // Requests assigned and not yet finished, connecting ones included (see ActiveRequest).
   uint32_t active() const { return active_.load(std::memory_order_relaxed); }
 
-  // peak_ewma_score(latency at now, active): lower is better.
+  // peak_ewma_score(latency at now, active): lower is better. The latency is the estimate, or
+  // the mean age of the requests still waiting for their response head when that is higher: a
+  // request waiting for 30 ms says the endpoint now takes at least that long, 30 ms before its
+  // answer would.
   double score(TimePoint now) const;
+
+  // Mean time the requests waiting for a response head have waited so far, in ms; 0 with none
+  // (or when a racing start/end made the snapshot inconsistent: the signal is then skipped).
+  double pending_age_ms(TimePoint now) const;
 
   bool healthy() const { return healthy_.load(std::memory_order_relaxed); }
 
@@ -58,13 +65,30 @@ class alignas(64) EndpointState {
   friend class ActiveRequest;
   void add_active() { active_.fetch_add(1, std::memory_order_relaxed); }
   void remove_active() { active_.fetch_sub(1, std::memory_order_relaxed); }
+  // The start-time sum always covers at least the requests pending_ counts (added before the
+  // count rises, removed after it falls), so a torn read only makes the mean age look younger;
+  // pending_age_ms() detects the one unsafe interleaving by reading the sum twice.
+  void add_pending(TimePoint start) {
+    pending_start_sum_ns_.fetch_add(since_born_ns(start), std::memory_order_relaxed);
+    pending_.fetch_add(1, std::memory_order_release);
+  }
+  void remove_pending(TimePoint start) {
+    pending_.fetch_sub(1, std::memory_order_release);
+    pending_start_sum_ns_.fetch_sub(since_born_ns(start), std::memory_order_release);
+  }
+  int64_t since_born_ns(TimePoint t) const {
+    return std::chrono::duration_cast<Nanos>(t - born_).count();
+  }
 
   // What every pick reads and every request writes comes first, in the object's first lines;
   // the config copy, read only by admin and logs, after it.
   PeakEwma latency_;
   breaker::CircuitBreaker breaker_;
   std::atomic<uint32_t> active_{0};
+  std::atomic<uint32_t> pending_{0};              // active requests without a response head
+  std::atomic<int64_t> pending_start_sum_ns_{0};  // their start times, since born_
   std::atomic<bool> healthy_{true};
+  const TimePoint born_;  // keeps the start-time sum small
   const uint32_t weight_;
   const uint32_t unhealthy_after_;
   const uint32_t healthy_after_;

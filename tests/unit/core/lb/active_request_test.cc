@@ -136,3 +136,59 @@ TEST_F(ActiveRequestTest, MoveAssignmentEndsTheOverwrittenRequest) {
 
 }  // namespace
 }  // namespace vx::core::lb
+
+namespace vx::core::lb {
+namespace {
+
+TEST_F(ActiveRequestTest, ResponseHeadRecordsTheLatencyAndTheStreamedBodyDoesNot) {
+  ActiveRequest request = start();
+  clock_.advance(milliseconds(20));
+  request.on_response_head(clock_.now());
+  EXPECT_DOUBLE_EQ(state_.latency().value_ms_at(clock_.now()), 20.0);
+  EXPECT_EQ(state_.active(), 1u);  // still streaming its body
+  clock_.advance(milliseconds(5000));
+  request.finish(Outcome::Success, clock_.now());
+  EXPECT_EQ(state_.active(), 0u);
+  EXPECT_LT(state_.latency().value_ms_at(clock_.now()), 20.0);  // decayed, no 5 s peak
+}
+
+TEST_F(ActiveRequestTest, AFailureAfterTheHeadStillRecordsThePenalty) {
+  ActiveRequest request = start();
+  request.on_response_head(clock_.now());
+  request.finish(Outcome::Failure, clock_.now());
+  EXPECT_DOUBLE_EQ(state_.latency().value_ms_at(clock_.now()), 1000.0);
+}
+
+TEST_F(ActiveRequestTest, ARequestWaitingForItsHeadRaisesTheScoreAsItAges) {
+  ActiveRequest waiting = start();
+  EXPECT_DOUBLE_EQ(state_.pending_age_ms(clock_.now()), 0.0);
+  clock_.advance(milliseconds(30));
+  EXPECT_DOUBLE_EQ(state_.pending_age_ms(clock_.now()), 30.0);
+  // Estimate 1 ms (default_rtt), but one request has waited 30 ms: the endpoint is that slow.
+  EXPECT_DOUBLE_EQ(state_.score(clock_.now()), peak_ewma_score(30.0, 1));
+  ActiveRequest fresh = start();
+  EXPECT_DOUBLE_EQ(state_.pending_age_ms(clock_.now()), 15.0);  // the mean of 30 and 0
+  waiting.on_response_head(clock_.now());
+  EXPECT_DOUBLE_EQ(state_.pending_age_ms(clock_.now()), 0.0);  // only `fresh` waits, since now
+  fresh.finish(Outcome::Success, clock_.now());
+  waiting.finish(Outcome::Success, clock_.now());
+  EXPECT_DOUBLE_EQ(state_.pending_age_ms(clock_.now()), 0.0);
+  EXPECT_EQ(state_.active(), 0u);
+}
+
+TEST_F(ActiveRequestTest, EveryWayOfEndingStopsTheWait) {
+  {
+    ActiveRequest dropped = start();
+    ActiveRequest cancelled = start();
+    ActiveRequest moved_over = start();
+    clock_.advance(milliseconds(10));
+    cancelled.cancel(clock_.now());
+    moved_over = start();  // ends the first request it held
+  }
+  clock_.advance(milliseconds(10));
+  EXPECT_EQ(state_.active(), 0u);
+  EXPECT_DOUBLE_EQ(state_.pending_age_ms(clock_.now()), 0.0);
+}
+
+}  // namespace
+}  // namespace vx::core::lb

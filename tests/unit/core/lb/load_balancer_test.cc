@@ -301,3 +301,25 @@ TEST_F(LoadBalancerReloadTest, ChangedEndpointOrSettingsStartFresh) {
 
 }  // namespace
 }  // namespace vx::core::lb
+
+namespace vx::core::lb {
+namespace {
+
+TEST_F(LoadBalancerTest, PeakEwmaStopsPickingAnEndpointWhoseRequestIsStuck) {
+  LoadBalancer lb(make_cluster(config::LbPolicy::PeakEwma, {{"a:1"}, {"b:1"}}), clock_.now());
+  EndpointState* a = lb.find("a:1");
+  EndpointState* b = lb.find("b:1");
+  // One request on each, both estimates 1 ms: a's is streaming its body, b's has had no answer
+  // for 40 ms. By estimates and counts alone they tie at (1 + 1)(1 + 1); the wait makes b
+  // (40 + 1)(1 + 1) long before its 40 ms answer lands.
+  ActiveRequest streaming(*a, a->breaker().admit(clock_.now()), clock_.now());
+  ActiveRequest stuck(*b, b->breaker().admit(clock_.now()), clock_.now());
+  streaming.on_response_head(clock_.now());
+  clock_.advance(milliseconds(40));
+  const auto counts = pick_counts(lb, 200);
+  EXPECT_EQ(counts.count("b:1"), 0u);
+  EXPECT_EQ(counts.at("a:1"), 200);
+}
+
+}  // namespace
+}  // namespace vx::core::lb
