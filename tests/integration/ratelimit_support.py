@@ -92,14 +92,15 @@ class RedisServer:
     group. kill() = SIGKILL (Redis gone); freeze()/thaw() = SIGSTOP/SIGCONT (Redis hangs);
     start() again = a new process on the same port (empty, no script cached)."""
 
-    def __init__(self):
+    def __init__(self, start: bool = True):
         if not shutil.which("redis-server"):
             raise RuntimeError("redis-server is not installed (scripts/bootstrap.sh)")
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="vx-redis-")
         self.proc: subprocess.Popen | None = None
         self.url = f"redis://127.0.0.1:{self.port}"
-        self.start()
+        if start:
+            self.start()
 
     def start(self, timeout: float = 10.0):
         log = open(os.path.join(self.dir, "redis.log"), "ab")

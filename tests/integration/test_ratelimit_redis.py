@@ -40,11 +40,12 @@ def _config(redis: RedisServer, policies: str, on_error: str = "allow", workers:
 
 def wait_decided_by_redis(proxy, timeout: float = 10.0):
     """Until a request on the generous /probe route carries RateLimit-* (Redis answered): the
-    store connects once the worker runs, and reconnects with backoff after Redis comes back."""
+    store connects once the worker runs, and reconnects with backoff after Redis comes back.
+    The probe policy never denies, so a 429 (on_error: deny, also with RateLimit-*) is an error."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         resp = get(proxy.port, "/probe", source="127.0.0.250")
-        if resp.header("ratelimit-limit") is not None:
+        if resp.status == 200 and resp.header("ratelimit-limit") is not None:
             return
         time.sleep(0.05)
     raise AssertionError(f"no decision from Redis within {timeout}s\n{proxy.describe()}")
@@ -174,3 +175,19 @@ def test_script_flush_is_survived_by_reloading_the_script(vortex, redis):
         third, fourth = get_on(conn), get_on(conn)
         assert third.status == 200 and fields(third)[:2] == (3, 0)
         assert_429(fourth, limit=3, max_retry_ms=600000)
+
+
+def test_redis_absent_at_start_follows_on_error_then_limits_once_it_appears(vortex):
+    redis = RedisServer(start=False)
+    try:
+        proxy = vortex(_config(redis, "    - { name: p, key: client_ip, rate: 1, period_ms: 600000, burst: 1 }\n", on_error="deny"))
+        with connect(proxy.port) as conn:
+            for _ in range(3):
+                resp, took = timed(conn)
+                assert_429(resp, limit=2, max_retry_ms=600000)
+                assert took < TIMEOUT_MS / 1000 + LATENCY_SLACK_S, f"{took * 1000:.0f} ms"
+        redis.start()
+        wait_decided_by_redis(proxy)  # reconnected on its own
+        assert statuses(proxy.port, 3) == [200, 200, 429]
+    finally:
+        redis.stop()
