@@ -98,11 +98,12 @@ ports::Awaitable<void> H2Stream::run() {
 }
 
 void H2Stream::abort() {
+  // The upstream exchange is not cancelled: a cancelled upstream wait reads as an upstream
+  // failure and would count against the endpoint's breaker, letting any client that resets
+  // streams open breakers for everyone. It ends at its own deadline or answer, and the
+  // response then fails fast on closed_.
   closed_ = true;
-  expired_ = true;
-  if (watched_upstream_) watched_upstream_->cancel();
   notify();
-  timer_.cancel();
 }
 
 ports::Awaitable<bool> H2Stream::wait(SteadyClock::time_point until) {
@@ -122,13 +123,6 @@ ports::Awaitable<void> H2Stream::watchdog() {
   for (;;) {
     timer_.expires_at(deadline_);
     co_await timer_.async_wait(ports::kUseTuple);
-    if (closed_ && expired_) {
-      // abort(): the connection is gone; wake everything once more and stop watching.
-      notify();
-      timer_.expires_at(SteadyClock::time_point::max());
-      co_await timer_.async_wait(ports::kUseTuple);
-      continue;
-    }
     if (SteadyClock::now() < deadline_) continue;
     expired_ = true;
     if (watched_upstream_) watched_upstream_->cancel();
@@ -157,9 +151,7 @@ void H2Stream::on_end_stream() {
 void H2Stream::on_closed(uint32_t error_code) {
   closed_ = true;
   close_code_ = error_code;
-  // A reset from the client ends whatever the pipeline waits for, upstream included.
-  if (!out_done_ && watched_upstream_) watched_upstream_->cancel();
-  notify();
+  notify();  // see abort(): the upstream wait is left to finish on its own
 }
 
 long H2Stream::pull_body(uint8_t* into, size_t max, bool& eof,
