@@ -217,20 +217,32 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 
 # ------------------------------------------------------------------------------ table
-# Medians over rounds (errors summed); "vs off" = this row / the off row at the same conns.
+# Medians over rounds (errors summed). "vs off" is paired: in each round, this row's value ÷ the
+# off row's of the same round and conns, then the median of those ratios; the rounds run back to
+# back, so drift of the machine between rounds cancels out.
 summarize() {
   awk -F'\t' -v order="${TARGETS[*]}" -v conns_list="${CONNS_ALL[*]}" '
     function isort(a, n,    i, j, t) { for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t } }
     function med(k, col,    i, a, n) { n = cnt[k]; for (i = 1; i <= n; i++) a[i] = v[k, i, col]; isort(a, n); return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+    function ratio(c, t, col,    i, a, n, r, off) {
+      n = 0
+      for (i = 1; i <= cnt[c SUBSEP t]; i++) {
+        r = rnd[c SUBSEP t, i]; off = byround[c SUBSEP "off", r, col]
+        if (off > 0) a[++n] = v[c SUBSEP t, i, col] / off
+      }
+      if (!n) return "-"
+      isort(a, n)
+      return sprintf("%+.1f%%", 100 * ((n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2) - 1))
+    }
     NR == 1 { next }
-    { k = $2 SUBSEP $3; i = ++cnt[k]; for (c = 4; c <= NF; c++) v[k, i, c] = $c; err[k] += $8 }
+    { k = $2 SUBSEP $3; i = ++cnt[k]; rnd[k, i] = $1; err[k] += $8
+      for (c = 4; c <= NF; c++) { v[k, i, c] = $c; byround[k, $1, c] = $c } }
     END {
       print "| conns | target | req/s | vs off | p50 ms | p99 ms | vortex cpu µs/req | vs off | redis cpu µs/req | evalsha/req | cmds/read | errors | cpu0% | cpu1% | other% |"
       print "|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
       nc = split(conns_list, cl, " "); nt = split(order, tl, " ")
       for (x = 1; x <= nc; x++) {
-        c = cl[x]; off = c SUBSEP "off"
-        orps = cnt[off] ? med(off, 4) : 0; ous = cnt[off] ? med(off, 9) : 0
+        c = cl[x]
         for (y = 1; y <= nt; y++) {
           k = c SUBSEP tl[y]
           if (!cnt[k]) { printf "| %s | %s | no result |\n", c, tl[y]; continue }
@@ -239,8 +251,8 @@ summarize() {
           evr = v[k, 1, 11] == "-" ? "-" : sprintf("%.3f", med(k, 11))
           cpr = v[k, 1, 12] == "-" ? "-" : sprintf("%.2f", med(k, 12))
           printf "| %s | %s | %.0f | %s | %.3f | %.3f | %.2f | %s | %s | %s | %s | %d%s | %.0f | %.0f | %.0f |\n",
-            c, tl[y], rps, orps ? sprintf("%+.1f%%", 100 * (rps / orps - 1)) : "-", med(k, 6), med(k, 7), us,
-            ous ? sprintf("%+.1f%%", 100 * (us / ous - 1)) : "-", redis, evr, cpr, err[k], err[k] ? " !!" : "",
+            c, tl[y], rps, ratio(c, tl[y], 4), med(k, 6), med(k, 7), us,
+            ratio(c, tl[y], 9), redis, evr, cpr, err[k], err[k] ? " !!" : "",
             med(k, 13), med(k, 14), med(k, 15)
         }
       }
@@ -248,7 +260,7 @@ summarize() {
 }
 {
   echo
-  echo "Rate limiting on vs off, one Vortex worker, medians of $ROUNDS rounds"
+  echo "Rate limiting on vs off, one Vortex worker, medians of $ROUNDS rounds (vs off: median of per-round ratios)"
   echo
   summarize
   echo
