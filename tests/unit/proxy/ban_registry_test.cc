@@ -1,0 +1,61 @@
+#include "proxy/ban_registry.h"
+
+#include <gtest/gtest.h>
+
+namespace vx::proxy {
+namespace {
+
+using std::chrono::milliseconds;
+
+core::ban::BanSettings settings(uint32_t after_violations) {
+  core::ban::BanSettings s;
+  s.after_violations = after_violations;
+  s.window = milliseconds(1000);
+  s.ttl = milliseconds(500);
+  return s;
+}
+
+const core::TimePoint kT0{std::chrono::seconds(100)};
+
+TEST(BanRegistryTest, AViewSeesABanFromTheViolationThatMadeItUntilTheSweepLiftsIt) {
+  BanRegistry registry(settings(2));
+  BanView view(registry);
+  EXPECT_FALSE(registry.record_violation("10.0.0.1", kT0));
+  EXPECT_FALSE(view.is_banned("10.0.0.1"));
+  EXPECT_TRUE(registry.record_violation("10.0.0.1", kT0 + milliseconds(10)));
+  EXPECT_TRUE(view.is_banned("10.0.0.1"));
+  EXPECT_FALSE(view.is_banned("10.0.0.2"));
+  EXPECT_EQ(registry.active(), 1u);
+  EXPECT_EQ(registry.sweep(kT0 + milliseconds(100)), 0u);  // not expired yet
+  EXPECT_TRUE(view.is_banned("10.0.0.1"));
+  EXPECT_EQ(registry.sweep(kT0 + milliseconds(600)), 1u);
+  EXPECT_FALSE(view.is_banned("10.0.0.1"));
+  EXPECT_EQ(registry.active(), 0u);
+}
+
+TEST(BanRegistryTest, ViolationsBanNobodyWhileAutomaticBansAreOffAndAgainOnceAReloadTurnsThemOn) {
+  BanRegistry registry(settings(0));
+  BanView view(registry);
+  for (int i = 0; i < 10; ++i) EXPECT_FALSE(registry.record_violation("10.0.0.1", kT0));
+  EXPECT_FALSE(view.is_banned("10.0.0.1"));
+  registry.update_settings(settings(1));
+  EXPECT_TRUE(registry.record_violation("10.0.0.1", kT0));
+  EXPECT_TRUE(view.is_banned("10.0.0.1"));
+  registry.update_settings(settings(0));
+  EXPECT_FALSE(registry.record_violation("10.0.0.2", kT0));
+  EXPECT_TRUE(view.is_banned("10.0.0.1"));  // existing bans keep their expiry
+}
+
+TEST(BanRegistryTest, ManualBansWorkWithAutomaticBansOffAndUnbanLiftsAtOnce) {
+  BanRegistry registry(settings(0));
+  BanView view(registry);
+  EXPECT_TRUE(registry.ban("192.0.2.9", core::Nanos(0), kT0));
+  EXPECT_TRUE(view.is_banned("192.0.2.9"));
+  ASSERT_EQ(registry.list(kT0).size(), 1u);
+  EXPECT_TRUE(registry.unban("192.0.2.9"));
+  EXPECT_FALSE(view.is_banned("192.0.2.9"));
+  EXPECT_FALSE(registry.unban("192.0.2.9"));
+}
+
+}  // namespace
+}  // namespace vx::proxy
