@@ -3,9 +3,9 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
-#include <algorithm>
 #include <cstdio>
 #include <future>
 #include <random>
@@ -38,6 +38,7 @@ Worker::Worker(unsigned index, const proxy::RuntimeHolder& runtime,
 
 Worker::~Worker() {
   join();
+  io_.shutdown();
 }
 
 core::Result<void, std::vector<std::string>> Worker::open() {
@@ -57,8 +58,8 @@ core::Result<void, std::vector<std::string>> Worker::open() {
     context_.metrics = &metrics_;
   }
   for (const auto& listener : config_->listeners) {
-    auto l = std::make_unique<adapters::net::Listener>(io_.get_executor(), listener,
-                                                       limits_, context_, budget_, tls_);
+    auto l = std::make_unique<adapters::net::Listener>(io_.get_executor(), listener, limits_,
+                                                       context_, budget_, tls_);
     auto opened = l->open();
     if (!opened) errors.push_back(opened.error());
     listeners_.push_back(std::move(l));

@@ -63,7 +63,14 @@ class Worker {
 
   unsigned index_;
   std::shared_ptr<const core::config::Config> config_;  // what the listeners were opened with
-  boost::asio::io_context io_{1};
+  // The io_context's shutdown (which destroys coroutines still suspended, e.g. requests cut
+  // off by the drain timeout) must run while the pool and listeners they point at still live,
+  // so ~Worker calls it before the members are destroyed.
+  struct IoContext : boost::asio::io_context {
+    using boost::asio::execution_context::shutdown;
+    using boost::asio::io_context::io_context;
+  };
+  IoContext io_{1};
   core::Xoshiro256 random_;
   adapters::upstream::H1UpstreamPool pool_;
   std::unique_ptr<adapters::telemetry::JsonAccessLog> access_log_;
