@@ -41,10 +41,12 @@ def tls_proxy(vortex, echo_origin, certs):
 
 
 def _save_session(port, path, *args):
-    """s_client -sess_out; retried, since TLS 1.3 tickets come after the handshake and a
-    client that quits at once may leave before the first one arrives."""
+    """s_client -sess_out. TLS 1.3 tickets come after the handshake, so a client that quits at
+    once may leave before the first one arrives: this one sends a request and reads until the
+    server closes, and tickets always precede the answer's bytes. Retried all the same."""
+    request = b"GET /ticket HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
     for _ in range(5):
-        out = s_client(port, *args, "-sess_out", str(path))
+        out = s_client(port, *args, "-ign_eof", "-sess_out", str(path), stdin=request)
         if path.exists():
             return out
         time.sleep(0.1)
