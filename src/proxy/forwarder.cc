@@ -8,6 +8,7 @@
 #include "core/http/hop_by_hop.h"
 #include "core/lb/load_balancer.h"
 #include "core/ratelimit/rate_limit_key.h"
+#include "proxy/body_prefix.h"
 #include "proxy/forwarded_headers.h"
 #include "proxy/rate_limit_stage.h"
 
@@ -66,7 +67,17 @@ ports::Awaitable<void> send_error(DownstreamExchange& exchange, const Error& err
 // Pumps the request body to the upstream. Errors name their side: a downstream failure
 // (413, client gone) versus an upstream one (reset while sending).
 ports::AsyncResult<void> forward_request_body(DownstreamExchange& exchange,
-                                              ports::UpstreamStream& upstream) {
+                                              ports::UpstreamStream& upstream,
+                                              const BodyPrefix& prefix) {
+  if (prefix.read) {  // bytes read ahead of routing go first, unchanged
+    const std::string_view bytes = exchange.scratch().body_prefix;
+    const ports::BodyChunk chunk{{&bytes, bytes.empty() ? 0u : 1u},
+                                 prefix.complete,
+                                 prefix.complete ? prefix.trailers : nullptr};
+    auto sent = co_await upstream.send_body(chunk);
+    if (!sent) co_return core::unexpected(sent.error());
+    if (prefix.complete) co_return core::Result<void, Error>{};
+  }
   for (;;) {
     auto chunk = co_await exchange.read_body();
     if (!chunk) co_return core::unexpected(chunk.error());
@@ -89,7 +100,7 @@ struct ExchangeOutcome {
 ports::Awaitable<ExchangeOutcome> exchange_once(DownstreamExchange& exchange,
                                                 ports::UpstreamStream& upstream,
                                                 const core::config::Route& route,
-                                                bool body_replayable,
+                                                bool body_replayable, const BodyPrefix& prefix,
                                                 const core::http::HeaderList& extra_response,
                                                 core::lb::ActiveRequest& active, StreamLog& log) {
   ExchangeOutcome out;
@@ -102,7 +113,7 @@ ports::Awaitable<ExchangeOutcome> exchange_once(DownstreamExchange& exchange,
   }
   if (request.expect_continue) co_await exchange.send_continue();
   if (request.framing != core::http::BodyFraming::None) {
-    auto body = co_await forward_request_body(exchange, upstream);
+    auto body = co_await forward_request_body(exchange, upstream, prefix);
     if (!body) {
       out.error = body.error();
       co_return out;
@@ -182,10 +193,24 @@ ports::Awaitable<void> serve_stream(DownstreamExchange& exchange, WorkerContext&
   request_id_for(request, scratch.request_id, worker.random);
   request.scheme = exchange.tls() ? "https" : "http";
 
+  // The AI model: x-ai-model, else the "model" of a JSON body when some route or cluster
+  // cares (the body's first bytes are read here and forwarded unchanged later).
+  std::string_view model =
+      core::http::find_header(request.headers, "x-ai-model").value_or(std::string_view{});
+  BodyPrefix prefix;
+  std::optional<Error> body_error;
+  if (model.empty() && runtime->routes_by_model() &&
+      request.framing != core::http::BodyFraming::None) {
+    auto sniffed = co_await read_model_from_body(exchange, prefix);
+    if (sniffed) {
+      model = *sniffed;
+    } else {
+      body_error = sniffed.error();
+    }
+  }
   HeaderLookupAdapter lookup(request.headers);
-  const core::route::RequestView view{
-      request.method, request.authority, request.target, &lookup,
-      core::http::find_header(request.headers, "x-ai-model").value_or(std::string_view{})};
+  const core::route::RequestView view{request.method, request.authority, request.target, &lookup,
+                                      model};
   const core::config::Route* route = runtime->routes().match(view);
   uint32_t route_index = kNoIndex, cluster_index = kNoIndex, endpoint_index = kNoIndex;
   std::string_view cluster_name;
@@ -201,6 +226,15 @@ ports::Awaitable<void> serve_stream(DownstreamExchange& exchange, WorkerContext&
                                policy_index};
     for (RequestLogger* observer : worker.observers) observer->on_log(record);
   };
+  if (body_error) {
+    if (body_error->kind == ErrorKind::DownstreamClosed) {
+      log.status = 499;
+    } else {
+      co_await send_error(exchange, *body_error, log);
+    }
+    finish_log();
+    co_return;
+  }
   if (!route) {
     co_await send_error(exchange, {ErrorKind::NoRoute, "no route"}, log);
     finish_log();
@@ -292,9 +326,8 @@ ports::Awaitable<void> serve_stream(DownstreamExchange& exchange, WorkerContext&
       break;
     }
     const bool reused = (*lease)->reused();
-    ExchangeOutcome result =
-        co_await exchange_once(exchange, **lease, *route, body_replayable, limit_fields.headers,
-                               *active, log);
+    ExchangeOutcome result = co_await exchange_once(exchange, **lease, *route, body_replayable,
+                                                    prefix, limit_fields.headers, *active, log);
     const auto now = Clock::now();
     if (!result.error) {
       active->finish(log.status >= 500 ? Outcome::Failure : Outcome::Success, now);

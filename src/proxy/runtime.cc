@@ -84,6 +84,12 @@ core::Result<std::shared_ptr<const Runtime>, std::vector<std::string>> Runtime::
     }
     runtime->route_policies_.push_back(index);
   }
+  for (const auto& route : runtime->routes_.routes()) {
+    if (route.match.ai_model) runtime->routes_by_model_ = true;
+  }
+  for (const auto& cluster : config->clusters) {
+    if (cluster.model_routing) runtime->routes_by_model_ = true;
+  }
   return std::shared_ptr<const Runtime>(std::move(runtime));
 }
 

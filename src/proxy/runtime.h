@@ -54,6 +54,9 @@ class Runtime {
     return index < 0 ? nullptr : &policies_[static_cast<size_t>(index)];
   }
   const std::vector<core::ratelimit::Policy>& policies() const { return policies_; }
+  // Some route matches on ai_model or some cluster routes by model: a request naming no model
+  // in x-ai-model has its JSON body's "model" read before routing.
+  bool routes_by_model() const { return routes_by_model_; }
 
  private:
   Runtime(std::shared_ptr<const core::config::Config> config, core::route::RouteTable routes)
@@ -68,6 +71,7 @@ class Runtime {
   std::vector<const ClusterRuntime*> route_clusters_;  // by route index; null for direct_response
   std::vector<core::ratelimit::Policy> policies_;      // rate_limits.policies, in config order
   std::vector<int> route_policies_;                    // by route index; -1 = no rate limit
+  bool routes_by_model_ = false;
 };
 
 }  // namespace vx::proxy

@@ -8,9 +8,11 @@
 namespace vx::proxy {
 
 struct StreamScratch {
-  std::string forwarded;   // values of x-forwarded-for, via, x-request-id sent upstream
-  std::string path;        // the request target, for the log
-  std::string request_id;  // the id in effect, for the log
+  std::string forwarded;    // values of x-forwarded-for, via, x-request-id sent upstream
+  std::string path;         // the request target, for the log
+  std::string request_id;   // the id in effect, for the log
+  std::string head;         // the request head's bytes when it must outlive the first body read
+  std::string body_prefix;  // body bytes read ahead of routing (the AI model in a JSON body)
 };
 
 }  // namespace vx::proxy

@@ -74,3 +74,45 @@ def test_route_matches_on_model_header(vortex, origin):
     )
     assert set(_origins_for(proxy, 5, "gpt-4")) == {"big"}
     assert set(_origins_for(proxy, 5, "gpt-3.5")) == {"small"}
+
+
+def test_model_in_json_body_routes_and_the_body_arrives_unchanged(vortex, echo_origin, origin):
+    """No x-ai-model: the "model" of the JSON body decides (read up to 64 KiB, then forwarded
+    byte for byte), for a Content-Length body, a chunked one, and one whose model comes after
+    more than a read buffer of other members."""
+    a, b = origin("a"), origin("b")
+    proxy = vortex(f"""
+    routes:
+      - {{ name: r, match: {{ path_prefix: "/" }}, cluster: models }}
+    clusters:
+      - name: models
+        lb: round_robin
+        model_routing: true
+        endpoints:
+          - {{ address: "{a.address}", ai_models: ["gpt-4"] }}
+          - {{ address: "{b.address}", ai_models: ["llama-3"] }}
+    """)
+    padding = "x" * 40000
+    bodies = {
+        "a": b'{"model": "gpt-4", "messages": [{"role": "user", "content": "hi"}]}',
+        "b": ('{"messages": [{"content": "' + padding + '"}], "model": "llama-3"}').encode(),
+    }
+    with httpx.Client(trust_env=False, timeout=10.0) as client:
+        for expected, body in bodies.items():
+            r = client.post(f"{proxy.url}/v1/chat", content=body,
+                            headers={"content-type": "application/json"})
+            assert r.status_code == 200, r.text
+            assert r.headers["x-origin"] == expected
+            # chunked: a generator body has no length
+            r = client.post(f"{proxy.url}/v1/chat", content=iter([body[:10], body[10:]]),
+                            headers={"content-type": "application/json"})
+            assert r.status_code == 200, r.text
+            assert r.headers["x-origin"] == expected
+        # a body naming no model, or not JSON at all, gets the SPEC 503
+        for body in (b'{"messages": []}', b"model=gpt-4"):
+            r = client.post(f"{proxy.url}/v1/chat", content=body)
+            assert r.status_code == 503, r.text
+    import hashlib
+    seen = {h["body_sha256"] for h in a.requests + b.requests}
+    for body in bodies.values():
+        assert hashlib.sha256(body).hexdigest() in seen
