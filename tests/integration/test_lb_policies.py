@@ -43,21 +43,21 @@ def _names(client, proxy, n, prefix="x"):
 
 
 def test_peak_ewma_avoids_an_endpoint_that_stalls_after_one_slow_answer(vortex, origin):
+    # Both start at default_rtt; the stalling endpoint is learnt from its first slow answer (at
+    # most two requests reach it: one when both are unknown, one when the other's real latency
+    # is above the default), and every later request avoids it. Round robin would send it 20
+    # of 40. (Whether it is picked at all depends on the first draws, so the test does not
+    # insist on it: timing noise, under ASan say, can make the fast one look slower first.)
     stall = Stallable()
     fast, slow = origin("fast"), origin("slow", stall)
     proxy = vortex(_config([fast, slow], "peak_ewma"))
+    stall.stall_ms = 400
     with httpx.Client(trust_env=False, timeout=10.0) as client:
-        warm = _names(client, proxy, 20, "warm")
-        assert set(warm) == {"fast", "slow"}, warm  # both serve while both are fast
-        stall.stall_ms = 400
-        for i in range(40):  # until the stalling endpoint has answered one request slowly
-            if client.get(f"{proxy.url}/probe{i}").headers["x-origin"] == "slow":
-                break
-        else:
-            raise AssertionError("the stalling endpoint was never picked")
-        before = slow.heads
-        assert _names(client, proxy, 40, "after") == ["fast"] * 40
-        assert slow.heads == before
+        names = _names(client, proxy, 40, "probe")
+    assert names.count("slow") <= 2, names
+    if "slow" in names:
+        last_slow = len(names) - 1 - names[::-1].index("slow")
+        assert last_slow <= 3, names  # learnt at once, not after a while
 
 
 def test_peak_ewma_counts_requests_in_flight_so_a_stalled_endpoint_gets_few(vortex, origin):
