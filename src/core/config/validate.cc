@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/config/socket_address.h"
+#include "core/http/token.h"
 
 namespace vx::core::config {
 namespace {
@@ -302,14 +303,7 @@ class Checker {
 }  // namespace
 
 bool is_token(std::string_view s) {
-  if (s.empty()) return false;
-  for (unsigned char c : s) {
-    bool ok =
-        (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-        std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
-    if (!ok) return false;
-  }
-  return true;
+  return http::is_token(s);
 }
 
 bool is_valid_host_pattern(std::string_view pattern) {

@@ -1,33 +1,10 @@
 // See rate_limit_key.h.
 #include "core/ratelimit/rate_limit_key.h"
 
+#include "core/http/token.h"
+
 namespace vx::core::ratelimit {
 namespace {
-
-// RFC 9110 §5.6.2 tchar.
-bool is_tchar(char c) {
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
-  switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '.':
-    case '^':
-    case '_':
-    case '`':
-    case '|':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
-}
 
 std::string_view cap(std::string_view s) {
   return s.substr(0, kMaxKeyBytes);
@@ -45,9 +22,7 @@ Result<RateLimitKey, std::string> RateLimitKey::parse(std::string_view spec) {
   constexpr std::string_view kHeaderPrefix = "header:";
   if (spec.substr(0, kHeaderPrefix.size()) == kHeaderPrefix) {
     const std::string_view name = spec.substr(kHeaderPrefix.size());
-    bool ok = !name.empty();
-    for (char c : name) ok = ok && is_tchar(c);
-    if (ok) {
+    if (core::http::is_token(name)) {
       key.source = KeySource::Header;
       key.header_name.reserve(name.size());
       for (char c : name) {

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "core/http/token.h"
+
 namespace vx::adapters::h1 {
 
 using core::http::BodyFraming;
@@ -12,39 +14,6 @@ namespace {
 
 std::string_view view(std::string_view buffer, uint32_t offset, uint32_t length) {
   return buffer.substr(offset, length);
-}
-
-// RFC 9110 §5.6.2 tchar: the only bytes a field name or method may hold.
-bool is_tchar(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '.':
-    case '^':
-    case '_':
-    case '`':
-    case '|':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
-}
-
-bool is_token(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (!is_tchar(c)) return false;
-  }
-  return true;
 }
 
 std::string_view trim_trailing_ows(std::string_view v) {
@@ -335,7 +304,7 @@ Error H1Parser::check_request_head(std::string_view head) const {
   std::string_view host;
   for (const auto& f : fields_) {
     std::string_view name = view(head, f.name.offset, f.name.length);
-    if (!is_token(name)) return {ErrorKind::BadRequest, "invalid header field name"};
+    if (!core::http::is_token(name)) return {ErrorKind::BadRequest, "invalid header field name"};
     if (core::http::iequals(name, "host")) {
       ++hosts;
       host = trim_trailing_ows(view(head, f.value.offset, f.value.length));
