@@ -8,8 +8,8 @@
 #include "core/config/config.h"
 #include "core/ports/random.h"
 #include "ports/rate_limit_store.h"
-#include "proxy/ban_registry.h"
 #include "ports/upstream_pool.h"
+#include "proxy/ban_registry.h"
 #include "proxy/request_logger.h"
 #include "proxy/runtime_holder.h"
 

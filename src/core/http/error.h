@@ -17,9 +17,9 @@ enum class ErrorKind : uint8_t {
   HeadersTooLarge,   // 431: head over max_header_bytes or more than max_headers fields
   DownstreamClosed,  // the client went away: no answer possible
   // routing and policy
-  NoRoute,          // 404
-  NoEndpoint,       // 503: all endpoints open-circuit, unhealthy or filtered out
-  RateLimited,      // 429 (answered by the rate-limit stage with its own headers)
+  NoRoute,      // 404
+  NoEndpoint,   // 503: all endpoints open-circuit, unhealthy or filtered out
+  RateLimited,  // 429 (answered by the rate-limit stage with its own headers)
   // upstream
   UpstreamConnectRefused,  // 502
   UpstreamConnectTimeout,  // 504

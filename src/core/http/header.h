@@ -15,9 +15,12 @@ struct Header {
   std::string_view value;
 };
 
-using HeaderList = std::vector<Header>;  // kept per connection and cleared, so its capacity is reused
+using HeaderList =
+    std::vector<Header>;  // kept per connection and cleared, so its capacity is reused
 
-inline char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+inline char ascii_lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
 
 inline bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -43,7 +46,8 @@ void for_each_token(std::string_view list, Fn&& fn) {
   while (!list.empty()) {
     size_t comma = list.find(',');
     std::string_view token = list.substr(0, comma);
-    while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
+    while (!token.empty() && (token.front() == ' ' || token.front() == '\t'))
+      token.remove_prefix(1);
     while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
     if (!token.empty()) fn(token);
     if (comma == std::string_view::npos) break;
