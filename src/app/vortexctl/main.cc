@@ -45,6 +45,19 @@ int transport_error(const std::string& socket, const grpc::Status& status) {
   return 1;
 }
 
+// The answer of a call that changes state (SPEC.md §5: success + message): 0 and "ok: ..." on
+// success, 1 with the reason when the call failed or Vortex refused it.
+template <typename Response>
+int report_state_change(const std::string& socket, const grpc::Status& status, const Response& r) {
+  if (!status.ok()) return transport_error(socket, status);
+  if (!r.success()) {
+    std::fprintf(stderr, "refused: %s\n", r.message().c_str());
+    return 1;
+  }
+  std::printf("ok: %s\n", r.message().c_str());
+  return 0;
+}
+
 std::unique_ptr<grpc::ClientContext> context_with_deadline(std::chrono::seconds timeout) {
   auto context = std::make_unique<grpc::ClientContext>();
   context->set_deadline(std::chrono::system_clock::now() + timeout);
@@ -168,13 +181,7 @@ int wasm(pb::AdminService::Stub& stub, const std::string& socket, std::vector<st
   pb::UpdateWasmResponse r;
   auto context = context_with_deadline(std::chrono::seconds(60));
   const auto status = stub.UpdateWasmPlugin(context.get(), request, &r);
-  if (!status.ok()) return transport_error(socket, status);
-  if (!r.success()) {
-    std::fprintf(stderr, "refused: %s\n", r.message().c_str());
-    return 1;
-  }
-  std::printf("ok: %s\n", r.message().c_str());
-  return 0;
+  return report_state_change(socket, status, r);
 }
 
 int ban(pb::AdminService::Stub& stub, const std::string& socket, std::vector<std::string> args) {
@@ -195,13 +202,7 @@ int ban(pb::AdminService::Stub& stub, const std::string& socket, std::vector<std
   pb::BanIpResponse r;
   auto context = context_with_deadline(std::chrono::seconds(10));
   const auto status = stub.BanIp(context.get(), request, &r);
-  if (!status.ok()) return transport_error(socket, status);
-  if (!r.success()) {
-    std::fprintf(stderr, "refused: %s\n", r.message().c_str());
-    return 1;
-  }
-  std::printf("ok: %s\n", r.message().c_str());
-  return 0;
+  return report_state_change(socket, status, r);
 }
 
 int unban(pb::AdminService::Stub& stub, const std::string& socket, std::vector<std::string> args) {
@@ -211,13 +212,7 @@ int unban(pb::AdminService::Stub& stub, const std::string& socket, std::vector<s
   pb::UnbanIpResponse r;
   auto context = context_with_deadline(std::chrono::seconds(10));
   const auto status = stub.UnbanIp(context.get(), request, &r);
-  if (!status.ok()) return transport_error(socket, status);
-  if (!r.success()) {
-    std::fprintf(stderr, "refused: %s\n", r.message().c_str());
-    return 1;
-  }
-  std::printf("ok: %s\n", r.message().c_str());
-  return 0;
+  return report_state_change(socket, status, r);
 }
 
 int bans(pb::AdminService::Stub& stub, const std::string& socket) {
