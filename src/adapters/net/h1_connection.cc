@@ -160,10 +160,7 @@ BasicH1Connection<Stream>::read_head() {
         co_await answer_parse_error({ErrorKind::RequestTimeout, "request head timed out"});
         co_return HeadOutcome::Answered;
       }
-      if (ec == asio::error::eof && !idle_ && in_begin_ != in_end_) {
-        co_return HeadOutcome::Closed;  // a truncated head: nobody left to answer
-      }
-      co_return HeadOutcome::Closed;
+      co_return HeadOutcome::Closed;  // peer gone, idle timeout or drain: nobody to answer
     }
   }
 }

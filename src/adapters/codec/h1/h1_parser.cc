@@ -382,7 +382,6 @@ void H1Parser::response_head(std::string_view buffer, core::http::ResponseHead& 
     head.framing = BodyFraming::UntilClose;
   }
   head.content_length = parser_.content_length;
-  if (parser_.flags & F_CONTENT_LENGTH) head.content_length = parser_.content_length;
   head.keep_alive = head.framing != BodyFraming::UntilClose && llhttp_should_keep_alive(&parser_);
 }
 
