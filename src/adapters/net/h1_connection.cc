@@ -39,9 +39,8 @@ BasicH1Connection<Stream>::BasicH1Connection(Stream stream, proxy::WorkerContext
       timer_(socket_.get_executor()),
       in_(kReadBufferBytes),
       parser_(h1::H1Parser::Mode::Request, parse_limits(limits)) {
+  client_ip_ = client_address(tcp_of(socket_));
   boost::system::error_code ec;
-  const auto remote = tcp_of(socket_).remote_endpoint(ec);
-  if (!ec) client_ip_ = remote.address().to_string();
   tcp_of(socket_).set_option(asio::ip::tcp::no_delay(true), ec);
   out_.reserve(4096);
 }

@@ -48,12 +48,6 @@ bool decode_base64url(std::string_view in, std::string& out) {
   return true;
 }
 
-std::string remote_ip(Socket& socket) {
-  boost::system::error_code ec;
-  const auto remote = socket.remote_endpoint(ec);
-  return ec ? std::string() : remote.address().to_string();
-}
-
 }  // namespace
 
 H2Downstream::H2Downstream(ports::Executor executor, proxy::WorkerContext& worker,
@@ -252,7 +246,7 @@ ports::Awaitable<void> H2Downstream::run(std::string initial) {
 template <typename Stream>
 BasicH2Connection<Stream>::BasicH2Connection(Stream stream, proxy::WorkerContext& worker,
                                              const core::config::Limits& limits, bool tls)
-    : H2Downstream(stream.get_executor(), worker, limits, tls, remote_ip(tcp_of(stream))),
+    : H2Downstream(stream.get_executor(), worker, limits, tls, client_address(tcp_of(stream))),
       stream_(std::move(stream)) {}
 
 template <typename Stream>

@@ -60,14 +60,8 @@ core::Result<void, std::string> Listener::open() {
 
 bool Listener::banned(const Socket& socket) {
   if (!worker_.ban_view) return false;
-  boost::system::error_code ec;
-  const auto remote = socket.remote_endpoint(ec);
-  if (ec) return true;  // already gone
-  auto address = remote.address();
-  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
-    address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
-  }
-  return worker_.ban_view->is_banned(address.to_string());
+  const std::string address = client_address(socket);
+  return address.empty() || worker_.ban_view->is_banned(address);  // empty: already gone
 }
 
 ports::Awaitable<void> Listener::accept_loop() {

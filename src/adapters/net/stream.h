@@ -6,6 +6,7 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <string>
 
 #include "ports/awaitable_result.h"
 
@@ -23,6 +24,20 @@ inline Socket& tcp_of(Socket& s) {
 }
 inline Socket& tcp_of(TlsStream& s) {
   return s.next_layer();
+}
+
+// The client's address as the rest of Vortex names it (logs, x-forwarded-for, rate-limit keys,
+// bans): an IPv4 client of a dual-stack listener as "a.b.c.d", not "::ffff:a.b.c.d".
+// Empty when the peer is already gone.
+inline std::string client_address(const Socket& socket) {
+  boost::system::error_code ec;
+  const auto remote = socket.remote_endpoint(ec);
+  if (ec) return {};
+  auto address = remote.address();
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    address = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6());
+  }
+  return address.to_string();
 }
 
 // DownstreamConnection: what a listener needs of any live connection, whatever its protocol.
