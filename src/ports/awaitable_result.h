@@ -4,6 +4,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -19,8 +20,13 @@ using Executor = boost::asio::io_context::executor_type;
 template <typename T>
 using Awaitable = boost::asio::awaitable<T, Executor>;
 
-// Completion token for I/O inside worker coroutines: errors (EOF, reset, cancellation) come
+// Completion tokens for I/O inside worker coroutines: errors (EOF, reset, cancellation) come
 // back as values in a tuple, never as exceptions (STYLE.md §3).
+// kDeferTuple for an operation co_awaited directly: Asio awaits a deferred operation in place,
+// where use_awaitable wraps each one in a coroutine frame of its own (an allocation and a
+// resume more per read or write, ~5 per proxied request).
+inline constexpr auto kDeferTuple = boost::asio::as_tuple(boost::asio::deferred);
+// kUseTuple for the operands of awaitable operators (`a || b`), which need awaitables.
 inline constexpr auto kUseTuple = boost::asio::as_tuple(boost::asio::use_awaitable_t<Executor>{});
 
 template <typename T>

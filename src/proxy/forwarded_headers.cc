@@ -12,10 +12,12 @@ namespace {
 constexpr char kHex[] = "0123456789abcdef";
 
 void append_request_id(std::string& out, core::Random& random) {
+  char id[32];
   for (int word = 0; word < 2; ++word) {
     uint64_t bits = random.next();
-    for (int i = 0; i < 16; ++i, bits >>= 4) out.push_back(kHex[bits & 0xf]);
+    for (int i = 0; i < 16; ++i, bits >>= 4) id[word * 16 + i] = kHex[bits & 0xf];
   }
+  out.append(id, sizeof id);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "adapters/codec/h1/h1_serializer.h"
+#include "ports/buffer_view.h"
 #include "proxy/forwarder.h"
 
 namespace vx::adapters::net {
@@ -81,7 +82,7 @@ template <typename Stream>
 ports::Awaitable<void> BasicH1Connection<Stream>::watchdog() {
   for (;;) {
     timer_.expires_at(deadline_);
-    co_await timer_.async_wait(ports::kUseTuple);
+    co_await timer_.async_wait(ports::kDeferTuple);
     if (SteadyClock::now() < deadline_) continue;
     expired_ = true;
     boost::system::error_code ignored;
@@ -105,7 +106,7 @@ BasicH1Connection<Stream>::read_more() {
     }
   }
   auto [ec, n] = co_await socket_.async_read_some(
-      asio::buffer(in_.data() + in_end_, in_.size() - in_end_), ports::kUseTuple);
+      asio::buffer(in_.data() + in_end_, in_.size() - in_end_), ports::kDeferTuple);
   in_end_ += n;
   co_return std::pair{ec, n};
 }
@@ -238,7 +239,8 @@ ports::AsyncResult<void> BasicH1Connection<Stream>::write_out(
     if (!piece.empty()) gather_.emplace_back(piece.data(), piece.size());
   }
   if (gather_.empty()) co_return core::Result<void, Error>{};
-  auto [ec, n] = co_await asio::async_write(socket_, gather_, ports::kUseTuple);
+  auto [ec, n] =
+      co_await asio::async_write(socket_, ports::BufferView(gather_), ports::kDeferTuple);
   out_.clear();
   if (ec) {
     close_after_response_ = true;
@@ -355,7 +357,8 @@ ports::AsyncResult<void> BasicH1Connection<Stream>::send_body(const ports::BodyC
     gather_.emplace_back(tail.data(), tail.size());
   }
   if (gather_.empty()) co_return core::Result<void, Error>{};
-  auto [ec, n] = co_await asio::async_write(socket_, gather_, ports::kUseTuple);
+  auto [ec, n] =
+      co_await asio::async_write(socket_, ports::BufferView(gather_), ports::kDeferTuple);
   out_.clear();
   if (ec) {
     close_after_response_ = true;
@@ -403,7 +406,7 @@ ports::Awaitable<void> BasicH1Connection<Stream>::tunnel(ports::UpstreamStream& 
   }
   auto client_to_upstream = [&]() -> ports::Awaitable<void> {
     for (;;) {
-      auto [ec, n] = co_await socket_.async_read_some(asio::buffer(in_), ports::kUseTuple);
+      auto [ec, n] = co_await socket_.async_read_some(asio::buffer(in_), ports::kDeferTuple);
       if (ec) co_return;
       arm_deadline(SteadyClock::now() + idle, &upstream);
       if (co_await upstream.write_raw({in_.data(), n})) co_return;
@@ -416,7 +419,7 @@ ports::Awaitable<void> BasicH1Connection<Stream>::tunnel(ports::UpstreamStream& 
       if (ec) co_return;
       arm_deadline(SteadyClock::now() + idle, &upstream);
       auto [wec, wn] =
-          co_await asio::async_write(socket_, asio::buffer(buffer.data(), n), ports::kUseTuple);
+          co_await asio::async_write(socket_, asio::buffer(buffer.data(), n), ports::kDeferTuple);
       if (wec) co_return;
     }
   };

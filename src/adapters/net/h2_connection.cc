@@ -253,7 +253,7 @@ template <typename Stream>
 ports::Awaitable<std::pair<boost::system::error_code, size_t>> BasicH2Connection<Stream>::read_some(
     std::span<char> into) {
   auto [ec, n] =
-      co_await stream_.async_read_some(asio::buffer(into.data(), into.size()), ports::kUseTuple);
+      co_await stream_.async_read_some(asio::buffer(into.data(), into.size()), ports::kDeferTuple);
   co_return std::pair{ec, n};
 }
 
@@ -261,7 +261,7 @@ template <typename Stream>
 ports::Awaitable<boost::system::error_code> BasicH2Connection<Stream>::write_all(
     std::string_view bytes) {
   auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(bytes.data(), bytes.size()),
-                                            ports::kUseTuple);
+                                            ports::kDeferTuple);
   co_return ec;
 }
 

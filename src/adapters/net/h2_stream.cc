@@ -108,7 +108,7 @@ void H2Stream::abort() {
 
 ports::Awaitable<bool> H2Stream::wait(SteadyClock::time_point until) {
   signal_.expires_at(until);
-  auto [ec] = co_await signal_.async_wait(ports::kUseTuple);
+  auto [ec] = co_await signal_.async_wait(ports::kDeferTuple);
   co_return ec == boost::asio::error::operation_aborted;
 }
 
@@ -122,7 +122,7 @@ void H2Stream::arm_deadline(SteadyClock::time_point deadline, ports::UpstreamStr
 ports::Awaitable<void> H2Stream::watchdog() {
   for (;;) {
     timer_.expires_at(deadline_);
-    co_await timer_.async_wait(ports::kUseTuple);
+    co_await timer_.async_wait(ports::kDeferTuple);
     if (SteadyClock::now() < deadline_) continue;
     expired_ = true;
     if (watched_upstream_) watched_upstream_->cancel();

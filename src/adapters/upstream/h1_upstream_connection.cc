@@ -7,6 +7,7 @@
 
 #include "adapters/codec/h1/h1_serializer.h"
 #include "adapters/upstream/h1_upstream_pool.h"
+#include "ports/buffer_view.h"
 
 namespace vx::adapters::upstream {
 
@@ -78,7 +79,8 @@ ports::AsyncResult<void> H1UpstreamConnection::flush(std::span<const std::string
   if (!out_.empty()) gather_.emplace_back(out_.data(), out_.size());
   for (auto piece : body) gather_.emplace_back(piece.data(), piece.size());
   if (gather_.empty()) co_return core::Result<void, Error>{};
-  auto [ec, n] = co_await asio::async_write(socket_, gather_, ports::kUseTuple);
+  auto [ec, n] =
+      co_await asio::async_write(socket_, ports::BufferView(gather_), ports::kDeferTuple);
   out_.clear();
   if (ec) {
     co_return core::unexpected(ec == asio::error::operation_aborted
@@ -118,7 +120,7 @@ ports::Awaitable<std::pair<boost::system::error_code, size_t>> H1UpstreamConnect
     }
   }
   auto [ec, n] = co_await socket_.async_read_some(
-      asio::buffer(in_.data() + in_end_, in_.size() - in_end_), ports::kUseTuple);
+      asio::buffer(in_.data() + in_end_, in_.size() - in_end_), ports::kDeferTuple);
   in_end_ += n;
   co_return std::pair{ec, n};
 }
@@ -197,14 +199,14 @@ std::string_view H1UpstreamConnection::take_leftover() {
 ports::Awaitable<std::pair<boost::system::error_code, size_t>> H1UpstreamConnection::read_raw(
     std::span<char> into) {
   auto [ec, n] =
-      co_await socket_.async_read_some(asio::buffer(into.data(), into.size()), ports::kUseTuple);
+      co_await socket_.async_read_some(asio::buffer(into.data(), into.size()), ports::kDeferTuple);
   co_return std::pair{ec, n};
 }
 
 ports::Awaitable<boost::system::error_code> H1UpstreamConnection::write_raw(
     std::string_view bytes) {
   auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(bytes.data(), bytes.size()),
-                                            ports::kUseTuple);
+                                            ports::kDeferTuple);
   co_return ec;
 }
 

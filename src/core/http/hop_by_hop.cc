@@ -6,34 +6,61 @@ namespace vx::core::http {
 
 namespace {
 
+// The fields that are hop-by-hop whatever Connection says; switched on length first because
+// this runs on every request and response head.
 bool always_hop_by_hop(const Header& h, bool keep_upgrade) {
   const std::string_view n = h.name;
-  if (iequals(n, "connection") || iequals(n, "keep-alive") || iequals(n, "proxy-connection") ||
-      iequals(n, "transfer-encoding")) {
-    return true;
+  switch (n.size()) {
+    case 2:
+      return iequals(n, "te") && !iequals(h.value, "trailers");
+    case 7:
+      return !keep_upgrade && iequals(n, "upgrade");
+    case 10:
+      return iequals(n, "connection") || iequals(n, "keep-alive");
+    case 16:
+      return iequals(n, "proxy-connection");
+    case 17:
+      return iequals(n, "transfer-encoding");
+    default:
+      return false;
   }
-  if (iequals(n, "te")) return !iequals(h.value, "trailers");
-  if (iequals(n, "upgrade")) return !keep_upgrade;
-  return false;
 }
+
+// The field names Connection lists, beyond those dropped anyway ("keep-alive", and "close",
+// which names no field): most heads name nothing else, and then no field is compared.
+struct ConnectionTokens {
+  // Tokens past the sixteenth are not honoured: a head with that many is hostile anyway.
+  std::array<std::string_view, 16> names;
+  size_t count = 0;
+
+  void add_from(std::string_view list) {
+    for_each_token(list, [&](std::string_view token) {
+      if (iequals(token, "close") || iequals(token, "keep-alive")) return;
+      if (count < names.size()) names[count++] = token;
+    });
+  }
+  bool contains(std::string_view name) const {
+    for (size_t i = 0; i < count; ++i) {
+      if (iequals(names[i], name)) return true;
+    }
+    return false;
+  }
+};
 
 }  // namespace
 
 void remove_hop_by_hop(HeaderList& headers, bool keep_upgrade) {
-  // The Connection values, read before compaction overwrites any of them. Tokens of Connection
-  // fields past the eighth are not honoured: a request with that many is hostile anyway.
-  std::array<std::string_view, 8> connection_lists;
-  size_t lists = 0;
+  // Read before compaction overwrites any Connection field.
+  ConnectionTokens listed;
   for (const auto& h : headers) {
-    if (!iequals(h.name, "connection")) continue;
-    if (lists < connection_lists.size()) connection_lists[lists++] = h.value;
+    if (h.name.size() == 10 && iequals(h.name, "connection")) listed.add_from(h.value);
   }
   size_t out = 0;
   for (size_t i = 0; i < headers.size(); ++i) {
     const Header h = headers[i];
     bool drop = always_hop_by_hop(h, keep_upgrade);
-    if (!drop && !(keep_upgrade && iequals(h.name, "upgrade"))) {
-      for (size_t l = 0; l < lists && !drop; ++l) drop = list_contains(connection_lists[l], h.name);
+    if (!drop && listed.count > 0 && !(keep_upgrade && iequals(h.name, "upgrade"))) {
+      drop = listed.contains(h.name);
     }
     if (!drop) headers[out++] = h;
   }
