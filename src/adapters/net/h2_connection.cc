@@ -171,7 +171,7 @@ ports::Awaitable<void> H2Downstream::reader(std::string initial) {
     // Invariant 3: the writer flushes the GOAWAY and ends the connection.
     Timer forever(executor_);
     forever.expires_at(SteadyClock::time_point::max());
-    co_await forever.async_wait(ports::kUseTuple);
+    co_await forever.async_wait(ports::kDeferTuple);
   }
   reader_done_ = true;
 }
@@ -190,7 +190,7 @@ ports::Awaitable<void> H2Downstream::writer() {
     }
     if (!ok || session_.finished() || session_.fatal()) co_return;
     write_signal_.expires_at(SteadyClock::time_point::max());
-    co_await write_signal_.async_wait(ports::kUseTuple);
+    co_await write_signal_.async_wait(ports::kDeferTuple);
   }
 }
 
@@ -204,7 +204,7 @@ ports::Awaitable<void> H2Downstream::watchdog() {
   const auto started = SteadyClock::now();
   for (;;) {
     tick.expires_after(period);
-    co_await tick.async_wait(ports::kUseTuple);
+    co_await tick.async_wait(ports::kDeferTuple);
     const auto now = SteadyClock::now();
     if (!preface_seen_ && now - started >= limits_.header_timeout) co_return;
     if (writing_ && now - write_started_ >= idle) co_return;  // invariant 2: stalled writes
@@ -238,7 +238,7 @@ ports::Awaitable<void> H2Downstream::run(std::string initial) {
   for (auto& [id, s] : streams_) s->abort();
   while (live_streams_ > 0) {
     done_signal_.expires_at(SteadyClock::time_point::max());
-    co_await done_signal_.async_wait(ports::kUseTuple);
+    co_await done_signal_.async_wait(ports::kDeferTuple);
   }
   close_io();
 }
