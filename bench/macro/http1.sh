@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
-# http1.sh — HTTP/1.1 keep-alive: Vortex, nginx and haproxy in front of the same origin, one
-# worker each, measured with wrk in interleaved rounds; prints requests/s, p50, p99, proxy CPU
-# time per request and the ratios to nginx (medians over rounds).
+# http1.sh — HTTP/1.1 keep-alive (TLS=1: over HTTPS): Vortex, nginx and haproxy in front of
+# the same origin, one worker each, measured with wrk in interleaved rounds; prints requests/s,
+# p50, p99, proxy CPU time per request and the ratios to nginx (medians over rounds).
 #
 # Pinning (2 cores): the proxy under test runs alone on CPU $PROXY_CPU; the origin (nginx,
 # 1 worker, `return 200` of BODY_BYTES) and wrk share CPU $LOAD_CPU. All proxies idle on
 # their own ports; one at a time gets load. Every round visits every target once, starting
 # one target later each round, so drift on the machine hits all of them alike.
 #
+# TLS=1: the same, over HTTPS: every proxy terminates TLS 1.3 on its listener (one ECDSA P-256
+# self-signed certificate made per run with openssl; session tickets/resumption as each proxy's
+# default) and forwards plain HTTP/1.1 keep-alive to the origin; wrk drives https:// over its
+# keep-alive connections, so handshakes are amortised as with real clients. Results in
+# https1-STAMP instead of http1-STAMP.
+#
 # Usage: bench/macro/http1.sh            (make bench runs it)
+#        TLS=1 bench/macro/http1.sh      HTTPS + HTTP/1.1 (TLS 1.3, ECDSA P-256)
 # Env (defaults):
+#   TLS=0                           1: HTTPS to the proxies ("direct" stays plain HTTP: the origin has no TLS)
 #   ROUNDS=3 DURATION=10 WARMUP=2   rounds; seconds per measured run; warm-up seconds before each
 #   CONNS=64 THREADS=1              wrk -c / -t (keep-alive connections / threads)
 #   BODY_BYTES=128                  origin response body
@@ -37,6 +45,7 @@ BODY_BYTES=${BODY_BYTES:-128}
 PROXIES=${PROXIES:-"vortex nginx haproxy"}
 PERF=${PERF:-}
 VORTEX=${VORTEX:-$REPO_DIR/build/vortex}
+TLS=${TLS:-0}
 
 case ${1:-} in
   -h | --help)
@@ -50,6 +59,8 @@ esac
 for tool in nginx haproxy wrk curl taskset setsid ss awk /usr/bin/python3; do
   have "$tool" || die "missing $tool (scripts/bootstrap.sh installs it)"
 done
+[[ $TLS == 0 || $TLS == 1 ]] || die "TLS must be 0 or 1, not '$TLS'"
+[[ $TLS == 0 ]] || have openssl || die "TLS=1 needs openssl"
 [[ -z $PERF ]] || have perf || die "PERF is set but perf is missing (apt-get install linux-perf)"
 ((ROUNDS >= 1 && DURATION >= 1 && WARMUP >= 0 && CONNS >= 1)) || die "bad ROUNDS/DURATION/WARMUP/CONNS"
 [[ $(nproc) -ge 2 ]] || log "warning: 1 CPU: pinning cannot keep the proxy apart from the load"
@@ -66,11 +77,15 @@ for t in "${TARGETS[@]}"; do
   esac
 done
 
-bench_begin http1
+SCENARIO=http1 SCHEME=http SCENARIO_TITLE="HTTP/1.1 keep-alive"
+if [[ $TLS == 1 ]]; then
+  SCENARIO=https1 SCHEME=https SCENARIO_TITLE="HTTPS + HTTP/1.1 keep-alive (TLS 1.3, ECDSA P-256)"
+fi
+bench_begin "$SCENARIO"
 STAMP=$(date +%Y%m%d-%H%M%S)
-OUT="$RESULTS_DIR/http1-$STAMP"
+OUT="$RESULTS_DIR/$SCENARIO-$STAMP"
 mkdir -p "$OUT/wrk" "$OUT/configs"
-ln -sfn "http1-$STAMP" "$RESULTS_DIR/http1-latest"
+ln -sfn "$SCENARIO-$STAMP" "$RESULTS_DIR/$SCENARIO-latest"
 TSV="$OUT/rounds.tsv"
 TXT="$OUT/summary.txt"
 
@@ -82,6 +97,10 @@ ORIGIN="127.0.0.1:${PORTS[0]}"
 start_pinned origin "$LOAD_CPU" $(gen_origin "$RUN_DIR/origin" "${PORTS[0]}" "$BODY_BYTES")
 wait_ok origin "http://$ORIGIN/"
 ORIGIN_STATUS="http://$ORIGIN/__status"
+if [[ $TLS == 1 ]]; then
+  gen_cert "$RUN_DIR/tls" # read by the generators of the proxies' configs (lib.sh)
+  BENCH_TLS_CERT="$RUN_DIR/tls/cert.pem" BENCH_TLS_KEY="$RUN_DIR/tls/key.pem"
+fi
 
 declare -A URL=() PGID=()
 port_i=1
@@ -101,17 +120,28 @@ for t in "${TARGETS[@]}"; do
     # shellcheck disable=SC2086  # a generated command line, split on purpose
     start_pinned "$t" "$PROXY_CPU" $cmd
   fi
-  URL[$t]="http://127.0.0.1:$port/" PGID[$t]=${BENCH_PID[$t]}
+  URL[$t]="$SCHEME://127.0.0.1:$port/" PGID[$t]=${BENCH_PID[$t]}
 done
+declare -A TLS_SEEN=() # target -> "TLSv1.3 / CIPHER" as curl negotiated it at start-up
 for t in "${TARGETS[@]}"; do
   [[ $t == direct ]] && continue
   wait_ok "$t" "${URL[$t]}" 20
-  got=$(curl -s --max-time 5 "${URL[$t]}" | wc -c)
+  # -k: self-signed certificate in TLS mode (no effect on http://)
+  got=$(curl -sk --max-time 5 "${URL[$t]}" | wc -c)
   [[ $got == "$BODY_BYTES" ]] || die "$t: body through ${URL[$t]} is $got bytes, want $BODY_BYTES"
-  xff=$(curl -s --max-time 5 "${URL[$t]}__xff")
+  xff=$(curl -sk --max-time 5 "${URL[$t]}__xff")
   [[ $xff == *127.0.0.1* ]] || die "$t: origin saw x-forwarded-for '$xff', want 127.0.0.1"
-  log "ready: $(printf '%-8s' "$t") ${URL[$t]} pid ${PGID[$t]} on CPU $PROXY_CPU"
+  if [[ $TLS == 1 ]]; then
+    # what a client offering TLS 1.2 and 1.3 gets (wrk uses the same OpenSSL): must be 1.3
+    TLS_SEEN[$t]=$(curl -skv --max-time 5 -o /dev/null "${URL[$t]}" 2>&1 |
+      sed -n 's/^\* SSL connection using \(.*\)$/\1/p' | head -n 1)
+    [[ ${TLS_SEEN[$t]} == TLSv1.3* ]] || die "$t: TLS through ${URL[$t]} is '${TLS_SEEN[$t]}', want TLSv1.3"
+  fi
+  log "ready: $(printf '%-8s' "$t") ${URL[$t]} pid ${PGID[$t]} on CPU $PROXY_CPU${TLS_SEEN[$t]:+ (${TLS_SEEN[$t]})}"
 done
+if [[ $TLS == 1 ]]; then
+  cp "$RUN_DIR/tls/cert.pem" "$OUT/configs/tls-cert.pem" # the certificate only, never the key
+fi
 for d in "$RUN_DIR"/*/; do
   for f in "$d"*.conf "$d"*.cfg "$d"*.yaml; do
     [[ -f $f ]] && cp "$f" "$OUT/configs/$(basename "$d")-$(basename "$f")"
@@ -190,7 +220,9 @@ measure() {
 # ------------------------------------------------------------------------------ header
 vortex_version=-
 [[ " ${TARGETS[*]} " == *" vortex "* ]] && vortex_version=$("$VORTEX" version 2>&1 | head -1)
-knobs="ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP CONNS=$CONNS THREADS=$THREADS BODY_BYTES=$BODY_BYTES PROXIES=\"$PROXIES\""
+knobs=""
+[[ $TLS == 1 ]] && knobs="TLS=1 "
+knobs+="ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP CONNS=$CONNS THREADS=$THREADS BODY_BYTES=$BODY_BYTES PROXIES=\"$PROXIES\""
 [[ $vortex_version != - ]] && knobs+=" VORTEX=$(printf %q "${VORTEX#"$REPO_DIR"/}")"
 {
   echo "# bench/macro/http1.sh  $(date -Is)"
@@ -198,6 +230,13 @@ knobs="ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP CONNS=$CONNS THREADS=$TH
   echo "# host: $(nproc) CPUs, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), Linux $(uname -r)"
   echo "# versions: $vortex_version; $(nginx -v 2>&1 | sed 's/.*: //'); haproxy $(haproxy -v | awk 'NR == 1 { print $3 }'); wrk $(wrk -v 2>&1 | awk 'NR == 1 { print $2 }')"
   echo "# wrk -t$THREADS -c$CONNS -d${DURATION}s keep-alive, ${BODY_BYTES} B body; proxy on CPU $PROXY_CPU alone, origin + wrk on CPU $LOAD_CPU"
+  if [[ $TLS == 1 ]]; then
+    seen=""
+    for t in "${TARGETS[@]}"; do [[ -n ${TLS_SEEN[$t]:-} ]] && seen+="${seen:+; }$t ${TLS_SEEN[$t]}"; done
+    echo "# scenario: $SCENARIO_TITLE: wrk -> https:// -> proxy -> plain HTTP/1.1 keep-alive -> origin;"
+    echo "#   self-signed ECDSA P-256 certificate made for this run; session resumption as each proxy's default"
+    echo "#   negotiated at start-up (curl): $seen"
+  fi
   echo "# raw results: $OUT"
 } | tee "$TXT"
 
@@ -242,7 +281,7 @@ summarize() {
 }
 {
   echo
-  echo "HTTP/1.1 keep-alive, medians of $ROUNDS rounds (cpu eff vs nginx = nginx cpu µs/req ÷ this one; higher is better)"
+  echo "$SCENARIO_TITLE, medians of $ROUNDS rounds (cpu eff vs nginx = nginx cpu µs/req ÷ this one; higher is better)"
   echo
   summarize
   echo

@@ -12,6 +12,11 @@ PROXY_CPU=${PROXY_CPU:-1} # the proxy under test, alone
 RESULTS_DIR=${RESULTS_DIR:-/tmp/vortex-bench-results}
 KEEP_TMP=${KEEP_TMP:-0}           # 1: keep the run dir (configs, logs) after exit
 UPSTREAM_POOL=${UPSTREAM_POOL:-256} # idle origin connections each proxy may keep (>= CONNS)
+# TLS on the proxies' listeners (gen_nginx, gen_haproxy, gen_vortex): empty = plain HTTP; set
+# both to a PEM certificate and its key (see gen_cert) and every proxy terminates TLS 1.3
+# there (Vortex: no knob for the version; TLS 1.3 is what any 1.3-capable client gets).
+BENCH_TLS_CERT=""
+BENCH_TLS_KEY=""
 # shellcheck disable=SC2034
 CLK_TCK=$(getconf CLK_TCK)
 
@@ -123,7 +128,8 @@ wait_ok() {
       tail -n 30 "$RUN_DIR/$name.log" >&2 || true
       die "$name died while starting (log: $RUN_DIR/$name.log)"
     fi
-    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url" 2>/dev/null) || true
+    # -k: the TLS listeners of the bench have a self-signed certificate (no effect on http://)
+    code=$(curl -sk -o /dev/null -w '%{http_code}' --max-time 2 "$url" 2>/dev/null) || true
     [[ $code == 200 ]] && return 0
     sleep 0.1
   done
@@ -220,6 +226,18 @@ group_pids() {
 # ------------------------------------------------------------------------------ configs
 # The generators write into DIR and print the command line that runs it in the foreground.
 
+# gen_cert DIR: a self-signed ECDSA P-256 certificate for localhost, valid 1 day, as
+# DIR/cert.pem + DIR/key.pem, and DIR/haproxy.pem (both in one file, as haproxy's crt wants).
+gen_cert() {
+  local dir=$1
+  mkdir -p "$dir"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+    -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+    -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>"$dir/openssl.log" ||
+    die "openssl could not make a certificate: $(tail -n 3 "$dir/openssl.log")"
+  cat "$dir/cert.pem" "$dir/key.pem" >"$dir/haproxy.pem"
+}
+
 # gen_origin DIR PORT BODY_BYTES: 1-worker nginx answering a fixed body from memory.
 gen_origin() {
   local dir=$1 port=$2 body
@@ -287,7 +305,14 @@ http {
         keepalive_timeout 60s;
     }
     server {
-        listen 127.0.0.1:$port backlog=4096;
+$(if [[ -n $BENCH_TLS_CERT ]]; then
+    echo "        listen 127.0.0.1:$port ssl backlog=4096;   # HTTP/1.1 only (no http2)"
+    echo "        ssl_certificate $BENCH_TLS_CERT;"
+    echo "        ssl_certificate_key $BENCH_TLS_KEY;"
+    echo "        ssl_protocols TLSv1.3;                  # session tickets: nginx's default (on)"
+  else
+    echo "        listen 127.0.0.1:$port backlog=4096;"
+  fi)
         location / {
             proxy_pass http://origin;
             proxy_http_version 1.1;          # upstream keep-alive needs 1.1 ...
@@ -303,8 +328,10 @@ EOF
 
 # gen_haproxy DIR PORT UPSTREAM: haproxy in http mode, one thread, server connections shared.
 gen_haproxy() {
-  local dir=$1 port=$2 upstream=$3
+  local dir=$1 port=$2 upstream=$3 tls=""
   mkdir -p "$dir"
+  # crt: certificate and key in one file (gen_cert's haproxy.pem); tickets: haproxy's default
+  [[ -n $BENCH_TLS_CERT ]] && tls=" ssl crt ${BENCH_TLS_CERT%/*}/haproxy.pem ssl-min-ver TLSv1.3 alpn http/1.1"
   cat >"$dir/haproxy.cfg" <<EOF
 global
     nbthread 1                 # one thread, pinned by taskset
@@ -322,7 +349,7 @@ defaults
     timeout http-keep-alive 30s
 
 frontend fe
-    bind 127.0.0.1:$port
+    bind 127.0.0.1:$port$tls
     default_backend be
 
 backend be
@@ -341,7 +368,16 @@ workers: 1                 # one worker, pinned by taskset
 cpu_pinning: false         # taskset already chose the CPU; worker 0 -> CPU 0 would be wrong
 drain_timeout_ms: 1000
 listeners:
-  - { name: bench, address: "127.0.0.1:$port" }
+$(if [[ -n $BENCH_TLS_CERT ]]; then
+    echo "  - name: bench"
+    echo "    address: \"127.0.0.1:$port\""
+    echo "    tls:                   # TLS 1.2 and 1.3 accepted (no version key); clients here get 1.3"
+    echo "      certificates:"
+    echo "        - { cert: \"$BENCH_TLS_CERT\", key: \"$BENCH_TLS_KEY\", server_names: [\"*\"] }"
+    echo "      alpn: [http/1.1]"
+  else
+    echo "  - { name: bench, address: \"127.0.0.1:$port\" }"
+  fi)
 routes:
   - { name: all, match: { path_prefix: "/" }, cluster: origin }
 clusters:
