@@ -112,6 +112,35 @@ clusters:
     assert code in (502, 503) and "error" in json.loads(body)
 
 
+def test_an_upstream_that_never_answers_gets_504_over_h2_while_other_streams_flow(
+        vortex, raw_origin, echo_origin, cert):
+    # The streams' deadlines are kept by their connection's watchdog: a stalled stream times
+    # out on time and its neighbours on the same connection are not held up.
+    from origins import replying
+    stalled = raw_origin(replying(b"", then="hold"))
+    plain = free_port()
+    text = f'''listeners:
+  - {{ name: plain, address: "127.0.0.1:{plain}" }}
+routes:
+  - {{ name: stall, match: {{ path_prefix: /stall }}, cluster: stalled, timeout_ms: 500 }}
+  - {{ name: echo, match: {{ path_prefix: / }}, cluster: echo }}
+clusters:
+  - {{ name: stalled, endpoints: [{{ address: "{stalled.address}" }}] }}
+  - {{ name: echo, endpoints: [{{ address: "{echo_origin.address}" }}] }}
+'''
+    proxy = vortex(text, port=plain)
+    base = f"http://127.0.0.1:{plain}"
+    started = time.monotonic()
+    got = curl("--http2-prior-knowledge", "-w", "\n%{http_code}\n", f"{base}/stall",
+               f"{base}/a", f"{base}/b", "-Z", "--parallel-immediate")
+    elapsed = time.monotonic() - started
+    assert got.returncode == 0, got.stderr
+    codes = [line for line in got.stdout.split(b"\n") if line in (b"200", b"504")]
+    assert sorted(codes) == [b"200", b"200", b"504"], got.stdout
+    assert b'"Gateway Timeout"' in got.stdout
+    assert 0.4 <= elapsed < 3.0, f"504 after {elapsed:.2f}s with timeout_ms 500"
+
+
 def test_many_concurrent_streams_on_one_connection_with_h2load(h2_proxy):
     got = subprocess.run(["h2load", "-n", "400", "-c", "1", "-m", "50", f"http://127.0.0.1:{h2_proxy.port}/many"],
                          capture_output=True, text=True, timeout=60)

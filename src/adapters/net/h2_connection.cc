@@ -1,6 +1,7 @@
 #include "adapters/net/h2_connection.h"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/write.hpp>
 
 #include "adapters/net/spawn.h"
@@ -60,6 +61,7 @@ H2Downstream::H2Downstream(ports::Executor executor, proxy::WorkerContext& worke
       session_(h2::H2Session::Role::Server, settings_for(limits), *this),
       write_signal_(executor),
       done_signal_(executor),
+      watchdog_timer_(executor),
       last_activity_(SteadyClock::now()) {}
 
 H2Downstream::~H2Downstream() = default;
@@ -195,7 +197,6 @@ ports::Awaitable<void> H2Downstream::writer() {
 }
 
 ports::Awaitable<void> H2Downstream::watchdog() {
-  Timer tick(executor_);
   const auto idle = limits_.idle_timeout;
   const auto period = std::min<std::chrono::milliseconds>(
       std::chrono::milliseconds(1000),
@@ -203,9 +204,19 @@ ports::Awaitable<void> H2Downstream::watchdog() {
                                           std::min(idle, limits_.header_timeout) / 4));
   const auto started = SteadyClock::now();
   for (;;) {
-    tick.expires_after(period);
-    co_await tick.async_wait(ports::kDeferTuple);
-    const auto now = SteadyClock::now();
+    auto now = SteadyClock::now();
+    next_check_ = now + period;
+    for (const auto& [id, stream] : streams_) {
+      next_check_ = std::min(next_check_, stream->expire_if_due(now));
+    }
+    watchdog_timer_.expires_at(next_check_);
+    co_await watchdog_timer_.async_wait(ports::kDeferTuple);
+    // run()'s `||` cancels the watchdog when the connection ends: read as a value, since the
+    // next co_await would throw it. (Not inside the if: GCC 12 miscompiles that.)
+    const boost::asio::cancellation_state state =
+        co_await boost::asio::this_coro::cancellation_state;
+    if (state.cancelled() != boost::asio::cancellation_type::none) co_return;
+    now = SteadyClock::now();
     if (!preface_seen_ && now - started >= limits_.header_timeout) co_return;
     if (writing_ && now - write_started_ >= idle) co_return;  // invariant 2: stalled writes
     if (live_streams_ == 0 && now - last_activity_ >= idle && !session_.fatal()) {

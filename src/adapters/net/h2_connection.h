@@ -45,6 +45,10 @@ class H2Downstream : public DownstreamConnection, private h2::H2Events {
   std::string_view client_ip() const { return client_ip_; }
   ports::Executor executor() const { return executor_; }
   void wake_writer() { write_signal_.cancel(); }
+  // A stream's deadline moved to `deadline`: the watchdog wakes for it if it would sleep past.
+  void watch_deadline(std::chrono::steady_clock::time_point deadline) {
+    if (deadline < next_check_) watchdog_timer_.cancel();
+  }
 
  protected:
   // The byte stream's part: read, write, close. run() drives the protocol over them.
@@ -88,6 +92,10 @@ class H2Downstream : public DownstreamConnection, private h2::H2Events {
   size_t live_streams_ = 0;  // stream coroutines still running (invariant 1)
   Timer write_signal_;
   Timer done_signal_;
+  // The streams' deadlines are kept by the connection's one watchdog timer (not a timer and
+  // a racing coroutine per stream): it wakes at the earliest deadline or the next tick.
+  Timer watchdog_timer_;
+  std::chrono::steady_clock::time_point next_check_ = std::chrono::steady_clock::time_point::max();
   std::string out_;
   bool draining_ = false;
   bool reader_done_ = false;

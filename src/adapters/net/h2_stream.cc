@@ -1,7 +1,5 @@
 #include "adapters/net/h2_stream.h"
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <charconv>
 #include <cstring>
 
@@ -13,7 +11,6 @@ namespace vx::adapters::net {
 using core::http::BodyFraming;
 using core::http::Error;
 using core::http::ErrorKind;
-using namespace boost::asio::experimental::awaitable_operators;
 using SteadyClock = std::chrono::steady_clock;
 
 namespace {
@@ -35,7 +32,6 @@ H2Stream::H2Stream(H2Downstream& connection, int32_t id, h2::HeaderBlock&& block
       id_(id),
       head_block_(std::move(block)),
       signal_(connection.executor()),
-      timer_(connection.executor()),
       deadline_(SteadyClock::now() + connection.limits().header_timeout),
       end_stream_(end_stream) {
   request_.method = static_method(head_block_.find(":method"));
@@ -74,21 +70,19 @@ std::chrono::milliseconds H2Stream::idle_timeout() const {
 }
 
 ports::Awaitable<void> H2Stream::run() {
-  co_await ([this]() -> ports::Awaitable<void> {
-    co_await proxy::serve_stream(*this, connection_.worker());
-    // Invariant 3 also bounds the flush: no progress for idle_timeout resets the stream.
-    size_t last_at = out_at_;
-    auto stall_deadline = SteadyClock::now() + idle_timeout();
-    while (response_started_ && !out_done_ && !closed_) {
-      if (!co_await wait(stall_deadline)) {
-        if (out_at_ == last_at) break;
-      }
-      if (out_at_ != last_at) {
-        last_at = out_at_;
-        stall_deadline = SteadyClock::now() + idle_timeout();
-      }
+  co_await proxy::serve_stream(*this, connection_.worker());
+  // Invariant 3 also bounds the flush: no progress for idle_timeout resets the stream.
+  size_t last_at = out_at_;
+  auto stall_deadline = SteadyClock::now() + idle_timeout();
+  while (response_started_ && !out_done_ && !closed_) {
+    if (!co_await wait(stall_deadline)) {
+      if (out_at_ == last_at) break;
     }
-  }() || watchdog());
+    if (out_at_ != last_at) {
+      last_at = out_at_;
+      stall_deadline = SteadyClock::now() + idle_timeout();
+    }
+  }
   if (!closed_) {
     // Unfinished response (stall, pipeline abort) or a request body nobody will read
     // (RFC 9113 §8.1: the server may reset with NO_ERROR once its response is complete).
@@ -115,28 +109,17 @@ ports::Awaitable<bool> H2Stream::wait(SteadyClock::time_point until) {
 
 void H2Stream::arm_deadline(SteadyClock::time_point deadline, ports::UpstreamStream* upstream) {
   watched_upstream_ = upstream;
-  const bool earlier = deadline < deadline_;
   deadline_ = deadline;
-  if (earlier) timer_.cancel();
+  connection_.watch_deadline(deadline);
 }
 
-ports::Awaitable<void> H2Stream::watchdog() {
-  for (;;) {
-    timer_.expires_at(deadline_);
-    co_await timer_.async_wait(ports::kDeferTuple);
-    // Every stream ends by cancelling its watchdog (run()'s `||`). The next co_await of an
-    // operation would then throw, and unwinding that cost more CPU than the rest of the
-    // stream; so the cancellation is read as a value and ends the loop first. (Kept out of
-    // the if condition: GCC 12 miscompiles a co_await there and the coroutine crashes.)
-    const boost::asio::cancellation_state state =
-        co_await boost::asio::this_coro::cancellation_state;
-    if (state.cancelled() != boost::asio::cancellation_type::none) co_return;
-    if (SteadyClock::now() < deadline_) continue;
-    expired_ = true;
-    if (watched_upstream_) watched_upstream_->cancel();
-    notify();
-    deadline_ = SteadyClock::time_point::max();
-  }
+SteadyClock::time_point H2Stream::expire_if_due(SteadyClock::time_point now) {
+  if (now < deadline_) return deadline_;
+  expired_ = true;
+  if (watched_upstream_) watched_upstream_->cancel();
+  notify();
+  deadline_ = SteadyClock::time_point::max();
+  return deadline_;
 }
 
 void H2Stream::on_data(std::string_view data) {

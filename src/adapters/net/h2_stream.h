@@ -43,6 +43,9 @@ class H2Stream final : public proxy::DownstreamExchange {
   long pull_body(uint8_t* into, size_t max, bool& eof, const core::http::HeaderList*& trailers);
   // The connection is going away: abort whatever the stream waits for.
   void abort();
+  // From the connection's watchdog: expires the stream if its deadline passed; returns the
+  // deadline still ahead (time_point::max() when none).
+  std::chrono::steady_clock::time_point expire_if_due(std::chrono::steady_clock::time_point now);
 
   // proxy::DownstreamExchange
   core::http::RequestHead& request() override { return request_; }
@@ -65,7 +68,6 @@ class H2Stream final : public proxy::DownstreamExchange {
   bool deadline_expired() const override { return expired_; }
 
  private:
-  ports::Awaitable<void> watchdog();
   // Suspends until notify() or `until`; true if woken before `until`.
   ports::Awaitable<bool> wait(std::chrono::steady_clock::time_point until);
   void notify() { signal_.cancel(); }
@@ -78,8 +80,7 @@ class H2Stream final : public proxy::DownstreamExchange {
   proxy::StreamScratch scratch_;
 
   Timer signal_;  // wakes the stream's coroutine (data, window, reset)
-  Timer timer_;   // the pipeline's deadline
-  std::chrono::steady_clock::time_point deadline_;
+  std::chrono::steady_clock::time_point deadline_;  // the pipeline's; kept by the connection
   ports::UpstreamStream* watched_upstream_ = nullptr;
   bool expired_ = false;
 
