@@ -15,6 +15,9 @@ using SteadyClock = std::chrono::steady_clock;
 namespace {
 
 constexpr size_t kReadBytes = 16 * 1024;
+// Finished streams kept per connection for reuse, and the most buffer memory one may keep.
+constexpr size_t kSpareStreams = 16;
+constexpr size_t kSpareStreamBytes = 16 * 1024;
 
 h2::H2Settings settings_for(const core::config::Limits& limits) {
   h2::H2Settings s;
@@ -98,14 +101,28 @@ void H2Downstream::drain() {
 }
 
 void H2Downstream::start_stream(int32_t id, h2::HeaderBlock& block, bool end_stream) {
-  auto stream = std::make_unique<H2Stream>(*this, id, std::move(block), end_stream);
+  std::unique_ptr<H2Stream> stream;
+  if (spare_streams_.empty()) {
+    stream = std::make_unique<H2Stream>(*this, id, block, end_stream);
+  } else {
+    stream = std::move(spare_streams_.back());
+    spare_streams_.pop_back();
+    stream->restart(id, block, end_stream);
+  }
   streams_[id] = stream.get();
   ++live_streams_;
   spawn_guarded(
       executor_,
-      [](std::unique_ptr<H2Stream> s) -> ports::Awaitable<void> {
+      [](H2Downstream& connection, std::unique_ptr<H2Stream> s) -> ports::Awaitable<void> {
         co_await s->run();
-      }(std::move(stream)),
+        connection.streams_.erase(s->id());  // now: no frame may reach it once it is reused
+        // A finished stream's buffers serve the next one (a coroutine destroyed unfinished just
+        // frees its own); one that held a large body is let go rather than kept large.
+        if (connection.spare_streams_.size() < kSpareStreams &&
+            s->buffer_bytes() <= kSpareStreamBytes) {
+          connection.spare_streams_.push_back(std::move(s));
+        }
+      }(*this, std::move(stream)),
       [this, id] {
         streams_.erase(id);
         --live_streams_;

@@ -89,6 +89,7 @@ class H2Downstream : public DownstreamConnection, private h2::H2Events {
   std::string client_ip_;
   h2::H2Session session_;
   std::unordered_map<int32_t, H2Stream*> streams_;
+  std::vector<std::unique_ptr<H2Stream>> spare_streams_;  // finished, kept for the next ones
   size_t live_streams_ = 0;  // stream coroutines still running (invariant 1)
   Timer write_signal_;
   Timer done_signal_;

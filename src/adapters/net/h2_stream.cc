@@ -27,13 +27,54 @@ std::string_view static_method(std::string_view m) {
 
 }  // namespace
 
-H2Stream::H2Stream(H2Downstream& connection, int32_t id, h2::HeaderBlock&& block, bool end_stream)
-    : connection_(connection),
-      id_(id),
-      head_block_(std::move(block)),
-      signal_(connection.executor()),
-      deadline_(SteadyClock::now() + connection.limits().header_timeout),
-      end_stream_(end_stream) {
+H2Stream::H2Stream(H2Downstream& connection, int32_t id, h2::HeaderBlock& block, bool end_stream)
+    : connection_(connection), signal_(connection.executor()) {
+  begin(id, block, end_stream);
+}
+
+void H2Stream::restart(int32_t id, h2::HeaderBlock& block, bool end_stream) {
+  request_.clear();
+  scratch_.forwarded.clear();
+  scratch_.path.clear();
+  scratch_.request_id.clear();
+  scratch_.head.clear();
+  scratch_.body_prefix.clear();
+  watched_upstream_ = nullptr;
+  expired_ = false;
+  in_.clear();
+  taken_.clear();
+  taken_view_ = {};
+  body_received_ = 0;
+  request_trailer_block_.clear();
+  request_trailers_.clear();
+  response_started_ = false;
+  has_body_ = false;
+  continue_sent_ = false;
+  out_.clear();
+  out_at_ = 0;
+  out_eof_ = false;
+  out_done_ = false;
+  trailer_block_.clear();
+  trailers_.clear();
+  scratch_headers_.clear();
+  closed_ = false;
+  close_code_ = 0;
+  begin(id, block, end_stream);
+}
+
+size_t H2Stream::buffer_bytes() const {
+  return head_block_.bytes.capacity() + in_.capacity() + taken_.capacity() + out_.capacity() +
+         scratch_.forwarded.capacity() + scratch_.path.capacity() + scratch_.head.capacity() +
+         scratch_.body_prefix.capacity() + request_trailer_block_.bytes.capacity() +
+         trailer_block_.bytes.capacity();
+}
+
+void H2Stream::begin(int32_t id, h2::HeaderBlock& block, bool end_stream) {
+  id_ = id;
+  head_block_.clear();
+  std::swap(head_block_, block);
+  deadline_ = SteadyClock::now() + connection_.limits().header_timeout;
+  end_stream_ = end_stream;
   request_.method = static_method(head_block_.find(":method"));
   request_.target = head_block_.find(":path");
   request_.authority = head_block_.find(":authority");

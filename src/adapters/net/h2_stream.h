@@ -28,8 +28,14 @@ class H2Stream final : public proxy::DownstreamExchange {
  public:
   static constexpr size_t kHighWaterBytes = 64 * 1024;
 
-  // `block` is the request head (moved in); end_stream = no body follows.
-  H2Stream(H2Downstream& connection, int32_t id, h2::HeaderBlock&& block, bool end_stream);
+  // `block` is the request head (swapped in: the caller gets this stream's old storage back);
+  // end_stream = no body follows.
+  H2Stream(H2Downstream& connection, int32_t id, h2::HeaderBlock& block, bool end_stream);
+  // Makes a finished stream a new one, keeping the capacity of its buffers (the connection
+  // recycles streams so that a warm connection allocates little per request).
+  void restart(int32_t id, h2::HeaderBlock& block, bool end_stream);
+  // Bytes of buffer capacity the stream holds (what keeping it for reuse costs).
+  size_t buffer_bytes() const;
 
   // Runs the pipeline for this stream, then waits until the response is flushed or reset.
   ports::Awaitable<void> run();
@@ -68,13 +74,14 @@ class H2Stream final : public proxy::DownstreamExchange {
   bool deadline_expired() const override { return expired_; }
 
  private:
+  void begin(int32_t id, h2::HeaderBlock& block, bool end_stream);
   // Suspends until notify() or `until`; true if woken before `until`.
   ports::Awaitable<bool> wait(std::chrono::steady_clock::time_point until);
   void notify() { signal_.cancel(); }
   size_t unsent() const { return out_.size() - out_at_; }
 
   H2Downstream& connection_;
-  int32_t id_;
+  int32_t id_ = 0;
   h2::HeaderBlock head_block_;
   core::http::RequestHead request_;
   proxy::StreamScratch scratch_;
