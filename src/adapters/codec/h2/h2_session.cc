@@ -240,13 +240,15 @@ ssize_t H2Session::on_read_body(nghttp2_session* session, int32_t stream_id, uin
 void H2Session::build_nv(const core::http::HeaderList& headers) {
   size_t total = 0;
   for (const auto& h : headers) total += h.name.size();
-  nv_bytes_.clear();
-  nv_bytes_.reserve(total);  // no reallocation below: the views into it stay valid
+  nv_bytes_.resize(total);  // sized once: the views into it stay valid
+  char* bytes = nv_bytes_.data();
+  size_t at = 0;
   nv_.clear();
   for (const auto& h : headers) {
-    const size_t at = nv_bytes_.size();
-    for (char c : h.name) nv_bytes_.push_back(core::http::ascii_lower(c));
-    const std::string_view lower(nv_bytes_.data() + at, h.name.size());
+    char* name = bytes + at;
+    for (size_t i = 0; i < h.name.size(); ++i) name[i] = core::http::ascii_lower(h.name[i]);
+    at += h.name.size();
+    const std::string_view lower(name, h.name.size());
     if (connection_specific(lower)) continue;
     if (lower == "te" && !core::http::iequals(h.value, "trailers")) continue;
     nv_.push_back(make_nv(lower, h.value));
@@ -256,8 +258,10 @@ void H2Session::build_nv(const core::http::HeaderList& headers) {
 bool H2Session::submit_headers_nv(int32_t stream_id, uint16_t status,
                                   const core::http::HeaderList& headers, bool has_body,
                                   bool final_head) {
-  char digits[4];
-  std::snprintf(digits, sizeof digits, "%03u", static_cast<unsigned>(status % 1000));
+  const unsigned code = status % 1000u;
+  const char digits[3] = {static_cast<char>('0' + code / 100),
+                          static_cast<char>('0' + code / 10 % 10),
+                          static_cast<char>('0' + code % 10)};
   build_nv(headers);
   nv_.insert(nv_.begin(), make_nv(":status", std::string_view(digits, 3)));
   if (!final_head) {
