@@ -93,8 +93,7 @@ ports::Awaitable<void> BasicH1Connection<Stream>::watchdog() {
 }
 
 template <typename Stream>
-ports::Awaitable<std::pair<boost::system::error_code, size_t>>
-BasicH1Connection<Stream>::read_more() {
+boost::asio::mutable_buffer BasicH1Connection<Stream>::read_space() {
   if (in_end_ == in_.size()) {
     if (in_begin_ > 0) {
       std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
@@ -105,10 +104,7 @@ BasicH1Connection<Stream>::read_more() {
       in_.resize(in_.size() * 2);
     }
   }
-  auto [ec, n] = co_await socket_.async_read_some(
-      asio::buffer(in_.data() + in_end_, in_.size() - in_end_), ports::kDeferTuple);
-  in_end_ += n;
-  co_return std::pair{ec, n};
+  return asio::buffer(in_.data() + in_end_, in_.size() - in_end_);
 }
 
 template <typename Stream>
@@ -151,6 +147,7 @@ BasicH1Connection<Stream>::read_head() {
       }
     }
     auto [ec, n] = co_await read_more();
+    in_end_ += n;
     if (n > 0 && idle_) {
       idle_ = false;
       arm_deadline(SteadyClock::now() + limits_.header_timeout, nullptr);
@@ -231,22 +228,31 @@ ports::Awaitable<void> BasicH1Connection<Stream>::serve() {
 }
 
 template <typename Stream>
-ports::AsyncResult<void> BasicH1Connection<Stream>::write_out(
-    std::span<const std::string_view> body) {
+bool BasicH1Connection<Stream>::gather_out(std::span<const std::string_view> body) {
   gather_.clear();
   if (!out_.empty()) gather_.emplace_back(out_.data(), out_.size());
   for (auto piece : body) {
     if (!piece.empty()) gather_.emplace_back(piece.data(), piece.size());
   }
-  if (gather_.empty()) co_return core::Result<void, Error>{};
-  auto [ec, n] =
-      co_await asio::async_write(socket_, ports::BufferView(gather_), ports::kDeferTuple);
+  return !gather_.empty();
+}
+
+template <typename Stream>
+core::Result<void, Error> BasicH1Connection<Stream>::finish_write(
+    const std::tuple<boost::system::error_code, size_t>& written) {
   out_.clear();
-  if (ec) {
+  if (std::get<0>(written)) {
     close_after_response_ = true;
-    co_return core::unexpected(Error{ErrorKind::DownstreamClosed, "client write failed"});
+    return core::unexpected(Error{ErrorKind::DownstreamClosed, "client write failed"});
   }
-  co_return core::Result<void, Error>{};
+  return {};
+}
+
+template <typename Stream>
+ports::AsyncResult<void> BasicH1Connection<Stream>::write_out(
+    std::span<const std::string_view> body) {
+  if (!gather_out(body)) co_return core::Result<void, Error>{};
+  co_return finish_write(co_await write_gathered());
 }
 
 template <typename Stream>
@@ -280,6 +286,7 @@ ports::AsyncResult<ports::BodyChunk> BasicH1Connection<Stream>::read_body() {
     if (!pieces.empty()) co_return ports::BodyChunk{pieces, false, nullptr};
     if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;  // releases the pieces handed out last
     auto [ec, n] = co_await read_more();
+    in_end_ += n;
     if (ec) {
       close_after_response_ = true;
       if (expired_) co_return core::unexpected(Error{ErrorKind::RequestTimeout, "body timed out"});
@@ -334,10 +341,13 @@ template <typename Stream>
 ports::AsyncResult<void> BasicH1Connection<Stream>::send_body(const ports::BodyChunk& chunk) {
   if (chunk.last) response_complete_ = true;  // reset below if the write fails
   if (!response_has_body_) {
-    if (chunk.last) co_return co_await write_out({});
+    if (chunk.last && gather_out({})) co_return finish_write(co_await write_gathered());
     co_return core::Result<void, Error>{};
   }
-  if (!response_chunked_) co_return co_await write_out(chunk.pieces);
+  if (!response_chunked_) {  // the common case, written here without write_out's frame
+    if (!gather_out(chunk.pieces)) co_return core::Result<void, Error>{};
+    co_return finish_write(co_await write_gathered());
+  }
   // Chunk framing: small headers in a reused array, body bytes gathered zero-copy.
   gather_.clear();
   if (!out_.empty()) gather_.emplace_back(out_.data(), out_.size());

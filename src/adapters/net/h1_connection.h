@@ -10,6 +10,7 @@
 //     while draining, the connection closes instead of reading another request.
 #pragma once
 
+#include <boost/asio/write.hpp>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -18,6 +19,7 @@
 #include "adapters/codec/h1/h1_parser.h"
 #include "adapters/net/stream.h"
 #include "core/config/config.h"
+#include "ports/buffer_view.h"
 #include "proxy/downstream_exchange.h"
 #include "proxy/worker_context.h"
 
@@ -76,7 +78,18 @@ class BasicH1Connection final : public proxy::DownstreamExchange, public Downstr
   ports::Awaitable<void> serve();
   ports::Awaitable<void> watchdog();
   ports::Awaitable<HeadOutcome> read_head();
-  ports::Awaitable<std::pair<boost::system::error_code, size_t>> read_more();
+  // Reads more bytes after in_end_ (compacting or growing the buffer first). Returns the
+  // deferred operation itself, so that awaiting it costs no coroutine frame of its own.
+  auto read_more() { return socket_.async_read_some(read_space(), ports::kDeferTuple); }
+  boost::asio::mutable_buffer read_space();
+  // out_ (head, framing) then `body`, in one gathered write; the same without a frame of its
+  // own: `if (gather_out(body)) finish_write(co_await write_gathered());`.
+  bool gather_out(std::span<const std::string_view> body);
+  auto write_gathered() {
+    return boost::asio::async_write(socket_, ports::BufferView(gather_), ports::kDeferTuple);
+  }
+  core::Result<void, core::http::Error> finish_write(
+      const std::tuple<boost::system::error_code, size_t>& written);
   ports::AsyncResult<void> write_out(std::span<const std::string_view> body);
   ports::Awaitable<void> answer_parse_error(const core::http::Error& error);
   bool keep_alive_after_response() const;
