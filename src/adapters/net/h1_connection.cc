@@ -3,8 +3,10 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/write.hpp>
 #include <cstring>
+#include <exception>
 
 #include "adapters/codec/h1/h1_serializer.h"
+#include "adapters/net/spawn.h"
 #include "ports/buffer_view.h"
 #include "proxy/forwarder.h"
 
@@ -38,6 +40,7 @@ BasicH1Connection<Stream>::BasicH1Connection(Stream stream, proxy::WorkerContext
       tls_(tls),
       h2c_(h2c),
       timer_(socket_.get_executor()),
+      watchdog_exit_(socket_.get_executor()),
       in_(kReadBufferBytes),
       parser_(h1::H1Parser::Mode::Request, parse_limits(limits)) {
   client_ip_ = client_address(tcp_of(socket_));
@@ -49,8 +52,24 @@ BasicH1Connection<Stream>::BasicH1Connection(Stream stream, proxy::WorkerContext
 template <typename Stream>
 ports::Awaitable<H1Exit> BasicH1Connection<Stream>::run() {
   deadline_ = SteadyClock::now() + limits_.header_timeout;
-  co_await (serve() || watchdog());
+  watchdog_running_ = true;
+  spawn_guarded(socket_.get_executor(), watchdog(), [this] {
+    watchdog_running_ = false;
+    watchdog_exit_.cancel();
+  });
+  std::exception_ptr failed;
+  try {
+    co_await serve();
+  } catch (...) {
+    failed = std::current_exception();
+  }
   closed_ = true;
+  timer_.cancel();
+  while (watchdog_running_) {  // it refers to this connection: outlive it
+    watchdog_exit_.expires_at(SteadyClock::time_point::max());
+    co_await watchdog_exit_.async_wait(ports::kDeferTuple);
+  }
+  if (failed) std::rethrow_exception(failed);
   if (exit_ != H1Exit::Closed) co_return exit_;
   boost::system::error_code ignored;
   tcp_of(socket_).shutdown(asio::socket_base::shutdown_both, ignored);
@@ -83,6 +102,7 @@ ports::Awaitable<void> BasicH1Connection<Stream>::watchdog() {
   for (;;) {
     timer_.expires_at(deadline_);
     co_await timer_.async_wait(ports::kDeferTuple);
+    if (closed_) co_return;
     if (SteadyClock::now() < deadline_) continue;
     expired_ = true;
     boost::system::error_code ignored;

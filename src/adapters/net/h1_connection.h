@@ -104,8 +104,12 @@ class BasicH1Connection final : public proxy::DownstreamExchange, public Downstr
   bool first_request_ = true;
   std::string client_ip_;
 
-  // Watchdog (invariant 1).
+  // Watchdog (invariant 1). It runs beside serve() as a coroutine of its own rather than in
+  // `serve() || watchdog()`: under that operator every read and write of serve() carried a
+  // cancellation handler it never needed (the watchdog cancels the socket itself).
   Timer timer_;
+  Timer watchdog_exit_;  // run() waits on it for the watchdog to finish
+  bool watchdog_running_ = false;
   std::chrono::steady_clock::time_point deadline_;
   ports::UpstreamStream* watched_upstream_ = nullptr;
   bool expired_ = false;
