@@ -34,6 +34,7 @@ H2Stream::H2Stream(H2Downstream& connection, int32_t id, h2::HeaderBlock&& block
       id_(id),
       head_block_(std::move(block)),
       signal_(connection.executor()),
+      body_signal_(connection.executor()),
       timer_(connection.executor()),
       deadline_(SteadyClock::now() + connection.limits().header_timeout),
       end_stream_(end_stream) {
@@ -110,6 +111,11 @@ ports::Awaitable<bool> H2Stream::wait(SteadyClock::time_point until) {
   signal_.expires_at(until);
   auto [ec] = co_await signal_.async_wait(ports::kUseTuple);
   co_return ec == boost::asio::error::operation_aborted;
+}
+
+ports::Awaitable<void> H2Stream::wait_body() {
+  body_signal_.expires_at(SteadyClock::time_point::max());
+  co_await body_signal_.async_wait(ports::kUseTuple);
 }
 
 void H2Stream::arm_deadline(SteadyClock::time_point deadline, ports::UpstreamStream* upstream) {
@@ -204,7 +210,7 @@ ports::AsyncResult<ports::BodyChunk> H2Stream::read_body() {
           Error{ErrorKind::DownstreamClosed, "client reset the stream before the body ended"});
     }
     if (expired_) co_return core::unexpected(Error{ErrorKind::RequestTimeout, "body timed out"});
-    co_await wait(SteadyClock::time_point::max());
+    co_await wait_body();
   }
 }
 

@@ -68,7 +68,11 @@ class H2Stream final : public proxy::DownstreamExchange {
   ports::Awaitable<void> watchdog();
   // Suspends until notify() or `until`; true if woken before `until`.
   ports::Awaitable<bool> wait(std::chrono::steady_clock::time_point until);
-  void notify() { signal_.cancel(); }
+  ports::Awaitable<void> wait_body();
+  void notify() {
+    signal_.cancel();
+    body_signal_.cancel();
+  }
   size_t unsent() const { return out_.size() - out_at_; }
 
   H2Downstream& connection_;
@@ -77,8 +81,12 @@ class H2Stream final : public proxy::DownstreamExchange {
   core::http::RequestHead request_;
   proxy::StreamScratch scratch_;
 
-  Timer signal_;  // wakes the stream's coroutine (data, window, reset)
-  Timer timer_;   // the pipeline's deadline
+  // Wake the stream's coroutines (data, window, reset). Two, because the pipeline reads the
+  // request body (body_signal_) while it sends the response (signal_): one timer re-armed by
+  // two waiters would wake them in turn forever.
+  Timer signal_;
+  Timer body_signal_;
+  Timer timer_;  // the pipeline's deadline
   std::chrono::steady_clock::time_point deadline_;
   ports::UpstreamStream* watched_upstream_ = nullptr;
   bool expired_ = false;

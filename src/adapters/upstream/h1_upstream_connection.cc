@@ -67,6 +67,7 @@ Error H1UpstreamConnection::read_error(const boost::system::error_code& ec,
 ports::AsyncResult<void> H1UpstreamConnection::send_head(const core::http::RequestHead& head) {
   request_chunked_ = head.framing == core::http::BodyFraming::Chunked;
   request_is_head_ = head.method == "HEAD";
+  body_pending_ = head.framing != core::http::BodyFraming::None;
   parser_.reset(request_is_head_);
   h1::append_request_head(out_, head, head.upgrade ? "upgrade" : "");
   // Written together with the first body bytes, or by recv_head: one syscall for small requests.
@@ -89,7 +90,11 @@ ports::AsyncResult<void> H1UpstreamConnection::flush(std::span<const std::string
 }
 
 ports::AsyncResult<void> H1UpstreamConnection::send_body(const ports::BodyChunk& chunk) {
-  if (!request_chunked_) co_return co_await flush(chunk.pieces);
+  if (!request_chunked_) {
+    auto flushed = co_await flush(chunk.pieces);
+    if (chunk.last && flushed) body_pending_ = false;
+    co_return flushed;
+  }
   // Chunked framing is small; it is copied next to the head so the body bytes still go out
   // zero-copy in one gathered write.
   gather_.clear();
@@ -104,7 +109,9 @@ ports::AsyncResult<void> H1UpstreamConnection::send_body(const ports::BodyChunk&
     static const core::http::HeaderList kNone;
     h1::append_last_chunk(out_, chunk.trailers ? *chunk.trailers : kNone);
   }
-  co_return co_await flush({});
+  auto flushed = co_await flush({});
+  if (chunk.last && flushed) body_pending_ = false;
+  co_return flushed;
 }
 
 ports::Awaitable<std::pair<boost::system::error_code, size_t>> H1UpstreamConnection::read_more() {
@@ -124,7 +131,7 @@ ports::Awaitable<std::pair<boost::system::error_code, size_t>> H1UpstreamConnect
 }
 
 ports::AsyncResult<const core::http::ResponseHead*> H1UpstreamConnection::recv_head() {
-  if (!out_.empty()) {
+  if (!out_.empty() && !body_pending_) {
     auto flushed = co_await flush({});
     if (!flushed) co_return core::unexpected(flushed.error());
   }

@@ -62,6 +62,9 @@ class H1UpstreamConnection final : public ports::UpstreamStream {
   std::string out_;  // pending request head and chunk framing, written with the next body bytes
   bool request_chunked_ = false;
   bool request_is_head_ = false;
+  // The request body is still being sent: out_ belongs to send_body, which may run alongside
+  // recv_head (the pipeline is full duplex), so recv_head must not flush it.
+  bool body_pending_ = false;
   std::vector<boost::asio::const_buffer> gather_;
 
   std::vector<char> in_;
