@@ -244,3 +244,177 @@ def test_origin_closing_mid_response_aborts_the_client(vortex, h2_origin):
         with pytest.raises(AssertionError, match="body bytes missing"):
             for _ in iter_body(conn, resp, timeout=5):
                 pass
+
+
+# --- TLS to the upstream: protocol h2 (ALPN h2) and HTTP/1.1 over TLS ---------------------
+
+
+@pytest.fixture
+def upstream_cert(tmp_path):
+    return make_cert(tmp_path, "origin", "localhost", ["localhost", "127.0.0.1"])
+
+
+def _tls_cluster(protocol, ca="", sni="", verify=True):
+    parts = []
+    if ca:
+        parts.append(f'ca: "{ca}"')
+    if sni:
+        parts.append(f'sni: "{sni}"')
+    if not verify:
+        parts.append("verify: false")
+    return f"protocol: {protocol}, tls: {{ {', '.join(parts)} }}"
+
+
+@pytest.mark.parametrize("sni", ["", "localhost"])
+def test_h2_over_tls_with_verified_certificate(vortex, h2_origin, upstream_cert, sni):
+    origin = h2_origin(tls=upstream_cert)
+    proxy = vortex(simple_config(origin.address, cluster=_tls_cluster("h2", ca=upstream_cert[0], sni=sni)))
+    resp = exchange(proxy.port, req("GET", "/tls", [("x-trailers", "yes"), ("x-no-length", "1")]), timeout=5).first
+    assert resp.status == 200, resp.body
+    info = resp.json()
+    assert info["scheme"] == "https"
+    assert info["path"] == "/tls"
+    assert ("x-checksum", "c0ffee") in [(n.lower(), v) for n, v in resp.trailers]
+
+
+def test_h2_over_tls_with_wrong_ca_is_502(vortex, h2_origin, upstream_cert, tmp_path):
+    other_ca, _ = make_cert(tmp_path, "other", "localhost", ["localhost", "127.0.0.1"])
+    origin = h2_origin(tls=upstream_cert)
+    proxy = vortex(simple_config(origin.address, cluster=_tls_cluster("h2", ca=other_ca)))
+    body = assert_json_error(exchange(proxy.port, req("GET", "/"), timeout=5).first, 502, "Bad Gateway")
+    assert "TLS" in body["message"]
+    assert origin.request_count == 0
+
+
+def test_h2_over_tls_with_wrong_name_is_502(vortex, h2_origin, upstream_cert):
+    origin = h2_origin(tls=upstream_cert)
+    proxy = vortex(simple_config(origin.address,
+                                 cluster=_tls_cluster("h2", ca=upstream_cert[0], sni="not-the-origin.example")))
+    assert_json_error(exchange(proxy.port, req("GET", "/"), timeout=5).first, 502, "Bad Gateway")
+
+
+def test_h2_over_tls_without_verification(vortex, h2_origin, upstream_cert):
+    origin = h2_origin(tls=upstream_cert)
+    proxy = vortex(simple_config(origin.address, cluster=_tls_cluster("h2", verify=False)))
+    assert exchange(proxy.port, req("GET", "/"), timeout=5).first.status == 200
+
+
+def test_h2_cluster_refuses_a_plaintext_origin(vortex, h2_origin, upstream_cert):
+    origin = h2_origin()  # h2c only: the TLS handshake cannot succeed
+    proxy = vortex(simple_config(origin.address, cluster=_tls_cluster("h2", verify=False)))
+    assert_json_error(exchange(proxy.port, req("GET", "/"), timeout=5).first, 502, "Bad Gateway")
+
+
+def test_h2_client_to_h2c_upstream(vortex, h2_origin):
+    """An h2 client (prior knowledge) through Vortex to an h2c origin: trailers both ways."""
+    import h2.config
+    import h2.connection
+    import h2.events
+
+    origin = h2_origin()
+    proxy = _h2c(vortex, origin)
+    sock = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+    conn.initiate_connection()
+    conn.send_headers(1, [(":method", "POST"), (":scheme", "http"), (":authority", "h2.test"), (":path", "/h2"),
+                          ("x-trailers", "yes"), ("te", "trailers")])
+    conn.send_data(1, b"abc")
+    conn.send_headers(1, [("x-req-trailer", "t1")], end_stream=True)
+    sock.sendall(conn.data_to_send())
+    headers, body, trailers, ended = None, b"", None, False
+    while not ended:
+        data = sock.recv(65536)
+        assert data, "connection closed"
+        for ev in conn.receive_data(data):
+            if isinstance(ev, h2.events.ResponseReceived):
+                headers = dict(ev.headers)
+            elif isinstance(ev, h2.events.DataReceived):
+                body += ev.data
+                conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+            elif isinstance(ev, h2.events.TrailersReceived):
+                trailers = dict(ev.headers)
+            elif isinstance(ev, h2.events.StreamEnded):
+                ended = True
+        sock.sendall(conn.data_to_send())
+    sock.close()
+    assert headers[":status"] == "200"
+    info = json.loads(body)
+    assert info["authority"] == "h2.test"
+    assert info["body_bytes"] == 3
+    assert info["trailers"] == [["x-req-trailer", "t1"]]
+    assert trailers == {"x-checksum": "c0ffee", "x-count": "2"}
+
+
+class _TlsH1Origin:
+    """An HTTP/1.1 origin over TLS (ALPN http/1.1) answering JSON; counts connections."""
+
+    def __init__(self, cert):
+        import http.server
+        import ssl
+
+        outer = self
+        self.connections = 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def setup(self):
+                super().setup()
+                outer.connections += 1
+
+            def do_GET(self):
+                body = json.dumps({"path": self.path, "host": self.headers.get("host")}).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(str(cert[0]), str(cert[1]))
+        ctx.set_alpn_protocols(["http/1.1"])
+        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+        self.address = f"127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_http1_over_tls_reuses_one_verified_connection(vortex, upstream_cert):
+    origin = _TlsH1Origin(upstream_cert)
+    try:
+        proxy = vortex(simple_config(origin.address, cluster=_tls_cluster("http1", ca=upstream_cert[0])))
+        for i in range(5):
+            resp = exchange(proxy.port, req("GET", f"/h1tls/{i}"), timeout=5).first
+            assert resp.status == 200, resp.body
+            assert resp.json()["path"] == f"/h1tls/{i}"
+        assert origin.connections == 1  # keep-alive over TLS
+    finally:
+        origin.stop()
+
+
+def test_http1_over_tls_with_wrong_ca_is_502(vortex, upstream_cert, tmp_path):
+    other_ca, _ = make_cert(tmp_path, "other", "localhost", ["localhost", "127.0.0.1"])
+    origin = _TlsH1Origin(upstream_cert)
+    try:
+        proxy = vortex(simple_config(origin.address, cluster=_tls_cluster("http1", ca=other_ca)))
+        assert_json_error(exchange(proxy.port, req("GET", "/"), timeout=5).first, 502, "Bad Gateway")
+    finally:
+        origin.stop()
+
+
+def test_check_refuses_an_unreadable_tls_ca(vortex, tmp_path):
+    from vortex_harness import run_cli
+
+    text, *_ = vortex.config(simple_config("127.0.0.1:9", cluster=_tls_cluster("h2", ca=str(tmp_path / "nope.pem"))))
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    got = run_cli("check", "--config", str(path))
+    assert got.returncode == 1
+    assert "nope.pem" in got.stderr and f"{path}:" in got.stderr, got.stderr

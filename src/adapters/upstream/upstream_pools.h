@@ -11,7 +11,8 @@ namespace vx::adapters::upstream {
 
 class UpstreamPools final : public ports::UpstreamPool {
  public:
-  explicit UpstreamPools(ports::Executor executor) : h1_(executor), h2_(executor) {}
+  explicit UpstreamPools(ports::Executor executor)
+      : h1_(executor), h1_tls_(executor), h2_(executor) {}
 
   // ports::UpstreamPool
   ports::AsyncResult<ports::UpstreamLease> acquire(const ports::UpstreamTarget& target,
@@ -19,18 +20,24 @@ class UpstreamPools final : public ports::UpstreamPool {
     if (target.protocol != core::config::UpstreamProtocol::Http1) {
       return h2_.acquire(target, fresh_only);
     }
+    if (target.tls) return h1_tls_.acquire(target, fresh_only);
     return h1_.acquire(target, fresh_only);
   }
 
   // Housekeeping from the worker: idle HTTP/1.1 connections; HTTP/2 sessions time out alone.
-  void sweep_idle() { h1_.sweep_idle(); }
+  void sweep_idle() {
+    h1_.sweep_idle();
+    h1_tls_.sweep_idle();
+  }
   void close_all() {
     h1_.close_all();
+    h1_tls_.close_all();
     h2_.close_all();
   }
 
  private:
   H1UpstreamPool h1_;
+  TlsH1UpstreamPool h1_tls_;
   H2UpstreamPool h2_;
 };
 
