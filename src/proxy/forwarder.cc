@@ -76,6 +76,13 @@ struct PumpState {
   bool sent_all = false;          // the whole body reached the upstream
   bool head_received = false;     // the relay got the final response head
   bool stopped_by_relay = false;  // the relay ended first and stopped the pump
+
+  // The pump failed on the client's side: the relay must not wait on the upstream any more.
+  // Checked before every upstream wait, since upstream.cancel() aborts only a wait in
+  // progress and the pump may fail while the relay is elsewhere (or before it started).
+  bool failed_downstream() const {
+    return error && !stopped_by_relay && error->source() != core::http::ErrorSource::Upstream;
+  }
 };
 
 // Pumps the request body to the upstream. Errors name their side: a downstream failure
@@ -174,11 +181,13 @@ ports::Awaitable<ExchangeOutcome> exchange_once(DownstreamExchange& exchange,
     exchange.arm_deadline(Clock::now() + route.timeout, &upstream);  // whole response head
   }
 
+  bool relayed = false;  // the whole response reached the client
   // The relay runs inline (not as a lambda coroutine) so a body-less request costs no extra
   // coroutine frame; its early exits jump to relay_done.
   {
     const core::http::ResponseHead* head = nullptr;
     for (;;) {
+      if (pump.failed_downstream()) goto relay_done;
       auto received = co_await upstream.recv_head();
       if (!received) {
         out.error = exchange.deadline_expired()
@@ -216,10 +225,12 @@ ports::Awaitable<ExchangeOutcome> exchange_once(DownstreamExchange& exchange,
     }
     if (tunnel) {
       co_await exchange.tunnel(upstream);
+      relayed = true;
       goto relay_done;
     }
     const bool keep_alive = response.keep_alive;
     for (;;) {
+      if (pump.failed_downstream()) goto relay_done;
       auto chunk = co_await upstream.recv_body();
       if (!chunk) {
         out.error = chunk.error();
@@ -235,20 +246,21 @@ ports::Awaitable<ExchangeOutcome> exchange_once(DownstreamExchange& exchange,
       if (chunk->last) break;
     }
     out.reusable = keep_alive;
+    relayed = true;
   }
 relay_done:
 
   if (!pump.done) {
     // The response ended (or failed) first: the rest of the request body is not wanted.
-    pump.stopped_by_relay = true;
+    pump.stopped_by_relay = !pump.error;
     stop_pump.emit(asio::cancellation_type::terminal);
     while (!pump.done) co_await joined->async_wait(ports::kUseTuple);
   }
   // A half-sent request leaves the connection in an unknown state.
   if (!pump.sent_all) out.reusable = false;
-  // The pump's own downstream failure (client gone, 413, body timeout) caused the relay's.
-  if (out.error && pump.error && !pump.stopped_by_relay &&
-      pump.error->source() != core::http::ErrorSource::Upstream) {
+  // The pump's own downstream failure (client gone, 413, body timeout) caused the relay's
+  // failure or cut it short; a response already complete stands.
+  if (pump.failed_downstream() && !relayed) {
     out.error = pump.error;
     out.retryable = false;
   }
