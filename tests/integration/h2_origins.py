@@ -4,6 +4,7 @@ control windows allow, so a slow Vortex reader really does hold the origin back.
 
 H2Origin(handler=h2_echo, tls=None | (cert, key))
   .address, .connections (accepted), .requests (one dict per completed request)
+  .resets            -> RST_STREAM frames received
   .goaway_after = N  -> after N requests on a connection: GOAWAY(last = that stream), finish
                         the streams up to it, then close the connection
   .kill()            -> closes the listener and every connection (the origin dies)
@@ -67,6 +68,7 @@ class H2Origin:
         self.connections = 0
         self.requests: list[dict] = []
         self.goaway_after = 0
+        self.resets = 0  # RST_STREAM received from Vortex
         self.max_concurrent_streams = max_concurrent_streams
         self.ssl_context = None
         if tls:
@@ -165,6 +167,8 @@ class H2Origin:
                             self._complete(conn, ev.stream_id, streams, outgoing)
                             served += 1
                     elif isinstance(ev, h2.events.StreamReset):
+                        with self.lock:
+                            self.resets += 1
                         outgoing.pop(ev.stream_id, None)
                         streams.pop(ev.stream_id, None)
                     elif isinstance(ev, h2.events.ConnectionTerminated):

@@ -210,6 +210,23 @@ def test_goaway_mid_load_loses_no_get(vortex, h2_origin):
     assert origin.connections >= 2  # each GOAWAY made Vortex open a new connection
 
 
+def test_body_over_max_body_bytes_gets_413_and_resets_the_upstream_stream(vortex, h2_origin):
+    origin = h2_origin()
+    proxy = _h2c(vortex, origin, limits="max_body_bytes: 1000",
+                 cluster="circuit_breaker: { consecutive_failures: 1, open_ms: 60000 }")
+    with RawConnection(proxy.port, timeout=10) as conn:
+        conn.send(req("POST", "/big", [("Transfer-Encoding", "chunked")]) + b"800\r\n" + b"a" * 2048 + b"\r\n")
+        resp = read_head(conn, timeout=5)
+    assert resp.status == 413
+    deadline = time.monotonic() + 3
+    while origin.resets == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert origin.resets == 1  # RST_STREAM(CANCEL): the origin never sees a complete request
+    assert origin.request_count == 0
+    # The client's 413 did not count against the endpoint (the breaker opens after 1 failure).
+    assert exchange(proxy.port, req("GET", "/"), timeout=3).first.status == 200
+
+
 def test_dead_origin_gives_502_and_counts_against_breaker(vortex, h2_origin):
     origin = h2_origin()
     proxy = _h2c(vortex, origin, cluster="circuit_breaker: { consecutive_failures: 2, open_ms: 60000 }")
