@@ -435,3 +435,32 @@ def test_check_refuses_an_unreadable_tls_ca(vortex, tmp_path):
     got = run_cli("check", "--config", str(path))
     assert got.returncode == 1
     assert "nope.pem" in got.stderr and f"{path}:" in got.stderr, got.stderr
+
+
+def test_stalled_h2_origin_gets_504_after_timeout_ms(vortex, h2_origin):
+    def stall(req):
+        if req["path"] == "/stall":
+            time.sleep(1.5)
+        return h2_echo(req)
+
+    origin = h2_origin(handler=stall)
+    proxy = _h2c(vortex, origin, route="timeout_ms: 400")
+    start = time.monotonic()
+    resp = exchange(proxy.port, req("GET", "/stall"), timeout=5).first
+    assert_json_error(resp, 504)
+    assert time.monotonic() - start < 1.4
+    time.sleep(1.3)
+    # The same connection serves the next request (only the stream was cancelled).
+    assert exchange(proxy.port, req("GET", "/next"), timeout=5).first.status == 200
+    assert origin.connections == 1
+
+
+def test_idle_h2_connection_is_closed_after_pool_idle_timeout(vortex, h2_origin):
+    origin = h2_origin()
+    proxy = _h2c(vortex, origin, cluster="pool: { idle_timeout_ms: 200 }")
+    assert exchange(proxy.port, req("GET", "/1"), timeout=3).first.status == 200
+    assert exchange(proxy.port, req("GET", "/2"), timeout=3).first.status == 200
+    assert origin.connections == 1
+    time.sleep(0.8)
+    assert exchange(proxy.port, req("GET", "/3"), timeout=3).first.status == 200
+    assert origin.connections == 2
