@@ -11,7 +11,7 @@ packages=(
   libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libjemalloc-dev
   libre2-dev libcurl4-openssl-dev libgtest-dev libgmock-dev libbenchmark-dev
   # tests: real clients and servers
-  python3 python3-pytest python3-pytest-timeout python3-pytest-rerunfailures python3-httpx python3-h2 python3-redis python3-grpcio
+  python3 python3-pytest python3-pytest-timeout python3-pytest-rerunfailures python3-httpx python3-h2 python3-hyperframe python3-redis python3-grpcio
   curl openssl redis-server nghttp2-client prometheus
   # benchmarks: the peers and the load generator
   nginx haproxy wrk

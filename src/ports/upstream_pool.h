@@ -5,9 +5,11 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
+#include <memory>
 #include <span>
 #include <string_view>
 
+#include "core/config/config.h"
 #include "core/http/message_head.h"
 #include "ports/awaitable_result.h"
 
@@ -84,12 +86,28 @@ class UpstreamLease {
   void (*release_)(UpstreamStream*, bool) = nullptr;
 };
 
+// A cluster's client TLS settings (trust store, verification, ALPN) as the upstream adapter
+// compiled them at config load: opaque to the pipeline. Immutable, shared by all workers; a
+// connection keeps the one it was made with alive past a reload.
+class UpstreamTlsContext : public std::enable_shared_from_this<UpstreamTlsContext> {
+ public:
+  virtual ~UpstreamTlsContext() = default;
+};
+
+// Builds a cluster's UpstreamTlsContext (control plane: reads the CA file); null when the
+// cluster has no tls block. An error names the problem (e.g. an unreadable tls.ca).
+using UpstreamTlsFactory = core::Result<std::shared_ptr<const UpstreamTlsContext>, std::string> (*)(
+    const core::config::Cluster& cluster);
+
 struct UpstreamTarget {
   uint64_t endpoint_id = 0;  // stable per endpoint address, across reloads (pool bookkeeping)
   std::span<const boost::asio::ip::tcp::endpoint> addresses;
   std::chrono::milliseconds connect_timeout{1000};
   uint32_t max_idle = 128;
   std::chrono::milliseconds idle_timeout{30000};
+  core::config::UpstreamProtocol protocol = core::config::UpstreamProtocol::Http1;
+  const UpstreamTlsContext* tls = nullptr;  // set: TLS to the endpoint (lives with the runtime)
+  std::string_view server_name;             // TLS SNI and certificate name (tls set)
 };
 
 class UpstreamPool {

@@ -1,6 +1,11 @@
 #include "proxy/forwarder.h"
 
 #include <algorithm>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -64,11 +69,29 @@ ports::Awaitable<void> send_error(DownstreamExchange& exchange, const Error& err
   co_await exchange.send_local(log.status, "application/json", body, kNoHeaders);
 }
 
+// What the request-body pump of a full-duplex exchange shares with the response relay.
+struct PumpState {
+  std::optional<Error> error;
+  bool done = false;              // the pump coroutine ended
+  bool sent_all = false;          // the whole body reached the upstream
+  bool head_received = false;     // the relay got the final response head
+  bool stopped_by_relay = false;  // the relay ended first and stopped the pump
+
+  // The pump failed on the client's side: the relay must not wait on the upstream any more.
+  // Checked before every upstream wait, since upstream.cancel() aborts only a wait in
+  // progress and the pump may fail while the relay is elsewhere (or before it started).
+  bool failed_downstream() const {
+    return error && !stopped_by_relay && error->source() != core::http::ErrorSource::Upstream;
+  }
+};
+
 // Pumps the request body to the upstream. Errors name their side: a downstream failure
-// (413, client gone) versus an upstream one (reset while sending).
+// (413, client gone) versus an upstream one (reset while sending). With `pump` set, every
+// chunk re-arms the idle deadline: an upload that keeps moving is not a stalled exchange.
 ports::AsyncResult<void> forward_request_body(DownstreamExchange& exchange,
                                               ports::UpstreamStream& upstream,
-                                              const BodyPrefix& prefix) {
+                                              const BodyPrefix& prefix,
+                                              const PumpState* pump = nullptr) {
   if (prefix.read) {  // bytes read ahead of routing go first, unchanged
     const std::string_view bytes = exchange.scratch().body_prefix;
     const ports::BodyChunk chunk{{&bytes, bytes.empty() ? 0u : 1u},
@@ -82,11 +105,31 @@ ports::AsyncResult<void> forward_request_body(DownstreamExchange& exchange,
     auto chunk = co_await exchange.read_body();
     if (!chunk) co_return core::unexpected(chunk.error());
     if (!chunk->pieces.empty() || chunk->last) {
+      if (pump) exchange.arm_deadline(Clock::now() + exchange.idle_timeout(), &upstream);
       auto sent = co_await upstream.send_body(*chunk);
       if (!sent) co_return core::unexpected(sent.error());
     }
     if (chunk->last) co_return core::Result<void, Error>{};
   }
+}
+
+// The request body, sent while the relay reads the response (full duplex: gRPC bidi streams
+// and early answers such as an origin's 413 need it). A downstream failure stops the relay
+// through upstream.cancel(); an upstream one only stops the pump, since the response may still
+// arrive. Once the body is sent, the response head gets the route's timeout.
+ports::Awaitable<void> pump_request_body(DownstreamExchange& exchange,
+                                         ports::UpstreamStream& upstream, const BodyPrefix& prefix,
+                                         PumpState& state, std::chrono::milliseconds head_timeout) {
+  auto body = co_await forward_request_body(exchange, upstream, prefix, &state);
+  if (!body) {
+    state.error = body.error();
+    if (!state.stopped_by_relay && body.error().source() != core::http::ErrorSource::Upstream) {
+      upstream.cancel();
+    }
+    co_return;
+  }
+  state.sent_all = true;
+  if (!state.head_received) exchange.arm_deadline(Clock::now() + head_timeout, &upstream);
 }
 
 struct ExchangeOutcome {
@@ -96,13 +139,17 @@ struct ExchangeOutcome {
   bool reusable = false;   // the upstream connection may go back to the pool
 };
 
-// One attempt against one endpoint: send the request, relay the response.
+// One attempt against one endpoint: send the request, relay the response. A request with a
+// body is full duplex: a child coroutine pumps the body while this one relays the response,
+// and it is joined before returning. A request without one pays for no extra coroutine.
 ports::Awaitable<ExchangeOutcome> exchange_once(DownstreamExchange& exchange,
                                                 ports::UpstreamStream& upstream,
                                                 const core::config::Route& route,
                                                 bool body_replayable, const BodyPrefix& prefix,
                                                 const core::http::HeaderList& extra_response,
                                                 core::lb::ActiveRequest& active, StreamLog& log) {
+  namespace asio = boost::asio;
+  using Timer = asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, ports::Executor>;
   ExchangeOutcome out;
   core::http::RequestHead& request = exchange.request();
   auto sent = co_await upstream.send_head(request);
@@ -111,72 +158,112 @@ ports::Awaitable<ExchangeOutcome> exchange_once(DownstreamExchange& exchange,
     out.retryable = body_replayable;
     co_return out;
   }
+  // The head's views die at the first read_body (the pump's): keep what the relay needs.
+  const bool upgrade = request.upgrade;
   if (request.expect_continue) co_await exchange.send_continue();
+
+  PumpState pump;
+  std::optional<Timer> joined;
+  asio::cancellation_signal stop_pump;
   if (request.framing != core::http::BodyFraming::None) {
-    auto body = co_await forward_request_body(exchange, upstream, prefix);
-    if (!body) {
-      out.error = body.error();
-      co_return out;
-    }
+    const auto executor = co_await asio::this_coro::executor;
+    joined.emplace(executor, Clock::time_point::max());
+    asio::co_spawn(executor, pump_request_body(exchange, upstream, prefix, pump, route.timeout),
+                   asio::bind_cancellation_slot(stop_pump.slot(), [&](std::exception_ptr) {
+                     // An exception is how a cancelled coroutine ends (Asio's
+                     // throw_if_cancelled); the pump reports real failures as values.
+                     pump.done = true;
+                     joined->cancel();
+                   }));
+  } else {
+    pump.done = true;
+    pump.sent_all = true;
+    exchange.arm_deadline(Clock::now() + route.timeout, &upstream);  // whole response head
   }
-  exchange.arm_deadline(Clock::now() + route.timeout, &upstream);  // whole response head
-  const core::http::ResponseHead* head = nullptr;
-  for (;;) {
-    auto received = co_await upstream.recv_head();
-    if (!received) {
-      out.error = exchange.deadline_expired()
-                      ? Error{ErrorKind::UpstreamTimeout, "upstream did not answer in time"}
-                      : received.error();
-      out.retryable = body_replayable && out.error->is_reset();
-      co_return out;
+
+  bool relayed = false;  // the whole response reached the client
+  // The relay runs inline (not as a lambda coroutine) so a body-less request costs no extra
+  // coroutine frame; its early exits jump to relay_done.
+  {
+    const core::http::ResponseHead* head = nullptr;
+    for (;;) {
+      if (pump.failed_downstream()) goto relay_done;
+      auto received = co_await upstream.recv_head();
+      if (!received) {
+        out.error = exchange.deadline_expired()
+                        ? Error{ErrorKind::UpstreamTimeout, "upstream did not answer in time"}
+                        : received.error();
+        out.retryable = body_replayable && out.error->is_reset();
+        goto relay_done;
+      }
+      head = *received;
+      if (head->status >= 200 || head->status == 101) {
+        active.on_response_head(Clock::now());  // the latency estimate ends at the head
+        break;
+      }
+      if (head->status == 100) continue;  // Vortex answered Expect itself
+      auto interim = co_await exchange.send_interim(*head);
+      if (!interim) {
+        out.error = interim.error();
+        goto relay_done;
+      }
     }
-    head = *received;
-    if (head->status >= 200 || head->status == 101) {
-      active.on_response_head(Clock::now());  // the latency estimate ends at the head
-      break;
-    }
-    if (head->status == 100) continue;  // Vortex answered Expect itself
-    auto interim = co_await exchange.send_interim(*head);
-    if (!interim) {
-      out.error = interim.error();
-      co_return out;
-    }
-  }
-  // From here every wait is bounded by the idle timeout, re-armed as bytes flow.
-  const auto idle = exchange.idle_timeout();
-  exchange.arm_deadline(Clock::now() + idle, &upstream);
-  auto& response = const_cast<core::http::ResponseHead&>(*head);
-  const bool tunnel = response.status == 101 && request.upgrade;
-  core::http::remove_hop_by_hop(response.headers, tunnel);
-  response.headers.insert(response.headers.end(), extra_response.begin(), extra_response.end());
-  log.status = response.status;
-  out.response_started = true;
-  auto head_sent = co_await exchange.send_head(response);
-  if (!head_sent) {
-    out.error = head_sent.error();
-    co_return out;
-  }
-  if (tunnel) {
-    co_await exchange.tunnel(upstream);
-    co_return out;
-  }
-  const bool keep_alive = response.keep_alive;
-  for (;;) {
-    auto chunk = co_await upstream.recv_body();
-    if (!chunk) {
-      out.error = chunk.error();
-      co_return out;
-    }
-    for (auto piece : chunk->pieces) log.bytes_sent += piece.size();
+    pump.head_received = true;
+    // From here every wait is bounded by the idle timeout, re-armed as bytes flow.
+    const auto idle = exchange.idle_timeout();
     exchange.arm_deadline(Clock::now() + idle, &upstream);
-    auto relayed = co_await exchange.send_body(*chunk);
-    if (!relayed) {
-      out.error = relayed.error();
-      co_return out;
+    auto& response = const_cast<core::http::ResponseHead&>(*head);
+    const bool tunnel = response.status == 101 && upgrade;
+    core::http::remove_hop_by_hop(response.headers, tunnel);
+    response.headers.insert(response.headers.end(), extra_response.begin(), extra_response.end());
+    log.status = response.status;
+    out.response_started = true;
+    auto head_sent = co_await exchange.send_head(response);
+    if (!head_sent) {
+      out.error = head_sent.error();
+      goto relay_done;
     }
-    if (chunk->last) break;
+    if (tunnel) {
+      co_await exchange.tunnel(upstream);
+      relayed = true;
+      goto relay_done;
+    }
+    const bool keep_alive = response.keep_alive;
+    for (;;) {
+      if (pump.failed_downstream()) goto relay_done;
+      auto chunk = co_await upstream.recv_body();
+      if (!chunk) {
+        out.error = chunk.error();
+        goto relay_done;
+      }
+      for (auto piece : chunk->pieces) log.bytes_sent += piece.size();
+      exchange.arm_deadline(Clock::now() + idle, &upstream);
+      auto relayed = co_await exchange.send_body(*chunk);
+      if (!relayed) {
+        out.error = relayed.error();
+        goto relay_done;
+      }
+      if (chunk->last) break;
+    }
+    out.reusable = keep_alive;
+    relayed = true;
   }
-  out.reusable = keep_alive;
+relay_done:
+
+  if (!pump.done) {
+    // The response ended (or failed) first: the rest of the request body is not wanted.
+    pump.stopped_by_relay = !pump.error;
+    stop_pump.emit(asio::cancellation_type::terminal);
+    while (!pump.done) co_await joined->async_wait(ports::kDeferTuple);
+  }
+  // A half-sent request leaves the connection in an unknown state.
+  if (!pump.sent_all) out.reusable = false;
+  // The pump's own downstream failure (client gone, 413, body timeout) caused the relay's
+  // failure or cut it short; a response already complete stands.
+  if (pump.failed_downstream() && !relayed) {
+    out.error = pump.error;
+    out.retryable = false;
+  }
   co_return out;
 }
 
@@ -310,9 +397,17 @@ ports::Awaitable<void> serve_stream(DownstreamExchange& exchange, WorkerContext&
     log.upstream = endpoint_config.address.text;
     endpoint_index = static_cast<uint32_t>(index);
     previous = &active->endpoint();
-    const ports::UpstreamTarget target{
-        cluster->endpoint_keys[index], cluster->addresses[index], cluster->config->connect_timeout,
-        cluster->config->pool.max_idle_per_endpoint, cluster->config->pool.idle_timeout};
+    const auto& tls = cluster->config->tls;
+    const ports::UpstreamTarget target{cluster->endpoint_keys[index],
+                                       cluster->addresses[index],
+                                       cluster->config->connect_timeout,
+                                       cluster->config->pool.max_idle_per_endpoint,
+                                       cluster->config->pool.idle_timeout,
+                                       cluster->config->protocol,
+                                       cluster->tls.get(),
+                                       tls && !tls->sni.empty()
+                                           ? std::string_view(tls->sni)
+                                           : std::string_view(endpoint_config.address.host)};
 
     auto lease = co_await worker.pool.acquire(target, fresh_only);
     if (!lease) {
@@ -325,9 +420,11 @@ ports::Awaitable<void> serve_stream(DownstreamExchange& exchange, WorkerContext&
       }
       break;
     }
-    const bool reused = (*lease)->reused();
     ExchangeOutcome result = co_await exchange_once(exchange, **lease, *route, body_replayable,
                                                     prefix, limit_fields.headers, *active, log);
+    // Asked after the exchange: an HTTP/2 stream the upstream refused unprocessed (GOAWAY,
+    // REFUSED_STREAM) reports itself as safe to resend once, like a stale keep-alive.
+    const bool reused = (*lease)->reused();
     const auto now = Clock::now();
     if (!result.error) {
       active->finish(log.status >= 500 ? Outcome::Failure : Outcome::Success, now);
@@ -337,13 +434,17 @@ ports::Awaitable<void> serve_stream(DownstreamExchange& exchange, WorkerContext&
     }
     lease->reset(false);
     last_error = *result.error;
-    if (last_error.source() == core::http::ErrorSource::Upstream) {
+    // A keep-alive race or a stream the upstream refused unprocessed (HTTP/2 GOAWAY): not the
+    // endpoint's fault, so it neither counts against the breaker nor uses up a retry. A
+    // GOAWAY refuses every stream above its last id at once, and would open the breaker.
+    const bool stale = result.retryable && !result.response_started && reused && stale_retry_left;
+    if (last_error.source() == core::http::ErrorSource::Upstream && !stale) {
       active->finish(Outcome::Failure, now);
     } else {
       active->cancel(now);  // the client failed, not the endpoint
     }
     if (result.retryable && !result.response_started) {
-      if (reused && stale_retry_left) {  // a keep-alive race, not the endpoint's fault
+      if (stale) {
         stale_retry_left = false;
         fresh_only = true;
         previous = nullptr;

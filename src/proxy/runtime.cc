@@ -27,7 +27,7 @@ uint64_t Runtime::next_serial() {
 
 core::Result<std::shared_ptr<const Runtime>, std::vector<std::string>> Runtime::build(
     std::shared_ptr<const core::config::Config> config, const core::RegexCompiler& regex,
-    core::TimePoint now, const Runtime* previous) {
+    core::TimePoint now, const Runtime* previous, ports::UpstreamTlsFactory tls) {
   std::vector<std::string> errors;
   auto routes = core::route::RouteTable::build(*config, regex);
   if (!routes) return core::unexpected(std::vector<std::string>{routes.error()});
@@ -45,6 +45,18 @@ core::Result<std::shared_ptr<const Runtime>, std::vector<std::string>> Runtime::
       if (pc.config->name == cluster.name) previous_balancer = pc.balancer.get();
     }
     cr.balancer = std::make_unique<core::lb::LoadBalancer>(cluster, now, previous_balancer);
+    if (cluster.tls) {
+      auto context =
+          tls ? tls(cluster)
+              : core::Result<std::shared_ptr<const ports::UpstreamTlsContext>, std::string>(
+                    core::unexpected(std::string("upstream TLS is not available in this build")));
+      if (context) {
+        cr.tls = std::move(*context);
+      } else {
+        errors.push_back(config->file + ":" + std::to_string(cluster.where.of("tls")) +
+                         ": cluster '" + cluster.name + "': " + context.error());
+      }
+    }
     for (const auto& endpoint : cluster.endpoints) {
       boost::system::error_code ec;
       auto results = resolver.resolve(endpoint.address.host, std::to_string(endpoint.address.port),

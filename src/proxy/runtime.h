@@ -16,6 +16,7 @@
 #include "core/ratelimit/policy.h"
 #include "core/result.h"
 #include "core/route/route_table.h"
+#include "ports/upstream_pool.h"
 
 namespace vx::proxy {
 
@@ -26,6 +27,8 @@ struct ClusterRuntime {
   std::vector<std::vector<boost::asio::ip::tcp::endpoint>> addresses;
   // endpoint_keys[i]: stable id of endpoint i's address text (pool bookkeeping across reloads).
   std::vector<uint64_t> endpoint_keys;
+  // The client TLS settings when the cluster has a tls block (h2, or http1 over TLS).
+  std::shared_ptr<const ports::UpstreamTlsContext> tls;
 };
 
 class Runtime {
@@ -34,9 +37,12 @@ class Runtime {
   // Refuses with one message per endpoint that does not resolve or a route table error.
   // `previous` (a reload): the running snapshot, whose balancers hand their endpoint state
   // (EWMA, breaker, health, requests in flight) to this one's for endpoints that stay.
+  // `tls` compiles each tls block into the cluster's client context (its errors refuse the
+  // snapshot); without it a cluster with a tls block is refused.
   static core::Result<std::shared_ptr<const Runtime>, std::vector<std::string>> build(
       std::shared_ptr<const core::config::Config> config, const core::RegexCompiler& regex,
-      core::TimePoint now, const Runtime* previous = nullptr);
+      core::TimePoint now, const Runtime* previous = nullptr,
+      ports::UpstreamTlsFactory tls = nullptr);
 
   const core::config::Config& config() const { return *config_; }
   const std::shared_ptr<const core::config::Config>& config_ptr() const { return config_; }

@@ -199,6 +199,10 @@ ports::Awaitable<void> H2Downstream::writer() {
   for (;;) {
     out_.clear();
     const bool ok = session_.produce(out_);
+    for (const int32_t id : produce_waiters_) {
+      if (H2Stream* s = find(id)) s->wake();
+    }
+    produce_waiters_.clear();
     if (!out_.empty()) {
       writing_ = true;
       write_started_ = SteadyClock::now();

@@ -45,6 +45,9 @@ class H2Downstream : public DownstreamConnection, private h2::H2Events {
   std::string_view client_ip() const { return client_ip_; }
   ports::Executor executor() const { return executor_; }
   void wake_writer() { write_signal_.cancel(); }
+  // The stream is woken (notify) after the writer's next produce(): its last frames are then
+  // serialised, so an RST_STREAM submitted after that cannot overtake them.
+  void notify_after_produce(int32_t stream_id) { produce_waiters_.push_back(stream_id); }
   // A stream's deadline moved to `deadline`: the watchdog wakes for it if it would sleep past.
   void watch_deadline(std::chrono::steady_clock::time_point deadline) {
     if (deadline < next_check_) watchdog_timer_.cancel();
@@ -90,6 +93,7 @@ class H2Downstream : public DownstreamConnection, private h2::H2Events {
   h2::H2Session session_;
   std::unordered_map<int32_t, H2Stream*> streams_;
   std::vector<std::unique_ptr<H2Stream>> spare_streams_;  // finished, kept for the next ones
+  std::vector<int32_t> produce_waiters_;                  // ids, not pointers: streams go
   size_t live_streams_ = 0;  // stream coroutines still running (invariant 1)
   Timer write_signal_;
   Timer done_signal_;

@@ -28,7 +28,7 @@ std::string_view static_method(std::string_view m) {
 }  // namespace
 
 H2Stream::H2Stream(H2Downstream& connection, int32_t id, h2::HeaderBlock& block, bool end_stream)
-    : connection_(connection), signal_(connection.executor()) {
+    : connection_(connection), signal_(connection.executor()), body_signal_(connection.executor()) {
   begin(id, block, end_stream);
 }
 
@@ -124,10 +124,21 @@ ports::Awaitable<void> H2Stream::run() {
       stall_deadline = SteadyClock::now() + idle_timeout();
     }
   }
+  const bool complete = out_done_ || (response_started_ && !has_body_);
+  if (complete) {
+    // nghttp2 sends RST_STREAM ahead of frames still queued: a response without a body (say a
+    // gRPC trailers-only error) must be out before a reset, or the client sees only the reset.
+    // Once it is out and the request ended too, nghttp2 closes the stream by itself.
+    while (!closed_ && !connection_.session().local_closed(id_) &&
+           SteadyClock::now() < stall_deadline) {
+      connection_.notify_after_produce(id_);
+      connection_.wake_writer();
+      co_await wait(stall_deadline);
+    }
+  }
   if (!closed_) {
     // Unfinished response (stall, pipeline abort) or a request body nobody will read
     // (RFC 9113 §8.1: the server may reset with NO_ERROR once its response is complete).
-    const bool complete = out_done_ || (response_started_ && !has_body_);
     connection_.session().reset(id_, complete ? NGHTTP2_NO_ERROR : NGHTTP2_INTERNAL_ERROR);
   }
   connection_.session().consume(id_, in_.size() + taken_.size());
@@ -146,6 +157,11 @@ ports::Awaitable<bool> H2Stream::wait(SteadyClock::time_point until) {
   signal_.expires_at(until);
   auto [ec] = co_await signal_.async_wait(ports::kDeferTuple);
   co_return ec == boost::asio::error::operation_aborted;
+}
+
+ports::Awaitable<void> H2Stream::wait_body() {
+  body_signal_.expires_at(SteadyClock::time_point::max());
+  co_await body_signal_.async_wait(ports::kDeferTuple);
 }
 
 void H2Stream::arm_deadline(SteadyClock::time_point deadline, ports::UpstreamStream* upstream) {
@@ -236,7 +252,7 @@ ports::AsyncResult<ports::BodyChunk> H2Stream::read_body() {
           Error{ErrorKind::DownstreamClosed, "client reset the stream before the body ended"});
     }
     if (expired_) co_return core::unexpected(Error{ErrorKind::RequestTimeout, "body timed out"});
-    co_await wait(SteadyClock::time_point::max());
+    co_await wait_body();
   }
 }
 

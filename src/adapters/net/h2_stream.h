@@ -49,6 +49,8 @@ class H2Stream final : public proxy::DownstreamExchange {
   long pull_body(uint8_t* into, size_t max, bool& eof, const core::http::HeaderList*& trailers);
   // The connection is going away: abort whatever the stream waits for.
   void abort();
+  // Whatever the stream waits for may have changed (frames produced).
+  void wake() { notify(); }
   // From the connection's watchdog: expires the stream if its deadline passed; returns the
   // deadline still ahead (time_point::max() when none).
   std::chrono::steady_clock::time_point expire_if_due(std::chrono::steady_clock::time_point now);
@@ -77,7 +79,11 @@ class H2Stream final : public proxy::DownstreamExchange {
   void begin(int32_t id, h2::HeaderBlock& block, bool end_stream);
   // Suspends until notify() or `until`; true if woken before `until`.
   ports::Awaitable<bool> wait(std::chrono::steady_clock::time_point until);
-  void notify() { signal_.cancel(); }
+  ports::Awaitable<void> wait_body();
+  void notify() {
+    signal_.cancel();
+    body_signal_.cancel();
+  }
   size_t unsent() const { return out_.size() - out_at_; }
 
   H2Downstream& connection_;
@@ -86,7 +92,11 @@ class H2Stream final : public proxy::DownstreamExchange {
   core::http::RequestHead request_;
   proxy::StreamScratch scratch_;
 
-  Timer signal_;  // wakes the stream's coroutine (data, window, reset)
+  // Wake the stream's coroutines (data, window, reset). Two, because the pipeline reads the
+  // request body (body_signal_) while it sends the response (signal_): one timer re-armed by
+  // two waiters would wake them in turn forever.
+  Timer signal_;
+  Timer body_signal_;
   std::chrono::steady_clock::time_point deadline_;  // the pipeline's; kept by the connection
   ports::UpstreamStream* watched_upstream_ = nullptr;
   bool expired_ = false;

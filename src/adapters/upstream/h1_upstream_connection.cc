@@ -24,8 +24,10 @@ constexpr size_t kMaxHeadBufferBytes = kResponseLimits.max_header_bytes + kReadB
 
 }  // namespace
 
-H1UpstreamConnection::H1UpstreamConnection(Socket socket, H1UpstreamPool& pool,
-                                           uint64_t endpoint_key)
+template <typename Stream>
+BasicH1UpstreamConnection<Stream>::BasicH1UpstreamConnection(Stream socket,
+                                                             BasicH1UpstreamPool<Stream>& pool,
+                                                             uint64_t endpoint_key)
     : socket_(std::move(socket)),
       pool_(pool),
       endpoint_key_(endpoint_key),
@@ -34,7 +36,8 @@ H1UpstreamConnection::H1UpstreamConnection(Socket socket, H1UpstreamPool& pool,
   out_.reserve(2048);
 }
 
-void H1UpstreamConnection::start_exchange() {
+template <typename Stream>
+void BasicH1UpstreamConnection<Stream>::start_exchange() {
   out_.clear();
   in_begin_ = in_end_ = 0;
   pending_consume_ = 0;
@@ -45,19 +48,22 @@ void H1UpstreamConnection::start_exchange() {
   head_.clear();
 }
 
-bool H1UpstreamConnection::alive_while_idle() {
+template <typename Stream>
+bool BasicH1UpstreamConnection<Stream>::alive_while_idle() {
   char byte;
-  const ssize_t n = ::recv(socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  const ssize_t n = ::recv(tcp_of(socket_).native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
-void H1UpstreamConnection::cancel() {
+template <typename Stream>
+void BasicH1UpstreamConnection<Stream>::cancel() {
   boost::system::error_code ignored;
-  socket_.cancel(ignored);
+  tcp_of(socket_).cancel(ignored);
 }
 
-Error H1UpstreamConnection::read_error(const boost::system::error_code& ec,
-                                       bool any_response_byte) const {
+template <typename Stream>
+Error BasicH1UpstreamConnection<Stream>::read_error(const boost::system::error_code& ec,
+                                                    bool any_response_byte) const {
   if (ec == asio::error::operation_aborted) {
     return {ErrorKind::UpstreamTimeout, "upstream timed out"};
   }
@@ -65,16 +71,21 @@ Error H1UpstreamConnection::read_error(const boost::system::error_code& ec,
   return {ErrorKind::UpstreamReset, "upstream closed the connection mid-response"};
 }
 
-ports::AsyncResult<void> H1UpstreamConnection::send_head(const core::http::RequestHead& head) {
+template <typename Stream>
+ports::AsyncResult<void> BasicH1UpstreamConnection<Stream>::send_head(
+    const core::http::RequestHead& head) {
   request_chunked_ = head.framing == core::http::BodyFraming::Chunked;
   request_is_head_ = head.method == "HEAD";
+  body_pending_ = head.framing != core::http::BodyFraming::None;
   parser_.reset(request_is_head_);
   h1::append_request_head(out_, head, head.upgrade ? "upgrade" : "");
   // Written together with the first body bytes, or by recv_head: one syscall for small requests.
   co_return core::Result<void, Error>{};
 }
 
-ports::AsyncResult<void> H1UpstreamConnection::flush(std::span<const std::string_view> body) {
+template <typename Stream>
+ports::AsyncResult<void> BasicH1UpstreamConnection<Stream>::flush(
+    std::span<const std::string_view> body) {
   gather_.clear();
   if (!out_.empty()) gather_.emplace_back(out_.data(), out_.size());
   for (auto piece : body) gather_.emplace_back(piece.data(), piece.size());
@@ -90,8 +101,14 @@ ports::AsyncResult<void> H1UpstreamConnection::flush(std::span<const std::string
   co_return core::Result<void, Error>{};
 }
 
-ports::AsyncResult<void> H1UpstreamConnection::send_body(const ports::BodyChunk& chunk) {
-  if (!request_chunked_) co_return co_await flush(chunk.pieces);
+template <typename Stream>
+ports::AsyncResult<void> BasicH1UpstreamConnection<Stream>::send_body(
+    const ports::BodyChunk& chunk) {
+  if (!request_chunked_) {
+    auto flushed = co_await flush(chunk.pieces);
+    if (chunk.last && flushed) body_pending_ = false;
+    co_return flushed;
+  }
   // Chunked framing is small; it is copied next to the head so the body bytes still go out
   // zero-copy in one gathered write.
   gather_.clear();
@@ -106,10 +123,14 @@ ports::AsyncResult<void> H1UpstreamConnection::send_body(const ports::BodyChunk&
     static const core::http::HeaderList kNone;
     h1::append_last_chunk(out_, chunk.trailers ? *chunk.trailers : kNone);
   }
-  co_return co_await flush({});
+  auto flushed = co_await flush({});
+  if (chunk.last && flushed) body_pending_ = false;
+  co_return flushed;
 }
 
-ports::Awaitable<std::pair<boost::system::error_code, size_t>> H1UpstreamConnection::read_more() {
+template <typename Stream>
+ports::Awaitable<std::pair<boost::system::error_code, size_t>>
+BasicH1UpstreamConnection<Stream>::read_more() {
   if (in_end_ == in_.size()) {
     if (in_begin_ > 0) {
       std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
@@ -125,8 +146,9 @@ ports::Awaitable<std::pair<boost::system::error_code, size_t>> H1UpstreamConnect
   co_return std::pair{ec, n};
 }
 
-ports::AsyncResult<const core::http::ResponseHead*> H1UpstreamConnection::recv_head() {
-  if (!out_.empty()) {
+template <typename Stream>
+ports::AsyncResult<const core::http::ResponseHead*> BasicH1UpstreamConnection<Stream>::recv_head() {
+  if (!out_.empty() && !body_pending_) {
     auto flushed = co_await flush({});
     if (!flushed) co_return core::unexpected(flushed.error());
   }
@@ -158,7 +180,8 @@ ports::AsyncResult<const core::http::ResponseHead*> H1UpstreamConnection::recv_h
   }
 }
 
-ports::AsyncResult<ports::BodyChunk> H1UpstreamConnection::recv_body() {
+template <typename Stream>
+ports::AsyncResult<ports::BodyChunk> BasicH1UpstreamConnection<Stream>::recv_body() {
   for (;;) {
     const h1::BodyResult r =
         parser_.parse_body(std::string_view(in_.data() + in_begin_, in_end_ - in_begin_));
@@ -187,7 +210,8 @@ ports::AsyncResult<ports::BodyChunk> H1UpstreamConnection::recv_body() {
   }
 }
 
-std::string_view H1UpstreamConnection::take_leftover() {
+template <typename Stream>
+std::string_view BasicH1UpstreamConnection<Stream>::take_leftover() {
   if (pending_consume_ == 0 && in_body_) {
     std::string_view rest(in_.data() + in_begin_, in_end_ - in_begin_);
     in_begin_ = in_end_;
@@ -196,18 +220,23 @@ std::string_view H1UpstreamConnection::take_leftover() {
   return {};
 }
 
-ports::Awaitable<std::pair<boost::system::error_code, size_t>> H1UpstreamConnection::read_raw(
-    std::span<char> into) {
+template <typename Stream>
+ports::Awaitable<std::pair<boost::system::error_code, size_t>>
+BasicH1UpstreamConnection<Stream>::read_raw(std::span<char> into) {
   auto [ec, n] =
       co_await socket_.async_read_some(asio::buffer(into.data(), into.size()), ports::kDeferTuple);
   co_return std::pair{ec, n};
 }
 
-ports::Awaitable<boost::system::error_code> H1UpstreamConnection::write_raw(
+template <typename Stream>
+ports::Awaitable<boost::system::error_code> BasicH1UpstreamConnection<Stream>::write_raw(
     std::string_view bytes) {
   auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(bytes.data(), bytes.size()),
                                             ports::kDeferTuple);
   co_return ec;
 }
+
+template class BasicH1UpstreamConnection<Socket>;
+template class BasicH1UpstreamConnection<TlsSocket>;
 
 }  // namespace vx::adapters::upstream

@@ -1,5 +1,6 @@
-// One HTTP/1.1 connection to an endpoint, leased to one stream at a time by H1UpstreamPool.
-// Owned by the pool; lives on one worker's thread.
+// One HTTP/1.1 connection to an endpoint (plain TCP, or TLS on top of it), leased to one stream
+// at a time by its pool. A template over the byte stream, like the downstream connections, so
+// plain TCP pays no indirection per read. Owned by the pool; lives on one worker's thread.
 //
 // Invariants:
 //  1. At most one exchange uses the connection at a time (the lease).
@@ -8,6 +9,7 @@
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <chrono>
 #include <string>
 #include <vector>
@@ -18,12 +20,24 @@
 namespace vx::adapters::upstream {
 
 using Socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, ports::Executor>;
+using TlsSocket = boost::asio::ssl::stream<Socket>;
 
-class H1UpstreamPool;
+// The TCP socket under a stream (peek, cancel).
+inline Socket& tcp_of(Socket& s) {
+  return s;
+}
+inline Socket& tcp_of(TlsSocket& s) {
+  return s.next_layer();
+}
 
-class H1UpstreamConnection final : public ports::UpstreamStream {
+template <typename Stream>
+class BasicH1UpstreamPool;
+
+template <typename Stream>
+class BasicH1UpstreamConnection final : public ports::UpstreamStream {
  public:
-  H1UpstreamConnection(Socket socket, H1UpstreamPool& pool, uint64_t endpoint_key);
+  BasicH1UpstreamConnection(Stream socket, BasicH1UpstreamPool<Stream>& pool,
+                            uint64_t endpoint_key);
 
   // ports::UpstreamStream
   ports::AsyncResult<void> send_head(const core::http::RequestHead& head) override;
@@ -39,7 +53,7 @@ class H1UpstreamConnection final : public ports::UpstreamStream {
 
   // Pool bookkeeping.
   uint64_t endpoint_key() const { return endpoint_key_; }
-  H1UpstreamPool& pool() { return pool_; }
+  BasicH1UpstreamPool<Stream>& pool() { return pool_; }
   void mark_reused() { reused_ = true; }
   void start_exchange();
   // The response was read to its end, the upstream allows reuse and sent nothing after it.
@@ -54,14 +68,17 @@ class H1UpstreamConnection final : public ports::UpstreamStream {
   ports::Awaitable<std::pair<boost::system::error_code, size_t>> read_more();
   core::http::Error read_error(const boost::system::error_code& ec, bool any_response_byte) const;
 
-  Socket socket_;
-  H1UpstreamPool& pool_;
+  Stream socket_;
+  BasicH1UpstreamPool<Stream>& pool_;
   uint64_t endpoint_key_;
   bool reused_ = false;
 
   std::string out_;  // pending request head and chunk framing, written with the next body bytes
   bool request_chunked_ = false;
   bool request_is_head_ = false;
+  // The request body is still being sent: out_ belongs to send_body, which may run alongside
+  // recv_head (the pipeline is full duplex), so recv_head must not flush it.
+  bool body_pending_ = false;
   std::vector<boost::asio::const_buffer> gather_;
 
   std::vector<char> in_;
@@ -75,5 +92,8 @@ class H1UpstreamConnection final : public ports::UpstreamStream {
   bool eof_ = false;
   bool clean_end_ = false;
 };
+
+using H1UpstreamConnection = BasicH1UpstreamConnection<Socket>;
+using TlsH1UpstreamConnection = BasicH1UpstreamConnection<TlsSocket>;
 
 }  // namespace vx::adapters::upstream

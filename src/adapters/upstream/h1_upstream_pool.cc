@@ -2,6 +2,9 @@
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <type_traits>
+
+#include "adapters/upstream/client_tls_context.h"
 
 namespace vx::adapters::upstream {
 
@@ -19,30 +22,28 @@ namespace {
 // every proxy has; idempotent requests retry it on a fresh connection.
 constexpr std::chrono::milliseconds kTrustIdleFor{500};
 
-}  // namespace
+using Timer =
+    asio::basic_waitable_timer<std::chrono::steady_clock,
+                               asio::wait_traits<std::chrono::steady_clock>, ports::Executor>;
 
-H1UpstreamPool::H1UpstreamPool(ports::Executor executor) : executor_(executor) {}
-
-H1UpstreamPool::~H1UpstreamPool() = default;
-
-void H1UpstreamPool::release(ports::UpstreamStream* stream, bool reusable) {
-  auto* connection = static_cast<H1UpstreamConnection*>(stream);
-  H1UpstreamPool& pool = connection->pool();
-  std::unique_ptr<H1UpstreamConnection> owned(connection);
-  if (!reusable || !connection->clean_end() || pool.closed_) return;  // closes it
-  auto it = pool.idle_.find(connection->endpoint_key());
-  if (it == pool.idle_.end() || it->second.connections.size() >= it->second.max_idle) return;
-  connection->idle_since = std::chrono::steady_clock::now();
-  it->second.connections.push_back(std::move(owned));
+// The idle list a target's connections go to. TLS connections are also keyed by the
+// cluster's TLS context, so a reload that changed tls.* never reuses one made with the old.
+template <typename Stream>
+uint64_t pool_key(const ports::UpstreamTarget& target) {
+  if constexpr (std::is_same_v<Stream, Socket>) {
+    return target.endpoint_id;
+  } else {
+    return target.endpoint_id ^ (reinterpret_cast<uintptr_t>(target.tls) * 0x9E3779B97F4A7C15ULL);
+  }
 }
 
-ports::AsyncResult<Socket> H1UpstreamPool::connect(const ports::UpstreamTarget& target) {
+// Each address gets the whole connect_timeout.
+ports::AsyncResult<Socket> connect_tcp(ports::Executor executor,
+                                       const ports::UpstreamTarget& target) {
   Error last{ErrorKind::UpstreamConnectRefused, "no address to connect to"};
   for (const auto& address : target.addresses) {
-    Socket socket(executor_);
-    asio::basic_waitable_timer<std::chrono::steady_clock,
-                               asio::wait_traits<std::chrono::steady_clock>, ports::Executor>
-        timer(executor_, target.connect_timeout);
+    Socket socket(executor);
+    Timer timer(executor, target.connect_timeout);
     auto outcome = co_await (socket.async_connect(address, ports::kUseTuple) ||
                              timer.async_wait(ports::kUseTuple));
     if (outcome.index() == 1) {
@@ -61,15 +62,80 @@ ports::AsyncResult<Socket> H1UpstreamPool::connect(const ports::UpstreamTarget& 
   co_return core::unexpected(last);
 }
 
-ports::AsyncResult<ports::UpstreamLease> H1UpstreamPool::acquire(
+}  // namespace
+
+template <typename Stream>
+BasicH1UpstreamPool<Stream>::BasicH1UpstreamPool(ports::Executor executor) : executor_(executor) {}
+
+template <typename Stream>
+BasicH1UpstreamPool<Stream>::~BasicH1UpstreamPool() = default;
+
+template <typename Stream>
+void BasicH1UpstreamPool<Stream>::release(ports::UpstreamStream* stream, bool reusable) {
+  auto* connection = static_cast<BasicH1UpstreamConnection<Stream>*>(stream);
+  BasicH1UpstreamPool& pool = connection->pool();
+  std::unique_ptr<BasicH1UpstreamConnection<Stream>> owned(connection);
+  if (!reusable || !connection->clean_end() || pool.closed_) return;  // closes it
+  auto it = pool.idle_.find(connection->endpoint_key());
+  if (it == pool.idle_.end() || it->second.connections.size() >= it->second.max_idle) return;
+  connection->idle_since = std::chrono::steady_clock::now();
+  it->second.connections.push_back(std::move(owned));
+}
+
+template <typename Stream>
+ports::AsyncResult<Stream> BasicH1UpstreamPool<Stream>::connect(
+    const ports::UpstreamTarget& target) {
+  // connect_timeout bounds TCP connect and TLS handshake together (SPEC.md
+  // connect_timeout_ms); only an endpoint with several addresses may take longer, each
+  // address getting the whole timeout for its TCP connect as before.
+  if constexpr (std::is_same_v<Stream, Socket>) {
+    co_return co_await connect_tcp(executor_, target);
+  } else {
+    const auto deadline = std::chrono::steady_clock::now() + target.connect_timeout;
+    const auto* tls = static_cast<const ClientTlsContext*>(target.tls);
+    if (!tls) {
+      co_return core::unexpected(Error{ErrorKind::Internal, "cluster has no TLS context"});
+    }
+    auto socket = co_await connect_tcp(executor_, target);
+    if (!socket) co_return core::unexpected(socket.error());
+    TlsSocket stream(std::move(*socket), tls->context());
+    if (!tls->prepare(stream.native_handle(), target.server_name)) {
+      co_return core::unexpected(
+          Error{ErrorKind::UpstreamConnectRefused, "upstream TLS setup failed"});
+    }
+    Timer timer(executor_, deadline);
+    auto outcome =
+        co_await (stream.async_handshake(asio::ssl::stream_base::client, ports::kUseTuple) ||
+                  timer.async_wait(ports::kUseTuple));
+    if (outcome.index() == 1) {
+      co_return core::unexpected(
+          Error{ErrorKind::UpstreamConnectTimeout, "upstream TLS handshake timed out"});
+    }
+    auto [ec] = std::get<0>(outcome);
+    if (ec) {
+      co_return core::unexpected(Error{ErrorKind::UpstreamConnectRefused,
+                                       "upstream TLS handshake or certificate check failed"});
+    }
+    if (!tls->negotiated_ok(stream.native_handle())) {
+      co_return core::unexpected(
+          Error{ErrorKind::UpstreamConnectRefused, "upstream did not negotiate http/1.1 (ALPN)"});
+    }
+    co_return std::move(stream);
+  }
+}
+
+template <typename Stream>
+ports::AsyncResult<ports::UpstreamLease> BasicH1UpstreamPool<Stream>::acquire(
     const ports::UpstreamTarget& target, bool fresh_only) {
-  IdleList& list = idle_[target.endpoint_id];
+  const uint64_t key = pool_key<Stream>(target);
+  IdleList& list = idle_[key];
   list.max_idle = target.max_idle;
   list.idle_timeout = target.idle_timeout;
   if (!fresh_only) {
     const auto now = std::chrono::steady_clock::now();
     while (!list.connections.empty()) {
-      std::unique_ptr<H1UpstreamConnection> candidate = std::move(list.connections.back());
+      std::unique_ptr<BasicH1UpstreamConnection<Stream>> candidate =
+          std::move(list.connections.back());
       list.connections.pop_back();
       const auto idle_for = now - candidate->idle_since;
       if (idle_for > list.idle_timeout ||
@@ -78,34 +144,41 @@ ports::AsyncResult<ports::UpstreamLease> H1UpstreamPool::acquire(
       }
       candidate->start_exchange();
       candidate->mark_reused();
-      co_return ports::UpstreamLease(candidate.release(), &H1UpstreamPool::release);
+      co_return ports::UpstreamLease(candidate.release(), &BasicH1UpstreamPool::release);
     }
   }
   auto socket = co_await connect(target);
   if (!socket) co_return core::unexpected(socket.error());
-  auto* connection = new H1UpstreamConnection(std::move(*socket), *this, target.endpoint_id);
+  auto* connection = new BasicH1UpstreamConnection<Stream>(std::move(*socket), *this, key);
   connection->start_exchange();
-  co_return ports::UpstreamLease(connection, &H1UpstreamPool::release);
+  co_return ports::UpstreamLease(connection, &BasicH1UpstreamPool::release);
 }
 
-void H1UpstreamPool::sweep_idle() {
+template <typename Stream>
+void BasicH1UpstreamPool<Stream>::sweep_idle() {
   const auto now = std::chrono::steady_clock::now();
   for (auto& [key, list] : idle_) {
-    std::erase_if(list.connections, [&](const std::unique_ptr<H1UpstreamConnection>& c) {
-      return now - c->idle_since > list.idle_timeout || !c->alive_while_idle();
-    });
+    std::erase_if(list.connections,
+                  [&](const std::unique_ptr<BasicH1UpstreamConnection<Stream>>& c) {
+                    return now - c->idle_since > list.idle_timeout || !c->alive_while_idle();
+                  });
   }
 }
 
-void H1UpstreamPool::close_all() {
+template <typename Stream>
+void BasicH1UpstreamPool<Stream>::close_all() {
   closed_ = true;
   idle_.clear();
 }
 
-size_t H1UpstreamPool::idle_count() const {
+template <typename Stream>
+size_t BasicH1UpstreamPool<Stream>::idle_count() const {
   size_t n = 0;
   for (const auto& [key, list] : idle_) n += list.connections.size();
   return n;
 }
+
+template class BasicH1UpstreamPool<Socket>;
+template class BasicH1UpstreamPool<TlsSocket>;
 
 }  // namespace vx::adapters::upstream

@@ -1,6 +1,7 @@
-// H1UpstreamPool: per-worker keep-alive pools of HTTP/1.1 connections, one LIFO idle list per
-// endpoint (the most recently used connection is the warmest and least likely to have been
-// closed by the upstream's own idle timer). Not thread-safe: one per worker.
+// H1UpstreamPool / TlsH1UpstreamPool: per-worker keep-alive pools of HTTP/1.1 connections over
+// plain TCP or TLS, one LIFO idle list per endpoint (the most recently used connection is the
+// warmest and least likely to have been closed by the upstream's own idle timer). Not
+// thread-safe: one per worker.
 #pragma once
 
 #include <boost/asio/steady_timer.hpp>
@@ -13,10 +14,11 @@
 
 namespace vx::adapters::upstream {
 
-class H1UpstreamPool final : public ports::UpstreamPool {
+template <typename Stream>
+class BasicH1UpstreamPool final : public ports::UpstreamPool {
  public:
-  explicit H1UpstreamPool(ports::Executor executor);
-  ~H1UpstreamPool() override;
+  explicit BasicH1UpstreamPool(ports::Executor executor);
+  ~BasicH1UpstreamPool() override;
 
   // ports::UpstreamPool
   ports::AsyncResult<ports::UpstreamLease> acquire(const ports::UpstreamTarget& target,
@@ -30,16 +32,20 @@ class H1UpstreamPool final : public ports::UpstreamPool {
 
  private:
   struct IdleList {
-    std::vector<std::unique_ptr<H1UpstreamConnection>> connections;  // back = most recent
+    std::vector<std::unique_ptr<BasicH1UpstreamConnection<Stream>>> connections;  // back = newest
     uint32_t max_idle = 0;
     std::chrono::milliseconds idle_timeout{0};
   };
   static void release(ports::UpstreamStream* stream, bool reusable);
-  ports::AsyncResult<Socket> connect(const ports::UpstreamTarget& target);
+  // TCP, then for TLS the handshake (SNI, verification, ALPN), all within connect_timeout.
+  ports::AsyncResult<Stream> connect(const ports::UpstreamTarget& target);
 
   ports::Executor executor_;
   std::unordered_map<uint64_t, IdleList> idle_;
   bool closed_ = false;
 };
+
+using H1UpstreamPool = BasicH1UpstreamPool<Socket>;
+using TlsH1UpstreamPool = BasicH1UpstreamPool<TlsSocket>;
 
 }  // namespace vx::adapters::upstream

@@ -6,6 +6,7 @@
 #include "adapters/admin/metrics_exposition.h"
 #include "adapters/config/re2_regex_compiler.h"
 #include "adapters/config/yaml_config_loader.h"
+#include "adapters/upstream/client_tls_context.h"
 #include "app/version.h"
 #include "app/vortex/worker.h"
 #include "core/config/socket_address.h"
@@ -130,8 +131,8 @@ admin::ReloadResult ControlPlane::reload(const std::string& requested_path) {
   // 2. Build the snapshot; endpoints that stay keep their state (EWMA, breaker, in flight).
   const auto running = holder_.load();
   adapters::config::Re2RegexCompiler regex;
-  auto runtime =
-      proxy::Runtime::build(next, regex, std::chrono::steady_clock::now(), running.get());
+  auto runtime = proxy::Runtime::build(next, regex, std::chrono::steady_clock::now(), running.get(),
+                                       &adapters::upstream::ClientTlsContext::create);
   if (!runtime) return refuse(path, std::move(runtime.error()));
 
   // 3. Every subsystem checks its part (TLS certificates ...); nothing is applied yet.

@@ -6,6 +6,7 @@
 
 #include "adapters/config/yaml_config_loader.h"
 #include "adapters/net/tls_check.h"
+#include "adapters/upstream/client_tls_context.h"
 #include "app/version.h"
 #include "app/vortex/server.h"
 
@@ -47,7 +48,15 @@ int main(int argc, char** argv) {
     return 1;
   }
   // Certificates and keys are read and matched here so `check` refuses what `run` would.
-  const auto tls_problems = vx::adapters::net::check_tls(**loaded);
+  auto tls_problems = vx::adapters::net::check_tls(**loaded);
+  // Upstream trust stores too (tls.ca): a cluster that could never connect is refused now.
+  for (const auto& cluster : (*loaded)->clusters) {
+    auto context = vx::adapters::upstream::ClientTlsContext::create(cluster);
+    if (!context) {
+      tls_problems.push_back({(*loaded)->file, cluster.where.of("tls"),
+                              "cluster '" + cluster.name + "': " + context.error()});
+    }
+  }
   if (!tls_problems.empty()) {
     for (const auto& d : tls_problems) std::fprintf(stderr, "%s\n", d.to_string().c_str());
     return 1;

@@ -9,6 +9,7 @@
 #include "adapters/config/re2_regex_compiler.h"
 #include "adapters/config/yaml_config_loader.h"
 #include "adapters/net/tls_contexts.h"
+#include "adapters/upstream/client_tls_context.h"
 #include "adapters/upstream/health_checker.h"
 #include "app/vortex/admin_control_plane.h"
 #include "app/vortex/rate_limiting.h"
@@ -29,7 +30,8 @@ unsigned worker_count(const core::config::Config& config) {
 std::shared_ptr<const proxy::Runtime> build_runtime(
     std::shared_ptr<const core::config::Config> config) {
   adapters::config::Re2RegexCompiler regex;
-  auto runtime = proxy::Runtime::build(std::move(config), regex, std::chrono::steady_clock::now());
+  auto runtime = proxy::Runtime::build(std::move(config), regex, std::chrono::steady_clock::now(),
+                                       nullptr, &adapters::upstream::ClientTlsContext::create);
   if (!runtime) {
     for (const auto& e : runtime.error()) std::fprintf(stderr, "%s\n", e.c_str());
     return nullptr;

@@ -12,7 +12,7 @@
 
 #include "adapters/net/listener.h"
 #include "adapters/telemetry/json_access_log.h"
-#include "adapters/upstream/h1_upstream_pool.h"
+#include "adapters/upstream/upstream_pools.h"
 #include "core/ports/random.h"
 #include "proxy/runtime_holder.h"
 #include "proxy/worker_context.h"
@@ -75,7 +75,7 @@ class Worker {
   // pairs per proxied request.
   IoContext io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   core::Xoshiro256 random_;
-  adapters::upstream::H1UpstreamPool pool_;
+  adapters::upstream::UpstreamPools pool_;
   std::unique_ptr<adapters::telemetry::JsonAccessLog> access_log_;
   proxy::WorkerContext context_;
   adapters::net::ConnectionBudget& budget_;

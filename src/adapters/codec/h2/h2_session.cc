@@ -334,4 +334,8 @@ bool H2Session::stream_is_open(int32_t stream_id) const {
   return nghttp2_session_find_stream(session_, stream_id) != nullptr;
 }
 
+bool H2Session::local_closed(int32_t stream_id) const {
+  return nghttp2_session_get_stream_local_close(session_, stream_id) != 0;  // -1: no such stream
+}
+
 }  // namespace vx::adapters::h2

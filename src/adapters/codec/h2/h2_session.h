@@ -104,6 +104,8 @@ class H2Session {
   // Client: streams the peer allows at once (its SETTINGS_MAX_CONCURRENT_STREAMS).
   uint32_t peer_max_concurrent_streams() const;
   bool stream_is_open(int32_t stream_id) const;
+  // This side's END_STREAM for the stream went out in a produce() (or the stream is gone).
+  bool local_closed(int32_t stream_id) const;
 
  private:
   static int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* self);
