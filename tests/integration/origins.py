@@ -371,7 +371,10 @@ class OriginServer:
             threading.Thread(target=self._serve, args=(sock, conn_id), daemon=True).start()
 
     def _serve(self, sock: socket.socket, conn_id: int):
-        conn = OriginConn(sock, conn_id)
+        try:
+            conn = OriginConn(sock, conn_id)
+        except OSError:  # stop() closed the socket between accept and here
+            return
         try:
             while True:
                 req = conn.read_request()
