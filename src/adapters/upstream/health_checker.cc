@@ -1,15 +1,13 @@
 #include "adapters/upstream/health_checker.h"
 
 #include <algorithm>
-#include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/write.hpp>
 #include <cstdio>
 #include <exception>
 
-#include "adapters/upstream/health_probe.h"
+#include "adapters/upstream/client_tls_context.h"
+#include "adapters/upstream/health_exchange.h"
 
 namespace vx::adapters::upstream {
 
@@ -18,7 +16,6 @@ using namespace boost::asio::experimental::awaitable_operators;
 
 namespace {
 
-using ProbeSocket = asio::basic_stream_socket<asio::ip::tcp, ports::Executor>;
 using ProbeTimer =
     asio::basic_waitable_timer<std::chrono::steady_clock,
                                asio::wait_traits<std::chrono::steady_clock>, ports::Executor>;
@@ -28,48 +25,6 @@ constexpr std::chrono::milliseconds kMaxSleep{100};
 // Transition lines per second before the rest are only counted (a flapping fleet must not
 // flood the log; one line per transition otherwise).
 constexpr uint32_t kLogBurst = 20;
-constexpr size_t kMaxResponseBytes = 16 * 1024 + 1;
-
-struct ProbeResult {
-  bool ok = false;
-  std::string_view why;  // a literal
-  uint16_t status = 0;
-};
-
-// Connect (each resolved address in turn), send, read until the head is judged. Unbounded in
-// time: the caller races it against timeout_ms.
-ports::Awaitable<ProbeResult> exchange(ports::Executor executor,
-                                       const std::vector<asio::ip::tcp::endpoint>& addresses,
-                                       std::string request) {
-  ProbeSocket socket(executor);
-  bool connected = false;
-  for (const auto& address : addresses) {
-    boost::system::error_code ignored;
-    socket.close(ignored);
-    auto [ec] = co_await socket.async_connect(address, ports::kUseTuple);
-    if (!ec) {
-      connected = true;
-      break;
-    }
-  }
-  if (!connected) co_return ProbeResult{false, "connect failed"};
-  auto [write_ec, written] =
-      co_await asio::async_write(socket, asio::buffer(request), ports::kUseTuple);
-  if (write_ec) co_return ProbeResult{false, "send failed"};
-  std::string received;
-  std::array<char, 2048> chunk;
-  for (;;) {
-    auto [ec, n] = co_await socket.async_read_some(asio::buffer(chunk), ports::kUseTuple);
-    received.append(chunk.data(), n);
-    const ProbeAnswer answer = judge_probe_response(received);
-    if (answer.verdict == ProbeVerdict::Healthy) co_return ProbeResult{true, {}, answer.status};
-    if (answer.verdict == ProbeVerdict::Unhealthy) {
-      co_return ProbeResult{false, answer.detail, answer.status};
-    }
-    if (ec) co_return ProbeResult{false, "connection closed before a response"};
-    if (received.size() >= kMaxResponseBytes) co_return ProbeResult{false, "response too large"};
-  }
-}
 
 }  // namespace
 
@@ -113,16 +68,6 @@ void HealthChecker::refresh() {
     for (const proxy::ClusterRuntime& cluster : next->clusters()) {
       const core::config::Cluster& config = *cluster.config;
       if (!config.health_check) continue;
-      if (config.tls || config.protocol != core::config::UpstreamProtocol::Http1) {
-        // TODO(lb): probe over the cluster's own protocol and TLS settings (#3).
-        if (skipped_clusters_.insert(config.name).second) {
-          std::fprintf(stderr,
-                       "vortex: health checks of cluster %s not run: only plain HTTP/1.1 "
-                       "clusters are probed so far\n",
-                       config.name.c_str());
-        }
-        continue;
-      }
       const auto endpoints = cluster.balancer->endpoints();
       for (size_t i = 0; i < endpoints.size(); ++i) {
         // runtime_ (the previous Runtime) keeps its states alive until the end of this call, so
@@ -171,10 +116,23 @@ ports::Awaitable<void> HealthChecker::probe(std::shared_ptr<const proxy::Runtime
   const core::config::HealthCheck& check = *cluster.config->health_check;
   core::lb::EndpointState& state = *cluster.balancer->endpoints()[target.index];
   const ports::Executor executor = co_await asio::this_coro::executor;
+  const core::config::SocketAddress& address = state.socket_address();
+  const auto& tls = cluster.config->tls;
+  ProbeTarget probe_target{
+      .addresses = cluster.addresses[target.index],
+      .path = check.path,
+      .authority = state.address(),
+      // The runtime built it with ClientTlsContext::create (a cluster with a tls block and no
+      // context is refused at load), as the workers' pools rely on too.
+      .tls = static_cast<const ClientTlsContext*>(cluster.tls.get()),
+      .server_name =
+          tls && !tls->sni.empty() ? std::string_view(tls->sni) : std::string_view(address.host),
+      .h2 = cluster.config->protocol != core::config::UpstreamProtocol::Http1,
+  };
+  // timeout_ms bounds the whole probe: connect, TLS handshake and the exchange together.
   ProbeTimer timer(executor, check.timeout);
-  auto outcome = co_await (exchange(executor, cluster.addresses[target.index],
-                                    health_probe_request(check.path, state.address())) ||
-                           timer.async_wait(ports::kUseTuple));
+  auto outcome =
+      co_await (run_health_probe(executor, probe_target) || timer.async_wait(ports::kUseTuple));
   const ProbeResult result =
       outcome.index() == 0 ? std::get<0>(outcome) : ProbeResult{false, "timed out"};
   target.slot->in_flight = false;

@@ -1,6 +1,7 @@
 // HealthChecker: the process's active health checks (SPEC.md clusters[].health_check). One side
 // thread with its own io_context probes every endpoint of every cluster that has a health_check
 // and feeds the results to EndpointState::on_health_check(), which the workers' balancers read.
+// Probes speak the cluster's protocol: HTTP/1.1, h2c or h2, over TLS when it has a tls block.
 // start()/stop() from the owning (main) thread; everything else runs on the checker's thread.
 #pragma once
 
@@ -8,7 +9,6 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -33,7 +33,8 @@ class HealthChecker {
   HealthChecker& operator=(const HealthChecker&) = delete;
 
   // Starts the thread. The first probe of each endpoint goes out at once; later ones every
-  // interval_ms, each bounded by timeout_ms (connect, send and response head together).
+  // interval_ms, each bounded by timeout_ms (connect, TLS handshake, send and response head
+  // together).
   void start();
   // Stops the thread and abandons probes in flight (their results are dropped). Idempotent.
   void stop();
@@ -70,7 +71,6 @@ class HealthChecker {
   std::shared_ptr<const proxy::Runtime> runtime_;
   std::vector<Target> targets_;
   std::unordered_map<const core::lb::EndpointState*, std::shared_ptr<Slot>> slots_;
-  std::set<std::string> skipped_clusters_;  // already told why they are not probed
   // Transition log budget: kLogBurst lines per second, the rest counted and reported later.
   Clock::time_point log_window_{};
   uint32_t logged_in_window_ = 0;
