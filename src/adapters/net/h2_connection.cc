@@ -200,7 +200,7 @@ ports::Awaitable<void> H2Downstream::writer() {
     out_.clear();
     const bool ok = session_.produce(out_);
     for (const int32_t id : produce_waiters_) {
-      if (H2Stream* s = find(id)) s->wake();
+      if (H2Stream* s = find(id)) s->notify();
     }
     produce_waiters_.clear();
     if (!out_.empty()) {

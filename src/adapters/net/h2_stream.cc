@@ -51,11 +51,6 @@ void H2Stream::restart(int32_t id, h2::HeaderBlock& block, bool end_stream) {
   has_body_ = false;
   continue_sent_ = false;
   out_.clear();
-  out_at_ = 0;
-  out_eof_ = false;
-  out_done_ = false;
-  trailer_block_.clear();
-  trailers_.clear();
   scratch_headers_.clear();
   closed_ = false;
   close_code_ = 0;
@@ -63,10 +58,10 @@ void H2Stream::restart(int32_t id, h2::HeaderBlock& block, bool end_stream) {
 }
 
 size_t H2Stream::buffer_bytes() const {
-  return head_block_.bytes.capacity() + in_.capacity() + taken_.capacity() + out_.capacity() +
+  return head_block_.bytes.capacity() + in_.capacity() + taken_.capacity() + out_.bytes.capacity() +
          scratch_.forwarded.capacity() + scratch_.path.capacity() + scratch_.head.capacity() +
          scratch_.body_prefix.capacity() + request_trailer_block_.bytes.capacity() +
-         trailer_block_.bytes.capacity();
+         out_.trailer_block.bytes.capacity();
 }
 
 void H2Stream::begin(int32_t id, h2::HeaderBlock& block, bool end_stream) {
@@ -113,18 +108,18 @@ std::chrono::milliseconds H2Stream::idle_timeout() const {
 ports::Awaitable<void> H2Stream::run() {
   co_await proxy::serve_stream(*this, connection_.worker());
   // Invariant 3 also bounds the flush: no progress for idle_timeout resets the stream.
-  size_t last_at = out_at_;
+  size_t last_at = out_.at;
   auto stall_deadline = SteadyClock::now() + idle_timeout();
-  while (response_started_ && !out_done_ && !closed_) {
+  while (response_started_ && !out_.done && !closed_) {
     if (!co_await wait(stall_deadline)) {
-      if (out_at_ == last_at) break;
+      if (out_.at == last_at) break;
     }
-    if (out_at_ != last_at) {
-      last_at = out_at_;
+    if (out_.at != last_at) {
+      last_at = out_.at;
       stall_deadline = SteadyClock::now() + idle_timeout();
     }
   }
-  const bool complete = out_done_ || (response_started_ && !has_body_);
+  const bool complete = out_.done || (response_started_ && !has_body_);
   if (complete) {
     // nghttp2 sends RST_STREAM ahead of frames still queued: a response without a body (say a
     // gRPC trailers-only error) must be out before a reset, or the client sees only the reset.
@@ -204,23 +199,9 @@ void H2Stream::on_closed(uint32_t error_code) {
 
 long H2Stream::pull_body(uint8_t* into, size_t max, bool& eof,
                          const core::http::HeaderList*& trailers) {
-  const size_t n = std::min(max, unsent());
-  if (n > 0) std::memcpy(into, out_.data() + out_at_, n);
-  out_at_ += n;
-  if (out_at_ == out_.size()) {
-    out_.clear();
-    out_at_ = 0;
-    if (out_eof_) {
-      eof = true;
-      out_done_ = true;
-      if (!trailers_.empty()) trailers = &trailers_;
-    }
-  }
-  if (n > 0 || out_done_) {
-    notify();  // progress: a send_body waiting above high water may go on
-    return static_cast<long>(n);
-  }
-  return -1;  // nothing queued yet
+  const long n = out_.pull(into, max, eof, trailers);
+  if (n >= 0) notify();  // progress: a send_body waiting above high water may go on
+  return n;              // -1: nothing queued yet
 }
 
 ports::AsyncResult<ports::BodyChunk> H2Stream::read_body() {
@@ -284,39 +265,30 @@ ports::AsyncResult<void> H2Stream::send_head(const core::http::ResponseHead& hea
   if (!connection_.session().submit_response(id_, head.status, head.headers, has_body_)) {
     co_return core::unexpected(Error{ErrorKind::DownstreamClosed, "stream refused the response"});
   }
-  if (!has_body_) out_done_ = true;
+  if (!has_body_) out_.done = true;
   connection_.wake_writer();
   co_return core::Result<void, Error>{};
 }
 
 ports::AsyncResult<void> H2Stream::send_body(const ports::BodyChunk& chunk) {
   if (!has_body_) co_return core::Result<void, Error>{};
-  for (auto piece : chunk.pieces) out_.append(piece);
-  if (chunk.last) {
-    out_eof_ = true;
-    if (chunk.trailers) {
-      trailer_block_.clear();
-      for (const auto& h : *chunk.trailers) trailer_block_.add(h.name, h.value);
-      trailers_.clear();
-      trailer_block_.regular_fields(trailers_);
-    }
-  }
+  out_.queue(chunk.pieces, chunk.last, chunk.trailers);
   connection_.session().resume(id_);
   connection_.wake_writer();
   // Invariant 2: above high water, wait for the peer's window; invariant 3: not forever.
-  size_t last_unsent = unsent();
+  size_t last_unsent = out_.unsent();
   auto stall_deadline = SteadyClock::now() + idle_timeout();
-  while (unsent() > kHighWaterBytes && !closed_) {
+  while (out_.unsent() > kHighWaterBytes && !closed_) {
     const bool woken = co_await wait(stall_deadline);
-    if (unsent() < last_unsent) {
-      last_unsent = unsent();
+    if (out_.unsent() < last_unsent) {
+      last_unsent = out_.unsent();
       stall_deadline = SteadyClock::now() + idle_timeout();
     } else if (!woken && SteadyClock::now() >= stall_deadline) {
       closed_ = true;
       co_return core::unexpected(Error{ErrorKind::DownstreamClosed, "client window stalled"});
     }
   }
-  if (closed_ && !out_done_) {
+  if (closed_ && !out_.done) {
     co_return core::unexpected(Error{ErrorKind::DownstreamClosed, "client reset the stream"});
   }
   co_return core::Result<void, Error>{};
@@ -336,10 +308,10 @@ ports::AsyncResult<void> H2Stream::send_local(uint16_t status, std::string_view 
   scratch_headers_.push_back({"content-length", std::string_view(length, end - length)});
   has_body_ = request_.method != "HEAD" && !body.empty();
   if (has_body_) {
-    out_.assign(body);
-    out_eof_ = true;
+    const std::string_view piece = body;
+    out_.queue({&piece, 1}, true, nullptr);
   } else {
-    out_done_ = true;
+    out_.done = true;
   }
   connection_.session().submit_response(id_, status, scratch_headers_, has_body_);
   connection_.wake_writer();

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "adapters/codec/h2/header_block.h"
+#include "adapters/codec/h2/outgoing_body.h"
 #include "adapters/net/stream.h"
 #include "core/config/config.h"
 #include "proxy/downstream_exchange.h"
@@ -49,8 +50,11 @@ class H2Stream final : public proxy::DownstreamExchange {
   long pull_body(uint8_t* into, size_t max, bool& eof, const core::http::HeaderList*& trailers);
   // The connection is going away: abort whatever the stream waits for.
   void abort();
-  // Whatever the stream waits for may have changed (frames produced).
-  void wake() { notify(); }
+  // Wakes the stream's coroutines: whatever they wait for may have changed.
+  void notify() {
+    signal_.cancel();
+    body_signal_.cancel();
+  }
   // From the connection's watchdog: expires the stream if its deadline passed; returns the
   // deadline still ahead (time_point::max() when none).
   std::chrono::steady_clock::time_point expire_if_due(std::chrono::steady_clock::time_point now);
@@ -80,11 +84,6 @@ class H2Stream final : public proxy::DownstreamExchange {
   // Suspends until notify() or `until`; true if woken before `until`.
   ports::Awaitable<bool> wait(std::chrono::steady_clock::time_point until);
   ports::Awaitable<void> wait_body();
-  void notify() {
-    signal_.cancel();
-    body_signal_.cancel();
-  }
-  size_t unsent() const { return out_.size() - out_at_; }
 
   H2Downstream& connection_;
   int32_t id_ = 0;
@@ -114,12 +113,7 @@ class H2Stream final : public proxy::DownstreamExchange {
   bool response_started_ = false;
   bool has_body_ = false;
   bool continue_sent_ = false;
-  std::string out_;
-  size_t out_at_ = 0;
-  bool out_eof_ = false;
-  bool out_done_ = false;  // the last byte was handed to the session
-  h2::HeaderBlock trailer_block_;
-  core::http::HeaderList trailers_;
+  h2::OutgoingBody out_;
   core::http::HeaderList scratch_headers_;
 
   bool closed_ = false;  // nghttp2 closed the stream (done or reset)

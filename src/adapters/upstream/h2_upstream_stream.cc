@@ -20,9 +20,6 @@ void H2UpstreamStream::start(H2UpstreamSession& session) {
   refused_ = false;
   head_request_ = false;
   out_.clear();
-  out_at_ = 0;
-  out_eof_ = out_done_ = false;
-  out_trailers_.clear();
   heads_.clear();
   heads_at_ = 0;
   final_received_ = final_end_stream_ = false;
@@ -76,46 +73,24 @@ ports::AsyncResult<void> H2UpstreamStream::send_head(const core::http::RequestHe
 
 ports::AsyncResult<void> H2UpstreamStream::send_body(const ports::BodyChunk& chunk) {
   if (closed_ || lost_ || cancelled_) co_return core::unexpected(failure(false));
-  for (auto piece : chunk.pieces) out_.append(piece);
-  if (chunk.last) {
-    out_eof_ = true;
-    if (chunk.trailers && !chunk.trailers->empty()) {
-      // Names lower-cased by the codec on submit; the block owns the bytes until sent.
-      out_trailer_block_.clear();
-      for (const auto& h : *chunk.trailers) out_trailer_block_.add(h.name, h.value);
-      out_trailers_.clear();
-      out_trailer_block_.regular_fields(out_trailers_);
-    }
-  }
+  out_.queue(chunk.pieces, chunk.last, chunk.trailers);
   session_->codec().resume(id_);
   session_->wake_writer();
   // Invariant 2. The pipeline's watchdog bounds the wait (cancel()).
-  while (unsent() > kHighWaterBytes && !closed_ && !lost_ && !cancelled_) {
+  while (out_.unsent() > kHighWaterBytes && !closed_ && !lost_ && !cancelled_) {
     co_await wait(send_signal_);
   }
-  if (!out_done_ && (closed_ || lost_ || cancelled_)) co_return core::unexpected(failure(false));
+  if (!out_.done && (closed_ || lost_ || cancelled_)) co_return core::unexpected(failure(false));
   co_return core::Result<void, Error>{};
 }
 
 long H2UpstreamStream::pull_body(uint8_t* into, size_t max, bool& eof,
                                  const core::http::HeaderList*& trailers) {
-  const size_t n = std::min(max, unsent());
-  if (n > 0) std::memcpy(into, out_.data() + out_at_, n);
-  out_at_ += n;
-  if (out_at_ == out_.size()) {
-    out_.clear();
-    out_at_ = 0;
-    if (out_eof_) {
-      eof = true;
-      out_done_ = true;
-      if (!out_trailers_.empty()) trailers = &out_trailers_;
-    }
-  }
-  if (n > 0 || out_done_) {
-    send_signal_.cancel();  // a send_body waiting above high water may go on
-    return static_cast<long>(n);
-  }
-  return -1;  // nothing queued yet: resumed by the next send_body
+  const long n = out_.pull(into, max, eof, trailers);
+  // -1: nothing queued yet, resumed by the next send_body. Else a send_body waiting above high
+  // water may go on.
+  if (n >= 0) send_signal_.cancel();
+  return n;
 }
 
 void H2UpstreamStream::on_headers(h2::HeaderBlock& block, bool end_stream) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "adapters/codec/h2/header_block.h"
+#include "adapters/codec/h2/outgoing_body.h"
 #include "adapters/upstream/h2_upstream_session.h"
 #include "ports/upstream_pool.h"
 
@@ -66,7 +67,6 @@ class H2UpstreamStream final : public ports::UpstreamStream {
     recv_signal_.cancel();
     send_signal_.cancel();
   }
-  size_t unsent() const { return out_.size() - out_at_; }
   core::http::Error failure(bool mid_response) const;
 
   H2UpstreamPool& pool_;
@@ -79,12 +79,7 @@ class H2UpstreamStream final : public ports::UpstreamStream {
   H2Timer send_signal_;
 
   // Request body (invariant 2).
-  std::string out_;
-  size_t out_at_ = 0;
-  bool out_eof_ = false;
-  bool out_done_ = false;
-  h2::HeaderBlock out_trailer_block_;
-  core::http::HeaderList out_trailers_;
+  h2::OutgoingBody out_;
 
   // Response.
   std::vector<h2::HeaderBlock> heads_;  // received, not yet handed out (1xx, then final)
