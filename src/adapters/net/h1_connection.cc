@@ -6,6 +6,7 @@
 #include <exception>
 
 #include "adapters/codec/h1/h1_serializer.h"
+#include "adapters/net/send_now.h"
 #include "adapters/net/spawn.h"
 #include "ports/buffer_view.h"
 #include "proxy/forwarder.h"
@@ -272,6 +273,10 @@ template <typename Stream>
 ports::AsyncResult<void> BasicH1Connection<Stream>::write_out(
     std::span<const std::string_view> body) {
   if (!gather_out(body)) co_return core::Result<void, Error>{};
+  if (auto sent = send_now(socket_, gather_)) {
+    co_await yield_after_send(socket_.get_executor());
+    co_return finish_write(*sent);
+  }
   co_return finish_write(co_await write_gathered());
 }
 
@@ -361,11 +366,19 @@ template <typename Stream>
 ports::AsyncResult<void> BasicH1Connection<Stream>::send_body(const ports::BodyChunk& chunk) {
   if (chunk.last) response_complete_ = true;  // reset below if the write fails
   if (!response_has_body_) {
-    if (chunk.last && gather_out({})) co_return finish_write(co_await write_gathered());
-    co_return core::Result<void, Error>{};
+    if (!chunk.last || !gather_out({})) co_return core::Result<void, Error>{};
+    if (auto sent = send_now(socket_, gather_)) {
+      co_await yield_after_send(socket_.get_executor());
+      co_return finish_write(*sent);
+    }
+    co_return finish_write(co_await write_gathered());
   }
   if (!response_chunked_) {  // the common case, written here without write_out's frame
     if (!gather_out(chunk.pieces)) co_return core::Result<void, Error>{};
+    if (auto sent = send_now(socket_, gather_)) {
+      co_await yield_after_send(socket_.get_executor());
+      co_return finish_write(*sent);
+    }
     co_return finish_write(co_await write_gathered());
   }
   // Chunk framing: small headers in a reused array, body bytes gathered zero-copy.
@@ -387,15 +400,15 @@ ports::AsyncResult<void> BasicH1Connection<Stream>::send_body(const ports::BodyC
     gather_.emplace_back(tail.data(), tail.size());
   }
   if (gather_.empty()) co_return core::Result<void, Error>{};
-  auto [ec, n] =
-      co_await asio::async_write(socket_, ports::BufferView(gather_), ports::kDeferTuple);
-  out_.clear();
-  if (ec) {
-    close_after_response_ = true;
-    response_complete_ = false;
-    co_return core::unexpected(Error{ErrorKind::DownstreamClosed, "client write failed"});
+  auto sent = send_now(socket_, gather_);
+  if (sent) {
+    co_await yield_after_send(socket_.get_executor());
+  } else {
+    sent = co_await write_gathered();
   }
-  co_return core::Result<void, Error>{};
+  auto written = finish_write(*sent);
+  if (!written) response_complete_ = false;
+  co_return written;
 }
 
 template <typename Stream>

@@ -84,28 +84,37 @@ ports::AsyncResult<void> BasicH1UpstreamConnection<Stream>::send_head(
 }
 
 template <typename Stream>
-ports::AsyncResult<void> BasicH1UpstreamConnection<Stream>::flush(
+std::optional<net::SendResult> BasicH1UpstreamConnection<Stream>::flush_now(
     std::span<const std::string_view> body) {
   gather_.clear();
   if (!out_.empty()) gather_.emplace_back(out_.data(), out_.size());
   for (auto piece : body) gather_.emplace_back(piece.data(), piece.size());
-  if (gather_.empty()) co_return core::Result<void, Error>{};
-  auto [ec, n] =
-      co_await asio::async_write(socket_, ports::BufferView(gather_), ports::kDeferTuple);
+  if (gather_.empty()) return net::SendResult{};
+  return net::send_now(socket_, gather_);
+}
+
+template <typename Stream>
+core::Result<void, Error> BasicH1UpstreamConnection<Stream>::finish_flush(
+    const net::SendResult& sent) {
   out_.clear();
-  if (ec) {
-    co_return core::unexpected(ec == asio::error::operation_aborted
-                                   ? Error{ErrorKind::UpstreamTimeout, "upstream write timed out"}
-                                   : Error{ErrorKind::UpstreamReset, "upstream write failed"});
-  }
-  co_return core::Result<void, Error>{};
+  const auto& ec = std::get<0>(sent);
+  if (!ec) return {};
+  return core::unexpected(ec == asio::error::operation_aborted
+                              ? Error{ErrorKind::UpstreamTimeout, "upstream write timed out"}
+                              : Error{ErrorKind::UpstreamReset, "upstream write failed"});
 }
 
 template <typename Stream>
 ports::AsyncResult<void> BasicH1UpstreamConnection<Stream>::send_body(
     const ports::BodyChunk& chunk) {
   if (!request_chunked_) {
-    auto flushed = co_await flush(chunk.pieces);
+    auto sent = flush_now(chunk.pieces);
+    if (sent) {
+      co_await net::yield_after_send(socket_.get_executor());
+    } else {
+      sent = co_await write_gathered();
+    }
+    auto flushed = finish_flush(*sent);
     if (chunk.last && flushed) body_pending_ = false;
     co_return flushed;
   }
@@ -123,14 +132,19 @@ ports::AsyncResult<void> BasicH1UpstreamConnection<Stream>::send_body(
     static const core::http::HeaderList kNone;
     h1::append_last_chunk(out_, chunk.trailers ? *chunk.trailers : kNone);
   }
-  auto flushed = co_await flush({});
+  auto sent = flush_now({});
+  if (sent) {
+    co_await net::yield_after_send(socket_.get_executor());
+  } else {
+    sent = co_await write_gathered();
+  }
+  auto flushed = finish_flush(*sent);
   if (chunk.last && flushed) body_pending_ = false;
   co_return flushed;
 }
 
 template <typename Stream>
-ports::Awaitable<std::pair<boost::system::error_code, size_t>>
-BasicH1UpstreamConnection<Stream>::read_more() {
+asio::mutable_buffer BasicH1UpstreamConnection<Stream>::read_space() {
   if (in_end_ == in_.size()) {
     if (in_begin_ > 0) {
       std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
@@ -140,16 +154,19 @@ BasicH1UpstreamConnection<Stream>::read_more() {
       in_.resize(std::min(in_.size() * 2, kMaxHeadBufferBytes));
     }
   }
-  auto [ec, n] = co_await socket_.async_read_some(
-      asio::buffer(in_.data() + in_end_, in_.size() - in_end_), ports::kDeferTuple);
-  in_end_ += n;
-  co_return std::pair{ec, n};
+  return asio::buffer(in_.data() + in_end_, in_.size() - in_end_);
 }
 
 template <typename Stream>
 ports::AsyncResult<const core::http::ResponseHead*> BasicH1UpstreamConnection<Stream>::recv_head() {
   if (!out_.empty() && !body_pending_) {
-    auto flushed = co_await flush({});
+    auto sent = flush_now({});
+    if (sent) {
+      co_await net::yield_after_send(socket_.get_executor());
+    } else {
+      sent = co_await write_gathered();
+    }
+    auto flushed = finish_flush(*sent);
     if (!flushed) co_return core::unexpected(flushed.error());
   }
   if (pending_consume_ > 0) {  // the previous head was a 1xx: the next message follows it
@@ -175,6 +192,7 @@ ports::AsyncResult<const core::http::ResponseHead*> BasicH1UpstreamConnection<St
       co_return core::unexpected(Error{ErrorKind::UpstreamBadResponse, "response head too large"});
     }
     auto [ec, n] = co_await read_more();
+    in_end_ += n;
     if (n > 0) response_byte_seen_ = true;
     if (ec) co_return core::unexpected(read_error(ec, response_byte_seen_));
   }
@@ -202,6 +220,7 @@ ports::AsyncResult<ports::BodyChunk> BasicH1UpstreamConnection<Stream>::recv_bod
     }
     if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;  // releases the pieces handed out last
     auto [ec, n] = co_await read_more();
+    in_end_ += n;
     if (ec == asio::error::eof) {
       eof_ = true;
     } else if (ec) {

@@ -10,11 +10,15 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/write.hpp>
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "adapters/codec/h1/h1_parser.h"
+#include "adapters/net/send_now.h"
+#include "ports/buffer_view.h"
 #include "ports/upstream_pool.h"
 
 namespace vx::adapters::upstream {
@@ -63,9 +67,18 @@ class BasicH1UpstreamConnection final : public ports::UpstreamStream {
   bool alive_while_idle();
 
  private:
-  ports::AsyncResult<void> flush(std::span<const std::string_view> body);
-  // Reads more bytes into in_ after in_end_; compacts first when the buffer is full.
-  ports::Awaitable<std::pair<boost::system::error_code, size_t>> read_more();
+  // Gathers out_ then `body` and sends what the socket takes now; nullopt: the rest waits in
+  // gather_ for write_gathered(). Either way finish_flush() takes the result. Callers await
+  // the deferred write themselves, so a write costs no coroutine frame of its own.
+  std::optional<net::SendResult> flush_now(std::span<const std::string_view> body);
+  auto write_gathered() {
+    return boost::asio::async_write(socket_, ports::BufferView(gather_), ports::kDeferTuple);
+  }
+  core::Result<void, core::http::Error> finish_flush(const net::SendResult& sent);
+  // Reads more bytes after in_end_ (compacting or growing in_ first when it is full); the
+  // caller adds the count to in_end_.
+  auto read_more() { return socket_.async_read_some(read_space(), ports::kDeferTuple); }
+  boost::asio::mutable_buffer read_space();
   core::http::Error read_error(const boost::system::error_code& ec, bool any_response_byte) const;
 
   Stream socket_;
