@@ -13,6 +13,7 @@
 #include "core/http/hop_by_hop.h"
 #include "core/lb/load_balancer.h"
 #include "core/ratelimit/rate_limit_key.h"
+#include "ports/deadline_clock.h"
 #include "proxy/body_prefix.h"
 #include "proxy/forwarded_headers.h"
 #include "proxy/rate_limit_stage.h"
@@ -105,7 +106,7 @@ ports::AsyncResult<void> forward_request_body(DownstreamExchange& exchange,
     auto chunk = co_await exchange.read_body();
     if (!chunk) co_return core::unexpected(chunk.error());
     if (!chunk->pieces.empty() || chunk->last) {
-      if (pump) exchange.arm_deadline(Clock::now() + exchange.idle_timeout(), &upstream);
+      if (pump) exchange.arm_deadline(ports::deadline_now() + exchange.idle_timeout(), &upstream);
       auto sent = co_await upstream.send_body(*chunk);
       if (!sent) co_return core::unexpected(sent.error());
     }
@@ -129,7 +130,7 @@ ports::Awaitable<void> pump_request_body(DownstreamExchange& exchange,
     co_return;
   }
   state.sent_all = true;
-  if (!state.head_received) exchange.arm_deadline(Clock::now() + head_timeout, &upstream);
+  if (!state.head_received) exchange.arm_deadline(ports::deadline_now() + head_timeout, &upstream);
 }
 
 struct ExchangeOutcome {
@@ -178,7 +179,7 @@ ports::Awaitable<ExchangeOutcome> exchange_once(DownstreamExchange& exchange,
   } else {
     pump.done = true;
     pump.sent_all = true;
-    exchange.arm_deadline(Clock::now() + route.timeout, &upstream);  // whole response head
+    exchange.arm_deadline(ports::deadline_now() + route.timeout, &upstream);  // whole response head
   }
 
   bool relayed = false;  // the whole response reached the client
@@ -211,7 +212,7 @@ ports::Awaitable<ExchangeOutcome> exchange_once(DownstreamExchange& exchange,
     pump.head_received = true;
     // From here every wait is bounded by the idle timeout, re-armed as bytes flow.
     const auto idle = exchange.idle_timeout();
-    exchange.arm_deadline(Clock::now() + idle, &upstream);
+    exchange.arm_deadline(ports::deadline_now() + idle, &upstream);
     auto& response = const_cast<core::http::ResponseHead&>(*head);
     const bool tunnel = response.status == 101 && upgrade;
     core::http::remove_hop_by_hop(response.headers, tunnel);
@@ -237,7 +238,7 @@ ports::Awaitable<ExchangeOutcome> exchange_once(DownstreamExchange& exchange,
         goto relay_done;
       }
       for (auto piece : chunk->pieces) log.bytes_sent += piece.size();
-      exchange.arm_deadline(Clock::now() + idle, &upstream);
+      exchange.arm_deadline(ports::deadline_now() + idle, &upstream);
       auto relayed = co_await exchange.send_body(*chunk);
       if (!relayed) {
         out.error = relayed.error();
@@ -303,14 +304,16 @@ ports::Awaitable<void> serve_stream(DownstreamExchange& exchange, WorkerContext&
   std::string_view cluster_name;
   RateLimitVerdict limit;
   uint32_t policy_index = kNoIndex;
-  auto finish_log = [&] {
+  // `ended`: a time already read at the end, if any (one clock read fewer per request).
+  auto finish_log = [&](std::optional<Clock::time_point> ended = std::nullopt) {
     if (worker.observers.empty()) return;
-    const RequestRecord record{log.method,     scratch.path,       log.route,
-                               log.upstream,   scratch.request_id, exchange.client_ip(),
-                               log.status,     log.bytes_sent,     Clock::now() - started,
-                               runtime.get(),  route_index,        cluster_index,
-                               endpoint_index, cluster_name,       limit.outcome,
-                               policy_index};
+    const RequestRecord record{
+        log.method,     scratch.path,       log.route,
+        log.upstream,   scratch.request_id, exchange.client_ip(),
+        log.status,     log.bytes_sent,     (ended ? *ended : Clock::now()) - started,
+        runtime.get(),  route_index,        cluster_index,
+        endpoint_index, cluster_name,       limit.outcome,
+        policy_index};
     for (RequestLogger* observer : worker.observers) observer->on_log(record);
   };
   if (body_error) {
@@ -373,7 +376,7 @@ ports::Awaitable<void> serve_stream(DownstreamExchange& exchange, WorkerContext&
   cluster_index = static_cast<uint32_t>(cluster - runtime->clusters().data());
   cluster_name = cluster->config->name;
   rewrite_forwarded_headers(request, scratch.forwarded, exchange.client_ip(), scratch.request_id);
-  exchange.arm_deadline(Clock::now() + exchange.idle_timeout(), nullptr);
+  exchange.arm_deadline(ports::deadline_now() + exchange.idle_timeout(), nullptr);
 
   // Attempts: the first, then route.retries.attempts more for idempotent requests that failed
   // before any response byte on connect failure or reset (SPEC.md retries.on); plus one free
@@ -429,7 +432,7 @@ ports::Awaitable<void> serve_stream(DownstreamExchange& exchange, WorkerContext&
     if (!result.error) {
       active->finish(log.status >= 500 ? Outcome::Failure : Outcome::Success, now);
       lease->reset(result.reusable);
-      finish_log();
+      finish_log(now);
       co_return;
     }
     lease->reset(false);

@@ -9,6 +9,7 @@
 #include "adapters/net/send_now.h"
 #include "adapters/net/spawn.h"
 #include "ports/buffer_view.h"
+#include "ports/deadline_clock.h"
 #include "proxy/forwarder.h"
 
 namespace vx::adapters::net {
@@ -52,7 +53,7 @@ BasicH1Connection<Stream>::BasicH1Connection(Stream stream, proxy::WorkerContext
 
 template <typename Stream>
 ports::Awaitable<H1Exit> BasicH1Connection<Stream>::run() {
-  deadline_ = SteadyClock::now() + limits_.header_timeout;
+  deadline_ = ports::deadline_now() + limits_.header_timeout;
   watchdog_running_ = true;
   spawn_guarded(socket_.get_executor(), watchdog(), [this] {
     watchdog_running_ = false;
@@ -138,9 +139,9 @@ BasicH1Connection<Stream>::read_head() {
   watched_upstream_ = nullptr;
   if (idle_) {
     if (draining_) co_return HeadOutcome::Closed;
-    arm_deadline(SteadyClock::now() + limits_.idle_timeout, nullptr);
+    arm_deadline(ports::deadline_now() + limits_.idle_timeout, nullptr);
   } else {
-    arm_deadline(SteadyClock::now() + limits_.header_timeout, nullptr);
+    arm_deadline(ports::deadline_now() + limits_.header_timeout, nullptr);
   }
   for (;;) {
     if (in_begin_ != in_end_) {
@@ -171,7 +172,7 @@ BasicH1Connection<Stream>::read_head() {
     in_end_ += n;
     if (n > 0 && idle_) {
       idle_ = false;
-      arm_deadline(SteadyClock::now() + limits_.header_timeout, nullptr);
+      arm_deadline(ports::deadline_now() + limits_.header_timeout, nullptr);
     }
     if (ec) {
       if (expired_ && !idle_) {
@@ -189,7 +190,7 @@ ports::Awaitable<void> BasicH1Connection<Stream>::answer_parse_error(const Error
   request_wants_close_ = true;
   const std::string body = core::http::error_body(error);
   static const core::http::HeaderList kNone;
-  arm_deadline(SteadyClock::now() + limits_.header_timeout, nullptr);
+  arm_deadline(ports::deadline_now() + limits_.header_timeout, nullptr);
   expired_ = false;
   co_await send_local(core::http::status_for(error.kind), "application/json", body, kNone);
 }
@@ -436,7 +437,7 @@ ports::Awaitable<void> BasicH1Connection<Stream>::tunnel(ports::UpstreamStream& 
   close_after_response_ = true;
   // A tunnel lives while bytes flow in either direction; idle_timeout of silence ends it.
   const auto idle = limits_.idle_timeout;
-  arm_deadline(SteadyClock::now() + idle, &upstream);
+  arm_deadline(ports::deadline_now() + idle, &upstream);
   auto leftover_up = upstream.take_leftover();
   if (!leftover_up.empty()) {
     out_.append(leftover_up);
@@ -451,7 +452,7 @@ ports::Awaitable<void> BasicH1Connection<Stream>::tunnel(ports::UpstreamStream& 
     for (;;) {
       auto [ec, n] = co_await socket_.async_read_some(asio::buffer(in_), ports::kDeferTuple);
       if (ec) co_return;
-      arm_deadline(SteadyClock::now() + idle, &upstream);
+      arm_deadline(ports::deadline_now() + idle, &upstream);
       if (co_await upstream.write_raw({in_.data(), n})) co_return;
     }
   };
@@ -460,7 +461,7 @@ ports::Awaitable<void> BasicH1Connection<Stream>::tunnel(ports::UpstreamStream& 
     for (;;) {
       auto [ec, n] = co_await upstream.read_raw(buffer);
       if (ec) co_return;
-      arm_deadline(SteadyClock::now() + idle, &upstream);
+      arm_deadline(ports::deadline_now() + idle, &upstream);
       auto [wec, wn] =
           co_await asio::async_write(socket_, asio::buffer(buffer.data(), n), ports::kDeferTuple);
       if (wec) co_return;

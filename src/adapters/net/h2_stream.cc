@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "adapters/net/h2_connection.h"
+#include "ports/deadline_clock.h"
 #include "proxy/forwarder.h"
 
 namespace vx::adapters::net {
@@ -68,7 +69,7 @@ void H2Stream::begin(int32_t id, h2::HeaderBlock& block, bool end_stream) {
   id_ = id;
   head_block_.clear();
   std::swap(head_block_, block);
-  deadline_ = SteadyClock::now() + connection_.limits().header_timeout;
+  deadline_ = ports::deadline_now() + connection_.limits().header_timeout;
   end_stream_ = end_stream;
   request_.method = static_method(head_block_.find(":method"));
   request_.target = head_block_.find(":path");
@@ -109,14 +110,14 @@ ports::Awaitable<void> H2Stream::run() {
   co_await proxy::serve_stream(*this, connection_.worker());
   // Invariant 3 also bounds the flush: no progress for idle_timeout resets the stream.
   size_t last_at = out_.at;
-  auto stall_deadline = SteadyClock::now() + idle_timeout();
+  auto stall_deadline = ports::deadline_now() + idle_timeout();
   while (response_started_ && !out_.done && !closed_) {
     if (!co_await wait(stall_deadline)) {
       if (out_.at == last_at) break;
     }
     if (out_.at != last_at) {
       last_at = out_.at;
-      stall_deadline = SteadyClock::now() + idle_timeout();
+      stall_deadline = ports::deadline_now() + idle_timeout();
     }
   }
   const bool complete = out_.done || (response_started_ && !has_body_);
@@ -277,12 +278,12 @@ ports::AsyncResult<void> H2Stream::send_body(const ports::BodyChunk& chunk) {
   connection_.wake_writer();
   // Invariant 2: above high water, wait for the peer's window; invariant 3: not forever.
   size_t last_unsent = out_.unsent();
-  auto stall_deadline = SteadyClock::now() + idle_timeout();
+  auto stall_deadline = ports::deadline_now() + idle_timeout();
   while (out_.unsent() > kHighWaterBytes && !closed_) {
     const bool woken = co_await wait(stall_deadline);
     if (out_.unsent() < last_unsent) {
       last_unsent = out_.unsent();
-      stall_deadline = SteadyClock::now() + idle_timeout();
+      stall_deadline = ports::deadline_now() + idle_timeout();
     } else if (!woken && SteadyClock::now() >= stall_deadline) {
       closed_ = true;
       co_return core::unexpected(Error{ErrorKind::DownstreamClosed, "client window stalled"});
