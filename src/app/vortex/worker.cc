@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/post.hpp>
 #include <cstdio>
 #include <future>
 #include <random>
@@ -73,6 +72,7 @@ void Worker::start(bool pin_cpu) {
     adapters::net::spawn_guarded(io_.get_executor(), listener->accept_loop(), [] {});
   }
   adapters::net::spawn_guarded(io_.get_executor(), housekeeping(), [] {});
+  adapters::net::spawn_guarded(io_.get_executor(), inbox_.serve(), [] {});
   thread_ = std::thread([this, pin_cpu] {
     if (pin_cpu) {
       cpu_set_t set;
@@ -114,7 +114,7 @@ ports::Awaitable<void> Worker::wait_drained() {
 }
 
 void Worker::drain() {
-  asio::post(io_, [this] {
+  inbox_.post([this] {
     if (draining_) return;
     draining_ = true;
     for (auto& l : listeners_) l->close();
@@ -133,7 +133,7 @@ void Worker::attach_rate_limiting(ports::RateLimitStore* store, core::config::On
 bool Worker::run_on_thread(std::function<void()> task) {
   auto done = std::make_shared<std::promise<void>>();
   auto finished = done->get_future();
-  asio::post(io_, [task = std::move(task), done] {
+  inbox_.post([task = std::move(task), done] {
     task();
     done->set_value();
   });

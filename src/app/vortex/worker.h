@@ -1,6 +1,6 @@
 // Worker: one thread with its own io_context, listeners (SO_REUSEPORT), upstream pool, random
 // source and access log. Created and opened on the main thread, then run on its own thread;
-// other threads talk to it only through post() (drain).
+// other threads talk to it only through its inbox (drain, reload steps).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -13,6 +13,7 @@
 #include "adapters/net/listener.h"
 #include "adapters/telemetry/json_access_log.h"
 #include "adapters/upstream/upstream_pools.h"
+#include "app/vortex/worker_inbox.h"
 #include "core/ports/random.h"
 #include "proxy/runtime_holder.h"
 #include "proxy/worker_context.h"
@@ -70,10 +71,11 @@ class Worker {
     using boost::asio::execution_context::shutdown;
     using boost::asio::io_context::io_context;
   };
-  // Every socket of a worker is used on the worker's thread only (other threads reach it through
-  // post, which stays locked), so the reactor's per-socket mutex is dropped: about six lock
-  // pairs per proxied request.
-  IoContext io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
+  // Everything on a worker's io_context happens on the worker's thread (other threads go
+  // through inbox_), so it runs without locks: no scheduler mutex around each handler, no
+  // per-socket mutex (about ten lock pairs per proxied request).
+  IoContext io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE};
+  WorkerInbox inbox_{io_.get_executor()};
   core::Xoshiro256 random_;
   adapters::upstream::UpstreamPools pool_;
   std::unique_ptr<adapters::telemetry::JsonAccessLog> access_log_;
