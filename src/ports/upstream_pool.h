@@ -24,14 +24,16 @@ struct BodyChunk {
 
 // One request/response exchange on an upstream connection. Call order: send_head, send_body
 // (until last, unless the request has no body), recv_head (repeatedly while it yields 1xx),
-// recv_body (until last). Every call may suspend; none throws.
+// recv_body (until last). Every call but send_head may suspend; none throws.
 class UpstreamStream {
  public:
   virtual ~UpstreamStream() = default;
 
-  // Serialises the head (framing from head.framing) and sends it. The head's views may die as
-  // soon as this returns. connect/reset errors are reported as Upstream* errors.
-  virtual AsyncResult<void> send_head(const core::http::RequestHead& head) = 0;
+  // Serialises the head (framing from head.framing) and queues it: it goes out with the first
+  // body bytes or, without a body, when recv_head starts (one write for a small request), so
+  // this never suspends. The head's views may die as soon as this returns. Errors are Upstream*
+  // ones (e.g. an HTTP/2 connection that cannot open another stream).
+  virtual core::Result<void, core::http::Error> send_head(const core::http::RequestHead& head) = 0;
   virtual AsyncResult<void> send_body(const BodyChunk& chunk) = 0;
   // The next response head; a 1xx interim head comes back as such (status < 200) and the final
   // head follows on the next call. The head's views live until the next call on the stream.
@@ -116,6 +118,9 @@ class UpstreamPool {
   // An idle pooled connection (checked alive) or a new one within connect_timeout.
   // fresh_only: skip the idle pool (the retry after a reused connection failed).
   virtual AsyncResult<UpstreamLease> acquire(const UpstreamTarget& target, bool fresh_only) = 0;
+  // An idle pooled connection (checked alive) if there is one, without suspending: the
+  // keep-alive case then costs no coroutine frame. Empty otherwise (then acquire).
+  virtual UpstreamLease take_idle(const UpstreamTarget& target) = 0;
 };
 
 }  // namespace vx::ports

@@ -31,9 +31,11 @@ class DownstreamExchange {
   virtual ports::AsyncResult<ports::BodyChunk> read_body() = 0;
 
   virtual ports::AsyncResult<void> send_interim(const core::http::ResponseHead& head) = 0;
-  // The final head. The codec chooses its own framing from head.framing: e.g. HTTP/1.1 turns a
-  // close-delimited upstream body into chunked. HEAD requests send no body.
-  virtual ports::AsyncResult<void> send_head(const core::http::ResponseHead& head) = 0;
+  // The final head, queued: it goes out with the first body bytes (or, after a 101, when the
+  // tunnel starts), so this never suspends. The codec chooses its own framing from
+  // head.framing: e.g. HTTP/1.1 turns a close-delimited upstream body into chunked. HEAD
+  // requests send no body.
+  virtual core::Result<void, core::http::Error> send_head(const core::http::ResponseHead& head) = 0;
   virtual ports::AsyncResult<void> send_body(const ports::BodyChunk& chunk) = 0;
   // A complete local answer (errors, direct_response, 429): head + body in one write.
   virtual ports::AsyncResult<void> send_local(uint16_t status, std::string_view content_type,

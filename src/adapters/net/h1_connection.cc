@@ -331,7 +331,7 @@ ports::AsyncResult<void> BasicH1Connection<Stream>::send_interim(
 }
 
 template <typename Stream>
-ports::AsyncResult<void> BasicH1Connection<Stream>::send_head(
+core::Result<void, Error> BasicH1Connection<Stream>::send_head(
     const core::http::ResponseHead& head) {
   response_started_ = true;
   core::http::ResponseHead& out_head = const_cast<core::http::ResponseHead&>(head);
@@ -340,7 +340,7 @@ ports::AsyncResult<void> BasicH1Connection<Stream>::send_head(
     h1::append_response_head(out_, head, true);
     out_.resize(out_.size() - 2);
     out_.append("connection: upgrade\r\n\r\n");
-    co_return co_await write_out({});
+    return {};  // written when the tunnel starts
   }
   response_has_body_ = response_has_body_ && upstream_framing != BodyFraming::None;
   if (upstream_framing == BodyFraming::Chunked || upstream_framing == BodyFraming::UntilClose) {
@@ -360,7 +360,7 @@ ports::AsyncResult<void> BasicH1Connection<Stream>::send_head(
   // connection cannot be reused (invariant 2).
   h1::append_response_head(out_, out_head, keep_alive_after_response());
   out_head.framing = upstream_framing;
-  co_return core::Result<void, Error>{};  // written with the first body bytes
+  return {};  // written with the first body bytes
 }
 
 template <typename Stream>
@@ -438,10 +438,10 @@ ports::Awaitable<void> BasicH1Connection<Stream>::tunnel(ports::UpstreamStream& 
   // A tunnel lives while bytes flow in either direction; idle_timeout of silence ends it.
   const auto idle = limits_.idle_timeout;
   arm_deadline(ports::deadline_now() + idle, &upstream);
-  auto leftover_up = upstream.take_leftover();
-  if (!leftover_up.empty()) {
-    out_.append(leftover_up);
-    if (!co_await write_out({})) co_return;
+  out_.append(upstream.take_leftover());  // after the 101 head send_head left in out_
+  if (!out_.empty()) {
+    const auto written = co_await write_out({});
+    if (!written) co_return;
   }
   if (in_begin_ != in_end_) {
     auto ec = co_await upstream.write_raw({in_.data() + in_begin_, in_end_ - in_begin_});

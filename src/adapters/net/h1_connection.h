@@ -61,7 +61,7 @@ class BasicH1Connection final : public proxy::DownstreamExchange, public Downstr
   ports::AsyncResult<void> send_continue() override;
   ports::AsyncResult<ports::BodyChunk> read_body() override;
   ports::AsyncResult<void> send_interim(const core::http::ResponseHead& head) override;
-  ports::AsyncResult<void> send_head(const core::http::ResponseHead& head) override;
+  core::Result<void, core::http::Error> send_head(const core::http::ResponseHead& head) override;
   ports::AsyncResult<void> send_body(const ports::BodyChunk& chunk) override;
   ports::AsyncResult<void> send_local(uint16_t status, std::string_view content_type,
                                       std::string_view body,

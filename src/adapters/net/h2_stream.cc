@@ -256,19 +256,19 @@ ports::AsyncResult<void> H2Stream::send_interim(const core::http::ResponseHead& 
   co_return core::Result<void, Error>{};
 }
 
-ports::AsyncResult<void> H2Stream::send_head(const core::http::ResponseHead& head) {
+core::Result<void, Error> H2Stream::send_head(const core::http::ResponseHead& head) {
   response_started_ = true;
   if (closed_) {
-    co_return core::unexpected(Error{ErrorKind::DownstreamClosed, "client reset the stream"});
+    return core::unexpected(Error{ErrorKind::DownstreamClosed, "client reset the stream"});
   }
   has_body_ = request_.method != "HEAD" && head.framing != BodyFraming::None &&
               head.status != 204 && head.status != 304;
   if (!connection_.session().submit_response(id_, head.status, head.headers, has_body_)) {
-    co_return core::unexpected(Error{ErrorKind::DownstreamClosed, "stream refused the response"});
+    return core::unexpected(Error{ErrorKind::DownstreamClosed, "stream refused the response"});
   }
   if (!has_body_) out_.done = true;
   connection_.wake_writer();
-  co_return core::Result<void, Error>{};
+  return {};
 }
 
 ports::AsyncResult<void> H2Stream::send_body(const ports::BodyChunk& chunk) {

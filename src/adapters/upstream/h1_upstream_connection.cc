@@ -72,7 +72,7 @@ Error BasicH1UpstreamConnection<Stream>::read_error(const boost::system::error_c
 }
 
 template <typename Stream>
-ports::AsyncResult<void> BasicH1UpstreamConnection<Stream>::send_head(
+core::Result<void, Error> BasicH1UpstreamConnection<Stream>::send_head(
     const core::http::RequestHead& head) {
   request_chunked_ = head.framing == core::http::BodyFraming::Chunked;
   request_is_head_ = head.method == "HEAD";
@@ -80,7 +80,7 @@ ports::AsyncResult<void> BasicH1UpstreamConnection<Stream>::send_head(
   parser_.reset(request_is_head_);
   h1::append_request_head(out_, head, head.upgrade ? "upgrade" : "");
   // Written together with the first body bytes, or by recv_head: one syscall for small requests.
-  co_return core::Result<void, Error>{};
+  return {};
 }
 
 template <typename Stream>

@@ -44,7 +44,7 @@ class BasicH1UpstreamConnection final : public ports::UpstreamStream {
                             uint64_t endpoint_key);
 
   // ports::UpstreamStream
-  ports::AsyncResult<void> send_head(const core::http::RequestHead& head) override;
+  core::Result<void, core::http::Error> send_head(const core::http::RequestHead& head) override;
   ports::AsyncResult<void> send_body(const ports::BodyChunk& chunk) override;
   ports::AsyncResult<const core::http::ResponseHead*> recv_head() override;
   ports::AsyncResult<ports::BodyChunk> recv_body() override;

@@ -60,15 +60,15 @@ void H2UpstreamStream::cancel() {
   notify();
 }
 
-ports::AsyncResult<void> H2UpstreamStream::send_head(const core::http::RequestHead& head) {
+core::Result<void, Error> H2UpstreamStream::send_head(const core::http::RequestHead& head) {
   head_request_ = head.method == "HEAD";
   auto id = session_->open_stream(*this, head);
   if (!id) {
     refused_ = true;  // nothing was sent: safe to resend elsewhere
-    co_return core::unexpected(id.error());
+    return core::unexpected(id.error());
   }
   id_ = *id;
-  co_return core::Result<void, Error>{};
+  return {};
 }
 
 ports::AsyncResult<void> H2UpstreamStream::send_body(const ports::BodyChunk& chunk) {
