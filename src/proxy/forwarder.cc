@@ -153,7 +153,7 @@ ports::Awaitable<ExchangeOutcome> exchange_once(DownstreamExchange& exchange,
   using Timer = asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, ports::Executor>;
   ExchangeOutcome out;
   core::http::RequestHead& request = exchange.request();
-  auto sent = co_await upstream.send_head(request);
+  auto sent = upstream.send_head(request);
   if (!sent) {
     out.error = sent.error();
     out.retryable = body_replayable;
@@ -219,7 +219,7 @@ ports::Awaitable<ExchangeOutcome> exchange_once(DownstreamExchange& exchange,
     response.headers.insert(response.headers.end(), extra_response.begin(), extra_response.end());
     log.status = response.status;
     out.response_started = true;
-    auto head_sent = co_await exchange.send_head(response);
+    auto head_sent = exchange.send_head(response);
     if (!head_sent) {
       out.error = head_sent.error();
       goto relay_done;
@@ -412,7 +412,9 @@ ports::Awaitable<void> serve_stream(DownstreamExchange& exchange, WorkerContext&
                                            ? std::string_view(tls->sni)
                                            : std::string_view(endpoint_config.address.host)};
 
-    auto lease = co_await worker.pool.acquire(target, fresh_only);
+    core::Result<ports::UpstreamLease, Error> lease =
+        fresh_only ? ports::UpstreamLease{} : worker.pool.take_idle(target);
+    if (!*lease) lease = co_await worker.pool.acquire(target, fresh_only);
     if (!lease) {
       last_error = lease.error();
       active->finish(Outcome::Failure, Clock::now());

@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "adapters/upstream/client_tls_context.h"
+#include "ports/deadline_clock.h"
 
 namespace vx::adapters::upstream {
 
@@ -78,7 +79,7 @@ void BasicH1UpstreamPool<Stream>::release(ports::UpstreamStream* stream, bool re
   if (!reusable || !connection->clean_end() || pool.closed_) return;  // closes it
   auto it = pool.idle_.find(connection->endpoint_key());
   if (it == pool.idle_.end() || it->second.connections.size() >= it->second.max_idle) return;
-  connection->idle_since = std::chrono::steady_clock::now();
+  connection->idle_since = ports::deadline_now();
   it->second.connections.push_back(std::move(owned));
 }
 
@@ -125,28 +126,37 @@ ports::AsyncResult<Stream> BasicH1UpstreamPool<Stream>::connect(
 }
 
 template <typename Stream>
-ports::AsyncResult<ports::UpstreamLease> BasicH1UpstreamPool<Stream>::acquire(
-    const ports::UpstreamTarget& target, bool fresh_only) {
-  const uint64_t key = pool_key<Stream>(target);
-  IdleList& list = idle_[key];
+ports::UpstreamLease BasicH1UpstreamPool<Stream>::take_idle(const ports::UpstreamTarget& target) {
+  IdleList& list = idle_[pool_key<Stream>(target)];
   list.max_idle = target.max_idle;
   list.idle_timeout = target.idle_timeout;
-  if (!fresh_only) {
-    const auto now = std::chrono::steady_clock::now();
-    while (!list.connections.empty()) {
-      std::unique_ptr<BasicH1UpstreamConnection<Stream>> candidate =
-          std::move(list.connections.back());
-      list.connections.pop_back();
-      const auto idle_for = now - candidate->idle_since;
-      if (idle_for > list.idle_timeout ||
-          (idle_for > kTrustIdleFor && !candidate->alive_while_idle())) {
-        continue;  // closed as it goes out of scope
-      }
-      candidate->start_exchange();
-      candidate->mark_reused();
-      co_return ports::UpstreamLease(candidate.release(), &BasicH1UpstreamPool::release);
+  const auto now = ports::deadline_now();  // idle ages are compared at tick resolution
+  while (!list.connections.empty()) {
+    std::unique_ptr<BasicH1UpstreamConnection<Stream>> candidate =
+        std::move(list.connections.back());
+    list.connections.pop_back();
+    const auto idle_for = now - candidate->idle_since;
+    if (idle_for > list.idle_timeout ||
+        (idle_for > kTrustIdleFor && !candidate->alive_while_idle())) {
+      continue;  // closed as it goes out of scope
     }
+    candidate->start_exchange();
+    candidate->mark_reused();
+    return ports::UpstreamLease(candidate.release(), &BasicH1UpstreamPool::release);
   }
+  return {};
+}
+
+template <typename Stream>
+ports::AsyncResult<ports::UpstreamLease> BasicH1UpstreamPool<Stream>::acquire(
+    const ports::UpstreamTarget& target, bool fresh_only) {
+  if (!fresh_only) {
+    if (auto idle = take_idle(target)) co_return std::move(idle);
+  }
+  const uint64_t key = pool_key<Stream>(target);
+  IdleList& list = idle_[key];  // records the target's limits for release()
+  list.max_idle = target.max_idle;
+  list.idle_timeout = target.idle_timeout;
   auto socket = co_await connect(target);
   if (!socket) co_return core::unexpected(socket.error());
   auto* connection = new BasicH1UpstreamConnection<Stream>(std::move(*socket), *this, key);
@@ -156,7 +166,7 @@ ports::AsyncResult<ports::UpstreamLease> BasicH1UpstreamPool<Stream>::acquire(
 
 template <typename Stream>
 void BasicH1UpstreamPool<Stream>::sweep_idle() {
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = ports::deadline_now();
   for (auto& [key, list] : idle_) {
     std::erase_if(list.connections,
                   [&](const std::unique_ptr<BasicH1UpstreamConnection<Stream>>& c) {

@@ -23,6 +23,7 @@ class BasicH1UpstreamPool final : public ports::UpstreamPool {
   // ports::UpstreamPool
   ports::AsyncResult<ports::UpstreamLease> acquire(const ports::UpstreamTarget& target,
                                                    bool fresh_only) override;
+  ports::UpstreamLease take_idle(const ports::UpstreamTarget& target) override;
 
   // Closes idle connections past their idle timeout; the worker calls it about once a second.
   void sweep_idle();

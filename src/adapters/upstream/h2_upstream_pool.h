@@ -27,6 +27,8 @@ class H2UpstreamPool final : public ports::UpstreamPool {
 
   // ports::UpstreamPool. fresh_only changes nothing here: a stream that failed because its
   // connection went away is never retried on that connection (it is draining or dead).
+  // HTTP/2 streams always go through acquire (a session may still be connecting).
+  ports::UpstreamLease take_idle(const ports::UpstreamTarget&) override { return {}; }
   ports::AsyncResult<ports::UpstreamLease> acquire(const ports::UpstreamTarget& target,
                                                    bool fresh_only) override;
 

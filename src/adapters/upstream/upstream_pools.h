@@ -23,6 +23,11 @@ class UpstreamPools final : public ports::UpstreamPool {
     if (target.tls) return h1_tls_.acquire(target, fresh_only);
     return h1_.acquire(target, fresh_only);
   }
+  ports::UpstreamLease take_idle(const ports::UpstreamTarget& target) override {
+    if (target.protocol != core::config::UpstreamProtocol::Http1) return h2_.take_idle(target);
+    if (target.tls) return h1_tls_.take_idle(target);
+    return h1_.take_idle(target);
+  }
 
   // Housekeeping from the worker: idle HTTP/1.1 connections; HTTP/2 sessions time out alone.
   void sweep_idle() {
