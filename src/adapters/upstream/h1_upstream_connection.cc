@@ -107,32 +107,23 @@ core::Result<void, Error> BasicH1UpstreamConnection<Stream>::finish_flush(
 template <typename Stream>
 ports::AsyncResult<void> BasicH1UpstreamConnection<Stream>::send_body(
     const ports::BodyChunk& chunk) {
-  if (!request_chunked_) {
-    auto sent = flush_now(chunk.pieces);
-    if (sent) {
-      co_await net::yield_after_send(socket_.get_executor());
-    } else {
-      sent = co_await write_gathered();
+  std::span<const std::string_view> zero_copy = chunk.pieces;
+  if (request_chunked_) {
+    // Chunk framing goes into out_ with the bytes it frames (copied: one gathered write).
+    zero_copy = {};
+    for (auto piece : chunk.pieces) {
+      if (piece.empty()) continue;
+      char header[20];
+      out_.append(header, h1::chunk_header(header, piece.size()));
+      out_.append(piece);
+      out_.append(h1::kCrlf);
     }
-    auto flushed = finish_flush(*sent);
-    if (chunk.last && flushed) body_pending_ = false;
-    co_return flushed;
+    if (chunk.last) {
+      static const core::http::HeaderList kNone;
+      h1::append_last_chunk(out_, chunk.trailers ? *chunk.trailers : kNone);
+    }
   }
-  // Chunked framing is small; it is copied next to the head so the body bytes still go out
-  // zero-copy in one gathered write.
-  gather_.clear();
-  for (auto piece : chunk.pieces) {
-    if (piece.empty()) continue;
-    char header[20];
-    out_.append(header, h1::chunk_header(header, piece.size()));
-    out_.append(piece);
-    out_.append(h1::kCrlf);
-  }
-  if (chunk.last) {
-    static const core::http::HeaderList kNone;
-    h1::append_last_chunk(out_, chunk.trailers ? *chunk.trailers : kNone);
-  }
-  auto sent = flush_now({});
+  auto sent = flush_now(zero_copy);
   if (sent) {
     co_await net::yield_after_send(socket_.get_executor());
   } else {
