@@ -6,7 +6,7 @@ PYTEST     := $(PYTHON) -m pytest
 JOBS       ?= $(shell nproc)
 CMAKE_GEN  := cmake -G Ninja -Wno-dev
 
-.PHONY: all deps build run test test-unit test-integration test-slow test-asan bench bench-tail bench-ratelimit microbench \
+.PHONY: all deps build run test test-unit test-integration test-slow test-asan bench bench-instructions bench-tail bench-ratelimit microbench \
         lint format clean
 
 all: build
@@ -49,6 +49,10 @@ test-asan: deps
 
 bench: build
 	@VORTEX=$(abspath $(BUILD))/vortex bench/macro/http1.sh
+
+# User-space instructions per request, Vortex and nginx, under callgrind (~1 min; no timing noise).
+bench-instructions: build
+	@VORTEX=$(abspath $(BUILD))/vortex bench/macro/instructions.sh
 
 # Tail latency with one degraded origin of three: Vortex's balancers vs nginx and haproxy (~8 min).
 bench-tail: build
