@@ -138,6 +138,10 @@ BasicH1Connection<Stream>::read_head() {
   expired_ = false;
   watched_upstream_ = nullptr;
   if (idle_) {
+    // Each request is read from the buffer's start: appended after the last one instead, a
+    // keep-alive connection walked through all 16 KiB of it, a cold cache line or two per
+    // request (1 MiB of them for 64 connections).
+    in_begin_ = in_end_ = 0;
     if (draining_) co_return HeadOutcome::Closed;
     arm_deadline(ports::deadline_now() + limits_.idle_timeout, nullptr);
   } else {
