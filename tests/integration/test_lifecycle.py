@@ -2,12 +2,15 @@
 listeners logged when ready, graceful drain on SIGTERM/SIGINT, and the JSON access log."""
 
 import json
+import os
 import re
 import signal
 import socket
 import subprocess
 import threading
 import time
+
+import pytest
 
 from rawhttp import RawConnection, request_bytes
 from vortex_harness import free_port, run_cli, simple_config, vortex_bin
@@ -17,6 +20,16 @@ def test_version_prints_name_semver_commit_and_build_type():
     got = run_cli("version")
     assert got.returncode == 0, got.stderr
     assert re.fullmatch(r"vortex \d+\.\d+\.\d+ \([^,()\s]+, [^()]+\)", got.stdout.strip()), got.stdout
+
+
+@pytest.mark.skipif(os.environ.get("VORTEX_SANITIZED") == "1", reason="ASan replaces the allocator")
+def test_allocator_is_jemalloc_with_the_frame_cache_setting():
+    # src/app/vortex/allocator_tuning.cc: without it, coroutine frames overflow jemalloc's
+    # per-thread cache under load. jemalloc prints its options at exit when asked.
+    env = dict(os.environ, MALLOC_CONF="stats_print:true")
+    got = subprocess.run([vortex_bin(), "version"], capture_output=True, text=True, env=env, timeout=15)
+    assert got.returncode == 0, got.stderr
+    assert "opt.tcache_nslots_small_min: 200" in got.stderr + got.stdout
 
 
 def test_check_accepts_a_valid_config(vortex, echo_origin, tmp_path):

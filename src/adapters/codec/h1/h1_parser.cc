@@ -9,6 +9,7 @@ namespace vx::adapters::h1 {
 using core::http::BodyFraming;
 using core::http::Error;
 using core::http::ErrorKind;
+using namespace std::string_view_literals;
 
 namespace {
 
@@ -314,7 +315,8 @@ Error H1Parser::check_request_head(std::string_view head) const {
   if (hosts == 0 && parser_.http_minor == 1) return {ErrorKind::BadRequest, "missing Host field"};
   if (target.empty()) return {ErrorKind::BadRequest, "empty request target"};
   const bool origin_form = target.front() == '/';
-  const bool absolute_form = target.starts_with("http://") || target.starts_with("https://");
+  const bool absolute_form =
+      !origin_form && (target.starts_with("http://"sv) || target.starts_with("https://"sv));
   const bool asterisk = target == "*" && parser_.method == HTTP_OPTIONS;
   if (!origin_form && !absolute_form && !asterisk) {
     return {ErrorKind::BadRequest, "invalid request target"};
@@ -341,7 +343,7 @@ void H1Parser::request_head(std::string_view buffer, core::http::RequestHead& he
                             trim_trailing_ows(view(buffer, f.value.offset, f.value.length))});
   }
   head.authority = core::http::find_header(head.headers, "host").value_or(std::string_view{});
-  if (!head.target.starts_with("/") && head.target != "*") {
+  if (!head.target.starts_with('/') && head.target != "*"sv) {
     // absolute-form (RFC 9112 §3.2.2): the target's authority wins over Host
     std::string_view rest = head.target.substr(head.target.find("://") + 3);
     const size_t slash = rest.find('/');

@@ -8,6 +8,7 @@
 namespace vx::adapters::h1 {
 
 using core::http::BodyFraming;
+using namespace std::string_view_literals;
 
 namespace {
 
@@ -41,9 +42,9 @@ void append_fields(std::string& out, const core::http::HeaderList& headers) {
 
 void append_framing(std::string& out, BodyFraming framing, uint64_t content_length) {
   if (framing == BodyFraming::Chunked) {
-    out.append("transfer-encoding: chunked\r\n");
+    out.append("transfer-encoding: chunked\r\n"sv);
   } else if (framing == BodyFraming::ContentLength) {
-    out.append("content-length: ");
+    out.append("content-length: "sv);
     append_number(out, content_length);
     out.append(kCrlf);
   }
@@ -61,11 +62,11 @@ void append_request_head(std::string& out, const core::http::RequestHead& head,
   out.append(head.method);
   out.push_back(' ');
   out.append(head.target);
-  out.append(" HTTP/1.1\r\n");
+  out.append(" HTTP/1.1\r\n"sv);
   append_fields(out, head.headers);
   append_framing(out, head.framing, head.content_length);
   if (!connection.empty()) {
-    out.append("connection: ");
+    out.append("connection: "sv);
     out.append(connection);
     out.append(kCrlf);
   }
@@ -73,7 +74,7 @@ void append_request_head(std::string& out, const core::http::RequestHead& head,
 }
 
 void append_response_head(std::string& out, const core::http::ResponseHead& head, bool keep_alive) {
-  out.append("HTTP/1.1 ");
+  out.append("HTTP/1.1 "sv);
   append_number(out, head.status);
   out.push_back(' ');
   out.append(head.reason.empty() ? core::http::reason_phrase(head.status) : head.reason);
@@ -82,14 +83,14 @@ void append_response_head(std::string& out, const core::http::ResponseHead& head
   // A 1xx, 204 or 304 carries no framing; a HEAD answer keeps the length it would have had.
   if (head.status >= 200 && head.status != 204 && head.status != 304) {
     if (head.framing == BodyFraming::None) {
-      out.append("content-length: ");
+      out.append("content-length: "sv);
       append_number(out, head.content_length);
       out.append(kCrlf);
     } else {
       append_framing(out, head.framing, head.content_length);
     }
   }
-  if (!keep_alive && head.status >= 200) out.append("connection: close\r\n");
+  if (!keep_alive && head.status >= 200) out.append("connection: close\r\n"sv);
   out.append(kCrlf);
 }
 
@@ -101,7 +102,7 @@ size_t chunk_header(char* buf, size_t size) {
 }
 
 void append_last_chunk(std::string& out, const core::http::HeaderList& trailers) {
-  out.append("0\r\n");
+  out.append("0\r\n"sv);
   append_fields(out, trailers);
   out.append(kCrlf);
 }
