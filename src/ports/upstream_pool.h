@@ -6,6 +6,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -39,6 +40,11 @@ class UpstreamStream {
   // head follows on the next call. The head's views live until the next call on the stream.
   virtual AsyncResult<const core::http::ResponseHead*> recv_head() = 0;
   virtual AsyncResult<BodyChunk> recv_body() = 0;
+  // recv_body() without a coroutine frame when it need not wait: the next piece when its bytes
+  // are buffered already (a small response arrives with its head). nullopt: await recv_body().
+  virtual std::optional<core::Result<BodyChunk, core::http::Error>> try_recv_body() {
+    return std::nullopt;
+  }
 
   // For Upgrade tunnels after a 101: bytes read past the 101 head, then raw socket I/O.
   virtual std::string_view take_leftover() = 0;

@@ -3,6 +3,7 @@
 // stream; used by one coroutine at a time.
 #pragma once
 
+#include <optional>
 #include <string_view>
 
 #include "core/http/message_head.h"
@@ -37,6 +38,13 @@ class DownstreamExchange {
   // requests send no body.
   virtual core::Result<void, core::http::Error> send_head(const core::http::ResponseHead& head) = 0;
   virtual ports::AsyncResult<void> send_body(const ports::BodyChunk& chunk) = 0;
+  // send_body() without a coroutine frame when it need not wait: the result once the socket
+  // took the whole chunk at once (the common case for small responses). nullopt: await
+  // send_body(chunk), which sends what is left of it.
+  virtual std::optional<core::Result<void, core::http::Error>> try_send_body(
+      const ports::BodyChunk& chunk) {
+    return std::nullopt;
+  }
   // A complete local answer (errors, direct_response, 429): head + body in one write.
   virtual ports::AsyncResult<void> send_local(uint16_t status, std::string_view content_type,
                                               std::string_view body,

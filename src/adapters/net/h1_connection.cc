@@ -172,6 +172,10 @@ BasicH1Connection<Stream>::read_head() {
         }
       }
     }
+    if (sent_since_read_) {
+      sent_since_read_ = false;
+      co_await yield_after_send(socket_.get_executor());
+    }
     auto [ec, n] = co_await read_more();
     in_end_ += n;
     if (n > 0 && idle_) {
@@ -279,7 +283,7 @@ ports::AsyncResult<void> BasicH1Connection<Stream>::write_out(
     std::span<const std::string_view> body) {
   if (!gather_out(body)) co_return core::Result<void, Error>{};
   if (auto sent = send_now(socket_, gather_)) {
-    co_await yield_after_send(socket_.get_executor());
+    sent_since_read_ = true;
     co_return finish_write(*sent);
   }
   co_return finish_write(co_await write_gathered());
@@ -315,6 +319,10 @@ ports::AsyncResult<ports::BodyChunk> BasicH1Connection<Stream>::read_body() {
     }
     if (!pieces.empty()) co_return ports::BodyChunk{pieces, false, nullptr};
     if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;  // releases the pieces handed out last
+    if (sent_since_read_) {
+      sent_since_read_ = false;
+      co_await yield_after_send(socket_.get_executor());
+    }
     auto [ec, n] = co_await read_more();
     in_end_ += n;
     if (ec) {
@@ -368,24 +376,34 @@ core::Result<void, Error> BasicH1Connection<Stream>::send_head(
 }
 
 template <typename Stream>
+std::optional<core::Result<void, Error>> BasicH1Connection<Stream>::try_send_body(
+    const ports::BodyChunk& chunk) {
+  if (response_has_body_ && response_chunked_) return std::nullopt;  // framing: send_body
+  if (chunk.last) response_complete_ = true;
+  const bool any = response_has_body_ ? gather_out(chunk.pieces) : chunk.last && gather_out({});
+  if (!any) return core::Result<void, Error>{};
+  if (auto sent = send_now(socket_, gather_)) {
+    sent_since_read_ = true;
+    auto written = finish_write(*sent);
+    if (!written) response_complete_ = false;
+    return written;
+  }
+  rest_pending_ = true;
+  return std::nullopt;
+}
+
+template <typename Stream>
 ports::AsyncResult<void> BasicH1Connection<Stream>::send_body(const ports::BodyChunk& chunk) {
+  if (!rest_pending_) {
+    if (auto done = try_send_body(chunk)) co_return *done;
+  }
+  if (rest_pending_) {  // what the socket did not take at once
+    rest_pending_ = false;
+    auto written = finish_write(co_await write_gathered());
+    if (!written) response_complete_ = false;
+    co_return written;
+  }
   if (chunk.last) response_complete_ = true;  // reset below if the write fails
-  if (!response_has_body_) {
-    if (!chunk.last || !gather_out({})) co_return core::Result<void, Error>{};
-    if (auto sent = send_now(socket_, gather_)) {
-      co_await yield_after_send(socket_.get_executor());
-      co_return finish_write(*sent);
-    }
-    co_return finish_write(co_await write_gathered());
-  }
-  if (!response_chunked_) {  // the common case, written here without write_out's frame
-    if (!gather_out(chunk.pieces)) co_return core::Result<void, Error>{};
-    if (auto sent = send_now(socket_, gather_)) {
-      co_await yield_after_send(socket_.get_executor());
-      co_return finish_write(*sent);
-    }
-    co_return finish_write(co_await write_gathered());
-  }
   // Chunk framing: small headers in a reused array, body bytes gathered zero-copy.
   gather_.clear();
   if (!out_.empty()) gather_.emplace_back(out_.data(), out_.size());
@@ -407,7 +425,7 @@ ports::AsyncResult<void> BasicH1Connection<Stream>::send_body(const ports::BodyC
   if (gather_.empty()) co_return core::Result<void, Error>{};
   auto sent = send_now(socket_, gather_);
   if (sent) {
-    co_await yield_after_send(socket_.get_executor());
+    sent_since_read_ = true;
   } else {
     sent = co_await write_gathered();
   }

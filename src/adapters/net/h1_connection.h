@@ -62,6 +62,8 @@ class BasicH1Connection final : public proxy::DownstreamExchange, public Downstr
   ports::AsyncResult<ports::BodyChunk> read_body() override;
   ports::AsyncResult<void> send_interim(const core::http::ResponseHead& head) override;
   core::Result<void, core::http::Error> send_head(const core::http::ResponseHead& head) override;
+  std::optional<core::Result<void, core::http::Error>> try_send_body(
+      const ports::BodyChunk& chunk) override;
   ports::AsyncResult<void> send_body(const ports::BodyChunk& chunk) override;
   ports::AsyncResult<void> send_local(uint16_t status, std::string_view content_type,
                                       std::string_view body,
@@ -128,6 +130,10 @@ class BasicH1Connection final : public proxy::DownstreamExchange, public Downstr
   std::string out_;
   std::vector<boost::asio::const_buffer> gather_;
   std::vector<std::array<char, 20>> chunk_headers_;
+  // A write went out at once (send_now) and nothing was read since: the next read yields first
+  // (yield_after_send), as the peer cannot have answered yet.
+  bool sent_since_read_ = false;
+  bool rest_pending_ = false;  // try_send_body sent part of a chunk; send_body sends the rest
   bool response_started_ = false;
   bool response_complete_ = false;  // the last byte of the response was written
   bool response_chunked_ = false;

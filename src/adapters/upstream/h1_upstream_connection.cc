@@ -190,25 +190,32 @@ ports::AsyncResult<const core::http::ResponseHead*> BasicH1UpstreamConnection<St
 }
 
 template <typename Stream>
+std::optional<core::Result<ports::BodyChunk, Error>>
+BasicH1UpstreamConnection<Stream>::try_recv_body() {
+  const h1::BodyResult r =
+      parser_.parse_body(std::string_view(in_.data() + in_begin_, in_end_ - in_begin_));
+  if (r.status == h1::ParseStatus::Error) return core::unexpected(r.error);
+  in_begin_ += r.consumed;
+  const auto& pieces = parser_.body_pieces();
+  if (r.status == h1::ParseStatus::Done) {
+    // Bytes after the response would be read by the next exchange: never reuse then.
+    clean_end_ = head_.keep_alive && in_begin_ == in_end_;
+    return ports::BodyChunk{pieces, true,
+                            parser_.trailers().empty() ? nullptr : &parser_.trailers()};
+  }
+  if (!pieces.empty()) return ports::BodyChunk{pieces, false, nullptr};
+  if (eof_) {
+    const h1::BodyResult end = parser_.finish();
+    if (end.status != h1::ParseStatus::Done) return core::unexpected(end.error);
+    return ports::BodyChunk{{}, true, nullptr};
+  }
+  return std::nullopt;
+}
+
+template <typename Stream>
 ports::AsyncResult<ports::BodyChunk> BasicH1UpstreamConnection<Stream>::recv_body() {
   for (;;) {
-    const h1::BodyResult r =
-        parser_.parse_body(std::string_view(in_.data() + in_begin_, in_end_ - in_begin_));
-    if (r.status == h1::ParseStatus::Error) co_return core::unexpected(r.error);
-    in_begin_ += r.consumed;
-    const auto& pieces = parser_.body_pieces();
-    if (r.status == h1::ParseStatus::Done) {
-      // Bytes after the response would be read by the next exchange: never reuse then.
-      clean_end_ = head_.keep_alive && in_begin_ == in_end_;
-      co_return ports::BodyChunk{pieces, true,
-                                 parser_.trailers().empty() ? nullptr : &parser_.trailers()};
-    }
-    if (!pieces.empty()) co_return ports::BodyChunk{pieces, false, nullptr};
-    if (eof_) {
-      const h1::BodyResult end = parser_.finish();
-      if (end.status != h1::ParseStatus::Done) co_return core::unexpected(end.error);
-      co_return ports::BodyChunk{{}, true, nullptr};
-    }
+    if (auto ready = try_recv_body()) co_return std::move(*ready);
     if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;  // releases the pieces handed out last
     auto [ec, n] = co_await read_more();
     in_end_ += n;

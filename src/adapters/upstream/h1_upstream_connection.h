@@ -48,6 +48,7 @@ class BasicH1UpstreamConnection final : public ports::UpstreamStream {
   ports::AsyncResult<void> send_body(const ports::BodyChunk& chunk) override;
   ports::AsyncResult<const core::http::ResponseHead*> recv_head() override;
   ports::AsyncResult<ports::BodyChunk> recv_body() override;
+  std::optional<core::Result<ports::BodyChunk, core::http::Error>> try_recv_body() override;
   std::string_view take_leftover() override;
   ports::Awaitable<std::pair<boost::system::error_code, size_t>> read_raw(
       std::span<char> into) override;
