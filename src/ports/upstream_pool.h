@@ -25,20 +25,28 @@ struct BodyChunk {
 
 // One request/response exchange on an upstream connection. Call order: send_head, send_body
 // (until last, unless the request has no body), recv_head (repeatedly while it yields 1xx),
-// recv_body (until last). Every call but send_head may suspend; none throws.
+// recv_body (until last). Every call but send_head may suspend (the try_ forms never do);
+// none throws.
 class UpstreamStream {
  public:
   virtual ~UpstreamStream() = default;
 
-  // Serialises the head (framing from head.framing) and queues it: it goes out with the first
-  // body bytes or, without a body, when recv_head starts (one write for a small request), so
-  // this never suspends. The head's views may die as soon as this returns. Errors are Upstream*
-  // ones (e.g. an HTTP/2 connection that cannot open another stream).
+  // Serialises the head (framing from head.framing) and sends it, never suspending: with a
+  // body it goes out with the first body bytes (one write for a small request); without one,
+  // what the socket takes now goes now and recv_head sends any rest. The head's views may die as
+  // soon as this returns. Errors are Upstream* ones (e.g. an HTTP/2 connection that cannot open
+  // another stream).
   virtual core::Result<void, core::http::Error> send_head(const core::http::RequestHead& head) = 0;
   virtual AsyncResult<void> send_body(const BodyChunk& chunk) = 0;
   // The next response head; a 1xx interim head comes back as such (status < 200) and the final
   // head follows on the next call. The head's views live until the next call on the stream.
   virtual AsyncResult<const core::http::ResponseHead*> recv_head() = 0;
+  // recv_head() without a coroutine frame when it need not wait: the head when the bytes the
+  // connection has now complete it. nullopt: await recv_head().
+  virtual std::optional<core::Result<const core::http::ResponseHead*, core::http::Error>>
+  try_recv_head() {
+    return std::nullopt;
+  }
   virtual AsyncResult<BodyChunk> recv_body() = 0;
   // recv_body() without a coroutine frame when it need not wait: the next piece when its bytes
   // are buffered already (a small response arrives with its head). nullopt: await recv_body().

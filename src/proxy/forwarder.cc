@@ -4,6 +4,7 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <chrono>
@@ -180,6 +181,10 @@ ports::Awaitable<ExchangeOutcome> exchange_once(DownstreamExchange& exchange,
     pump.done = true;
     pump.sent_all = true;
     exchange.arm_deadline(ports::deadline_now() + route.timeout, &upstream);  // whole response head
+    // The request just left: its answer cannot be here before the other ready connections had
+    // their turn, after which it usually is (a read now would find nothing: send_now.h).
+    const auto executor = co_await asio::this_coro::executor;
+    co_await asio::post(executor, asio::deferred);
   }
 
   bool relayed = false;  // the whole response reached the client
@@ -189,7 +194,9 @@ ports::Awaitable<ExchangeOutcome> exchange_once(DownstreamExchange& exchange,
     const core::http::ResponseHead* head = nullptr;
     for (;;) {
       if (pump.failed_downstream()) goto relay_done;
-      auto received = co_await upstream.recv_head();
+      auto ready = upstream.try_recv_head();
+      if (!ready) ready = co_await upstream.recv_head();
+      const auto& received = *ready;
       if (!received) {
         out.error = exchange.deadline_expired()
                         ? Error{ErrorKind::UpstreamTimeout, "upstream did not answer in time"}

@@ -4,6 +4,7 @@
 
 #include <boost/asio/write.hpp>
 #include <cstring>
+#include <type_traits>
 
 #include "adapters/codec/h1/h1_serializer.h"
 #include "adapters/upstream/h1_upstream_pool.h"
@@ -79,8 +80,14 @@ core::Result<void, Error> BasicH1UpstreamConnection<Stream>::send_head(
   body_pending_ = head.framing != core::http::BodyFraming::None;
   parser_.reset(request_is_head_);
   h1::append_request_head(out_, head, head.upgrade ? "upgrade" : "");
-  // Written together with the first body bytes, or by recv_head: one syscall for small requests.
-  return {};
+  // With a body, the head goes out with its first bytes (one syscall for small requests).
+  if (body_pending_) return {};
+  auto sent = flush_now({});
+  if (!sent) {  // recv_head writes what the socket did not take
+    write_pending_ = true;
+    return {};
+  }
+  return finish_flush(*sent);
 }
 
 template <typename Stream>
@@ -149,39 +156,65 @@ asio::mutable_buffer BasicH1UpstreamConnection<Stream>::read_space() {
 }
 
 template <typename Stream>
-ports::AsyncResult<const core::http::ResponseHead*> BasicH1UpstreamConnection<Stream>::recv_head() {
-  if (!out_.empty() && !body_pending_) {
-    auto sent = flush_now({});
-    if (sent) {
-      co_await net::yield_after_send(socket_.get_executor());
-    } else {
-      sent = co_await write_gathered();
-    }
-    auto flushed = finish_flush(*sent);
-    if (!flushed) co_return core::unexpected(flushed.error());
-  }
+std::optional<core::Result<const core::http::ResponseHead*, Error>>
+BasicH1UpstreamConnection<Stream>::parse_buffered_head() {
   if (pending_consume_ > 0) {  // the previous head was a 1xx: the next message follows it
     in_begin_ += pending_consume_;
     pending_consume_ = 0;
     parser_.reset(request_is_head_);
   }
+  const std::string_view buffered(in_.data() + in_begin_, in_end_ - in_begin_);
+  const h1::HeadResult r = parser_.parse_head(buffered);
+  if (r.status == h1::ParseStatus::Done) {
+    parser_.response_head(buffered, head_);
+    if (head_.status < 200 && head_.status != 101) {
+      pending_consume_ = r.consumed;
+    } else {
+      in_begin_ += r.consumed;
+      in_body_ = true;
+    }
+    return &head_;
+  }
+  if (r.status == h1::ParseStatus::Error) return core::unexpected(r.error);
+  if (in_end_ == in_.size() && in_begin_ == 0 && in_.size() >= kMaxHeadBufferBytes) {
+    return core::unexpected(Error{ErrorKind::UpstreamBadResponse, "response head too large"});
+  }
+  return std::nullopt;
+}
+
+template <typename Stream>
+std::optional<core::Result<const core::http::ResponseHead*, Error>>
+BasicH1UpstreamConnection<Stream>::try_recv_head() {
+  if constexpr (!std::is_same_v<Stream, Socket>) {
+    return std::nullopt;  // TLS: bytes must go through the engine
+  } else {
+    if (write_pending_) return std::nullopt;
+    if (auto done = parse_buffered_head()) return done;
+    if (in_end_ == in_.size()) return std::nullopt;  // recv_head makes room
+    const ssize_t n =
+        ::recv(socket_.native_handle(), in_.data() + in_end_, in_.size() - in_end_, MSG_DONTWAIT);
+    if (n > 0) {
+      in_end_ += static_cast<size_t>(n);
+      response_byte_seen_ = true;
+      return parse_buffered_head();
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return std::nullopt;
+    const boost::system::error_code ec =
+        n == 0 ? boost::system::error_code(asio::error::eof)
+               : boost::system::error_code(errno, boost::system::system_category());
+    return core::unexpected(read_error(ec, response_byte_seen_));
+  }
+}
+
+template <typename Stream>
+ports::AsyncResult<const core::http::ResponseHead*> BasicH1UpstreamConnection<Stream>::recv_head() {
+  if (write_pending_) {
+    write_pending_ = false;
+    auto flushed = finish_flush(co_await write_gathered());
+    if (!flushed) co_return core::unexpected(flushed.error());
+  }
   for (;;) {
-    const std::string_view buffered(in_.data() + in_begin_, in_end_ - in_begin_);
-    const h1::HeadResult r = parser_.parse_head(buffered);
-    if (r.status == h1::ParseStatus::Done) {
-      parser_.response_head(buffered, head_);
-      if (head_.status < 200 && head_.status != 101) {
-        pending_consume_ = r.consumed;
-      } else {
-        in_begin_ += r.consumed;
-        in_body_ = true;
-      }
-      co_return &head_;
-    }
-    if (r.status == h1::ParseStatus::Error) co_return core::unexpected(r.error);
-    if (in_end_ == in_.size() && in_begin_ == 0 && in_.size() >= kMaxHeadBufferBytes) {
-      co_return core::unexpected(Error{ErrorKind::UpstreamBadResponse, "response head too large"});
-    }
+    if (auto done = parse_buffered_head()) co_return *done;
     auto [ec, n] = co_await read_more();
     in_end_ += n;
     if (n > 0) response_byte_seen_ = true;

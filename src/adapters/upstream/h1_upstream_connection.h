@@ -47,6 +47,8 @@ class BasicH1UpstreamConnection final : public ports::UpstreamStream {
   core::Result<void, core::http::Error> send_head(const core::http::RequestHead& head) override;
   ports::AsyncResult<void> send_body(const ports::BodyChunk& chunk) override;
   ports::AsyncResult<const core::http::ResponseHead*> recv_head() override;
+  std::optional<core::Result<const core::http::ResponseHead*, core::http::Error>> try_recv_head()
+      override;
   ports::AsyncResult<ports::BodyChunk> recv_body() override;
   std::optional<core::Result<ports::BodyChunk, core::http::Error>> try_recv_body() override;
   std::string_view take_leftover() override;
@@ -80,6 +82,9 @@ class BasicH1UpstreamConnection final : public ports::UpstreamStream {
   // caller adds the count to in_end_.
   auto read_more() { return socket_.async_read_some(read_space(), ports::kDeferTuple); }
   boost::asio::mutable_buffer read_space();
+  // The response head from the bytes read so far; nullopt while it is incomplete.
+  std::optional<core::Result<const core::http::ResponseHead*, core::http::Error>>
+  parse_buffered_head();
   core::http::Error read_error(const boost::system::error_code& ec, bool any_response_byte) const;
 
   Stream socket_;
@@ -91,8 +96,9 @@ class BasicH1UpstreamConnection final : public ports::UpstreamStream {
   bool request_chunked_ = false;
   bool request_is_head_ = false;
   // The request body is still being sent: out_ belongs to send_body, which may run alongside
-  // recv_head (the pipeline is full duplex), so recv_head must not flush it.
+  // recv_head (the pipeline is full duplex).
   bool body_pending_ = false;
+  bool write_pending_ = false;  // send_head left part of a body-less request for recv_head
   std::vector<boost::asio::const_buffer> gather_;
 
   std::vector<char> in_;
