@@ -1,9 +1,12 @@
 #include "adapters/net/h1_connection.h"
 
+#include <sys/socket.h>
+
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/write.hpp>
 #include <cstring>
 #include <exception>
+#include <type_traits>
 
 #include "adapters/codec/h1/h1_serializer.h"
 #include "adapters/net/send_now.h"
@@ -130,8 +133,7 @@ boost::asio::mutable_buffer BasicH1Connection<Stream>::read_space() {
 }
 
 template <typename Stream>
-ports::Awaitable<typename BasicH1Connection<Stream>::HeadOutcome>
-BasicH1Connection<Stream>::read_head() {
+bool BasicH1Connection<Stream>::begin_head() {
   parser_.reset();
   request_.clear();
   idle_ = in_begin_ == in_end_;
@@ -142,50 +144,83 @@ BasicH1Connection<Stream>::read_head() {
     // keep-alive connection walked through all 16 KiB of it, a cold cache line or two per
     // request (1 MiB of them for 64 connections).
     in_begin_ = in_end_ = 0;
-    if (draining_) co_return HeadOutcome::Closed;
+    if (draining_) return false;
     arm_deadline(ports::deadline_now() + limits_.idle_timeout, nullptr);
   } else {
     arm_deadline(ports::deadline_now() + limits_.header_timeout, nullptr);
   }
-  for (;;) {
-    if (in_begin_ != in_end_) {
-      const std::string_view buffered(in_.data() + in_begin_, in_end_ - in_begin_);
-      bool preface_so_far = false;
-      if (h2c_ && first_request_) {
-        // RFC 9113 §3.3: prior knowledge starts with the connection preface.
-        const size_t n = std::min(buffered.size(), kHttp2Preface.size());
-        preface_so_far = buffered.substr(0, n) == kHttp2Preface.substr(0, n);
-        if (preface_so_far && n == kHttp2Preface.size()) co_return HeadOutcome::Http2Preface;
-      }
-      if (!preface_so_far) {
-        const h1::HeadResult r = parser_.parse_head(buffered);
-        if (r.status == h1::ParseStatus::Done) {
-          parser_.request_head(buffered, request_);
-          in_begin_ += r.consumed;
-          if (h2c_ && first_request_ && wants_h2c_upgrade()) co_return HeadOutcome::UpgradeH2c;
-          first_request_ = false;
-          co_return HeadOutcome::Request;
-        }
-        if (r.status == h1::ParseStatus::Error) {
-          co_await answer_parse_error(r.error);
-          co_return HeadOutcome::Answered;
-        }
-      }
+  return true;
+}
+
+template <typename Stream>
+std::optional<typename BasicH1Connection<Stream>::HeadOutcome>
+BasicH1Connection<Stream>::parse_buffered_head() {
+  if (in_begin_ == in_end_) return std::nullopt;
+  const std::string_view buffered(in_.data() + in_begin_, in_end_ - in_begin_);
+  if (h2c_ && first_request_) {
+    // RFC 9113 §3.3: prior knowledge starts with the connection preface.
+    const size_t n = std::min(buffered.size(), kHttp2Preface.size());
+    if (buffered.substr(0, n) == kHttp2Preface.substr(0, n)) {
+      if (n == kHttp2Preface.size()) return HeadOutcome::Http2Preface;
+      return std::nullopt;
     }
+  }
+  const h1::HeadResult r = parser_.parse_head(buffered);
+  if (r.status == h1::ParseStatus::Done) {
+    parser_.request_head(buffered, request_);
+    in_begin_ += r.consumed;
+    if (h2c_ && first_request_ && wants_h2c_upgrade()) return HeadOutcome::UpgradeH2c;
+    first_request_ = false;
+    return HeadOutcome::Request;
+  }
+  if (r.status == h1::ParseStatus::Error) {
+    parse_error_ = r.error;
+    return HeadOutcome::Malformed;
+  }
+  return std::nullopt;
+}
+
+template <typename Stream>
+void BasicH1Connection<Stream>::received(size_t n) {
+  in_end_ += n;
+  if (n > 0 && idle_) {
+    idle_ = false;
+    arm_deadline(ports::deadline_now() + limits_.header_timeout, nullptr);
+  }
+}
+
+template <typename Stream>
+std::optional<typename BasicH1Connection<Stream>::HeadOutcome>
+BasicH1Connection<Stream>::try_read_head() {
+  if (!begin_head()) return HeadOutcome::Closed;
+  if (auto outcome = parse_buffered_head()) return outcome;
+  if constexpr (std::is_same_v<Stream, Socket>) {
+    if (in_end_ == in_.size()) return std::nullopt;  // read_head makes room
+    const ssize_t n =
+        ::recv(socket_.native_handle(), in_.data() + in_end_, in_.size() - in_end_, MSG_DONTWAIT);
+    // Nothing yet, the peer's end or an error: read_head waits, or meets it again and says so.
+    if (n <= 0) return std::nullopt;
+    received(static_cast<size_t>(n));
+    return parse_buffered_head();
+  }
+  return std::nullopt;  // TLS: bytes must go through the engine
+}
+
+template <typename Stream>
+ports::Awaitable<typename BasicH1Connection<Stream>::HeadOutcome>
+BasicH1Connection<Stream>::read_head() {
+  for (;;) {
+    if (auto outcome = parse_buffered_head()) co_return *outcome;
     if (sent_since_read_) {
       sent_since_read_ = false;
       co_await yield_after_send(socket_.get_executor());
     }
     auto [ec, n] = co_await read_more();
-    in_end_ += n;
-    if (n > 0 && idle_) {
-      idle_ = false;
-      arm_deadline(ports::deadline_now() + limits_.header_timeout, nullptr);
-    }
+    received(n);
     if (ec) {
       if (expired_ && !idle_) {
-        co_await answer_parse_error({ErrorKind::RequestTimeout, "request head timed out"});
-        co_return HeadOutcome::Answered;
+        parse_error_ = {ErrorKind::RequestTimeout, "request head timed out"};
+        co_return HeadOutcome::Malformed;
       }
       co_return HeadOutcome::Closed;  // peer gone, idle timeout or drain: nobody to answer
     }
@@ -223,7 +258,23 @@ bool BasicH1Connection<Stream>::keep_alive_after_response() const {
 template <typename Stream>
 ports::Awaitable<void> BasicH1Connection<Stream>::serve() {
   for (;;) {
-    const HeadOutcome outcome = co_await read_head();
+    // Right after a response the next request cannot be here yet: the other ready connections
+    // go first, after which it usually is, and try_read_head takes it without a coroutine frame.
+    if (sent_since_read_ && in_begin_ == in_end_) {
+      sent_since_read_ = false;
+      co_await yield_after_send(socket_.get_executor());
+    }
+    auto quick = try_read_head();
+    HeadOutcome outcome;
+    if (quick) {
+      outcome = *quick;
+    } else {
+      outcome = co_await read_head();
+    }
+    if (outcome == HeadOutcome::Malformed) {
+      co_await answer_parse_error(parse_error_);
+      co_return;
+    }
     if (outcome == HeadOutcome::Http2Preface) {
       exit_ = H1Exit::Http2Preface;
       co_return;

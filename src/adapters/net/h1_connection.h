@@ -13,6 +13,7 @@
 #include <boost/asio/write.hpp>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -75,11 +76,19 @@ class BasicH1Connection final : public proxy::DownstreamExchange, public Downstr
   bool deadline_expired() const override { return expired_; }
 
  private:
-  enum class HeadOutcome : uint8_t { Request, Closed, Answered, Http2Preface, UpgradeH2c };
+  // Malformed: parse_error_ says why (a timeout included); the caller answers it and closes.
+  enum class HeadOutcome : uint8_t { Request, Closed, Malformed, Http2Preface, UpgradeH2c };
 
   ports::Awaitable<void> serve();
   ports::Awaitable<void> watchdog();
+  // The next request head: try_read_head() when the bytes are here or the socket has them now
+  // (no coroutine frame), else read_head(), which waits. begin_head() readies the parser and
+  // the deadline for it (false: draining while idle, so no next request).
+  bool begin_head();
+  std::optional<HeadOutcome> parse_buffered_head();
+  std::optional<HeadOutcome> try_read_head();
   ports::Awaitable<HeadOutcome> read_head();
+  void received(size_t n);  // n more bytes at in_end_ (from idle, the head's timeout starts)
   // Reads more bytes after in_end_ (compacting or growing the buffer first). Returns the
   // deferred operation itself, so that awaiting it costs no coroutine frame of its own.
   auto read_more() { return socket_.async_read_some(read_space(), ports::kDeferTuple); }
@@ -122,6 +131,7 @@ class BasicH1Connection final : public proxy::DownstreamExchange, public Downstr
   size_t in_end_ = 0;
   h1::H1Parser parser_;
   core::http::RequestHead request_;
+  core::http::Error parse_error_{core::http::ErrorKind::BadRequest, {}};  // of a Malformed head
   bool request_wants_close_ = false;
   bool body_done_ = false;
   bool idle_ = true;  // waiting for the first byte of a request
