@@ -68,7 +68,9 @@ measure() {
   wait_ok "$target" "http://127.0.0.1:$proxy_port/" 60
   run_loadgen taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${seconds}s" \
     "http://127.0.0.1:$proxy_port/" >"$RUN_DIR/$target-$seconds.wrk"
-  stop_group "${BENCH_PID[$target]}"
+  # Under callgrind, exiting (and writing the profile) can take a while on a busy machine;
+  # a SIGKILL would lose the profile.
+  stop_group "${BENCH_PID[$target]}" 60
   REQUESTS=$(awk '/ requests in / { print $1 }' "$RUN_DIR/$target-$seconds.wrk")
   if grep -q "Non-2xx" "$RUN_DIR/$target-$seconds.wrk"; then
     die "$target answered non-2xx (see $RUN_DIR)"

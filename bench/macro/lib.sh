@@ -74,18 +74,18 @@ stat_field() {
   echo "${!n}"
 }
 
-# stop_group PGID: SIGTERM to the whole group, 5 s of grace, then SIGKILL.
+# stop_group PGID [GRACE]: SIGTERM to the whole group, GRACE seconds (5) to exit, then SIGKILL.
 stop_group() {
-  local pg=$1 born i
+  local pg=$1 grace=${2:-5} born i
   born=$(stat_field "$pg" 20) || born=""
   # The leader's pid now names another process (ours exited, the pid was reused): leave it.
   if [[ -n $born && -n ${BENCH_BORN[$pg]:-} && $born != "${BENCH_BORN[$pg]}" ]]; then return 0; fi
   kill -TERM -- "-$pg" 2>/dev/null || return 0
-  for ((i = 0; i < 50; i++)); do
+  for ((i = 0; i < grace * 10; i++)); do
     kill -0 -- "-$pg" 2>/dev/null || return 0
     sleep 0.1
   done
-  log "process group $pg ignored SIGTERM for 5 s: SIGKILL"
+  log "process group $pg ignored SIGTERM for $grace s: SIGKILL"
   kill -KILL -- "-$pg" 2>/dev/null || true
 }
 
