@@ -6,6 +6,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "core/http/error.h"
@@ -31,5 +32,12 @@ inline constexpr auto kUseTuple = boost::asio::as_tuple(boost::asio::use_awaitab
 
 template <typename T>
 using AsyncResult = Awaitable<core::Result<T, core::http::Error>>;
+
+// Lets the worker's other ready handlers run once before this coroutine goes on: awaited after
+// a write that went out at once, before reading the peer's answer (adapters/net/send_now.h).
+// Deferred, so without a coroutine frame.
+inline auto yield_after_send(const Executor& executor) {
+  return boost::asio::post(executor, boost::asio::deferred);
+}
 
 }  // namespace vx::ports

@@ -4,7 +4,6 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <chrono>
@@ -181,10 +180,10 @@ ports::Awaitable<ExchangeOutcome> exchange_once(DownstreamExchange& exchange,
     pump.done = true;
     pump.sent_all = true;
     exchange.arm_deadline(ports::deadline_now() + route.timeout, &upstream);  // whole response head
-    // The request just left: its answer cannot be here before the other ready connections had
-    // their turn, after which it usually is (a read now would find nothing: send_now.h).
+    // The request just left (send_head): its answer cannot be here before the other ready
+    // connections had their turn, after which try_recv_head usually finds it.
     const auto executor = co_await asio::this_coro::executor;
-    co_await asio::post(executor, asio::deferred);
+    co_await ports::yield_after_send(executor);
   }
 
   bool relayed = false;  // the whole response reached the client

@@ -1,14 +1,12 @@
 #include "adapters/net/h1_connection.h"
 
-#include <sys/socket.h>
-
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/write.hpp>
 #include <cstring>
 #include <exception>
-#include <type_traits>
 
 #include "adapters/codec/h1/h1_serializer.h"
+#include "adapters/net/recv_now.h"
 #include "adapters/net/send_now.h"
 #include "adapters/net/spawn.h"
 #include "ports/buffer_view.h"
@@ -194,16 +192,11 @@ std::optional<typename BasicH1Connection<Stream>::HeadOutcome>
 BasicH1Connection<Stream>::try_read_head() {
   if (!begin_head()) return HeadOutcome::Closed;
   if (auto outcome = parse_buffered_head()) return outcome;
-  if constexpr (std::is_same_v<Stream, Socket>) {
-    if (in_end_ == in_.size()) return std::nullopt;  // read_head makes room
-    const ssize_t n =
-        ::recv(socket_.native_handle(), in_.data() + in_end_, in_.size() - in_end_, MSG_DONTWAIT);
-    // Nothing yet, the peer's end or an error: read_head waits, or meets it again and says so.
-    if (n <= 0) return std::nullopt;
-    received(static_cast<size_t>(n));
-    return parse_buffered_head();
-  }
-  return std::nullopt;  // TLS: bytes must go through the engine
+  const auto got = recv_now(socket_, read_space());
+  // Nothing yet, the peer's end or an error: read_head waits, or meets it again and says so.
+  if (!got || std::get<0>(*got)) return std::nullopt;
+  received(std::get<1>(*got));
+  return parse_buffered_head();
 }
 
 template <typename Stream>
@@ -213,7 +206,7 @@ BasicH1Connection<Stream>::read_head() {
     if (auto outcome = parse_buffered_head()) co_return *outcome;
     if (sent_since_read_) {
       sent_since_read_ = false;
-      co_await yield_after_send(socket_.get_executor());
+      co_await ports::yield_after_send(socket_.get_executor());
     }
     auto [ec, n] = co_await read_more();
     received(n);
@@ -262,7 +255,7 @@ ports::Awaitable<void> BasicH1Connection<Stream>::serve() {
     // go first, after which it usually is, and try_read_head takes it without a coroutine frame.
     if (sent_since_read_ && in_begin_ == in_end_) {
       sent_since_read_ = false;
-      co_await yield_after_send(socket_.get_executor());
+      co_await ports::yield_after_send(socket_.get_executor());
     }
     auto quick = try_read_head();
     HeadOutcome outcome;
@@ -330,6 +323,14 @@ core::Result<void, Error> BasicH1Connection<Stream>::finish_write(
 }
 
 template <typename Stream>
+core::Result<void, Error> BasicH1Connection<Stream>::finish_body_write(
+    const ports::BodyChunk& chunk, const std::tuple<boost::system::error_code, size_t>& written) {
+  auto result = finish_write(written);
+  if (result && chunk.last) response_complete_ = true;
+  return result;
+}
+
+template <typename Stream>
 ports::AsyncResult<void> BasicH1Connection<Stream>::write_out(
     std::span<const std::string_view> body) {
   if (!gather_out(body)) co_return core::Result<void, Error>{};
@@ -372,7 +373,7 @@ ports::AsyncResult<ports::BodyChunk> BasicH1Connection<Stream>::read_body() {
     if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;  // releases the pieces handed out last
     if (sent_since_read_) {
       sent_since_read_ = false;
-      co_await yield_after_send(socket_.get_executor());
+      co_await ports::yield_after_send(socket_.get_executor());
     }
     auto [ec, n] = co_await read_more();
     in_end_ += n;
@@ -430,14 +431,11 @@ template <typename Stream>
 std::optional<core::Result<void, Error>> BasicH1Connection<Stream>::try_send_body(
     const ports::BodyChunk& chunk) {
   if (response_has_body_ && response_chunked_) return std::nullopt;  // framing: send_body
-  if (chunk.last) response_complete_ = true;
   const bool any = response_has_body_ ? gather_out(chunk.pieces) : chunk.last && gather_out({});
-  if (!any) return core::Result<void, Error>{};
+  if (!any) return finish_body_write(chunk, SendResult{});
   if (auto sent = send_now(socket_, gather_)) {
     sent_since_read_ = true;
-    auto written = finish_write(*sent);
-    if (!written) response_complete_ = false;
-    return written;
+    return finish_body_write(chunk, *sent);
   }
   rest_pending_ = true;
   return std::nullopt;
@@ -450,11 +448,8 @@ ports::AsyncResult<void> BasicH1Connection<Stream>::send_body(const ports::BodyC
   }
   if (rest_pending_) {  // what the socket did not take at once
     rest_pending_ = false;
-    auto written = finish_write(co_await write_gathered());
-    if (!written) response_complete_ = false;
-    co_return written;
+    co_return finish_body_write(chunk, co_await write_gathered());
   }
-  if (chunk.last) response_complete_ = true;  // reset below if the write fails
   // Chunk framing: small headers in a reused array, body bytes gathered zero-copy.
   gather_.clear();
   if (!out_.empty()) gather_.emplace_back(out_.data(), out_.size());
@@ -480,9 +475,7 @@ ports::AsyncResult<void> BasicH1Connection<Stream>::send_body(const ports::BodyC
   } else {
     sent = co_await write_gathered();
   }
-  auto written = finish_write(*sent);
-  if (!written) response_complete_ = false;
-  co_return written;
+  co_return finish_body_write(chunk, *sent);
 }
 
 template <typename Stream>

@@ -101,6 +101,10 @@ class BasicH1Connection final : public proxy::DownstreamExchange, public Downstr
   }
   core::Result<void, core::http::Error> finish_write(
       const std::tuple<boost::system::error_code, size_t>& written);
+  // finish_write for a chunk of the response body: the response is complete once its last
+  // chunk was written.
+  core::Result<void, core::http::Error> finish_body_write(
+      const ports::BodyChunk& chunk, const std::tuple<boost::system::error_code, size_t>& written);
   ports::AsyncResult<void> write_out(std::span<const std::string_view> body);
   ports::Awaitable<void> answer_parse_error(const core::http::Error& error);
   bool keep_alive_after_response() const;
@@ -141,7 +145,7 @@ class BasicH1Connection final : public proxy::DownstreamExchange, public Downstr
   std::vector<boost::asio::const_buffer> gather_;
   std::vector<std::array<char, 20>> chunk_headers_;
   // A write went out at once (send_now) and nothing was read since: the next read yields first
-  // (yield_after_send), as the peer cannot have answered yet.
+  // (ports::yield_after_send), as the peer cannot have answered yet.
   bool sent_since_read_ = false;
   bool rest_pending_ = false;  // try_send_body sent part of a chunk; send_body sends the rest
   bool response_started_ = false;

@@ -4,10 +4,10 @@
 // scheduler and resume the coroutine from there (about a thousand instructions per write,
 // measured with callgrind). Only when bytes remain does the caller fall back to async_write.
 //
-// A write that went at once is followed by yield_after_send(): what comes next is nearly always
-// a read of the peer's answer, which right now would find nothing (a failed recv, a syscall
-// wasted per write). After the other ready connections' turn the answer is usually there and
-// the read completes at once; the yield costs one posted handler.
+// A write that went at once is followed, before the next read, by ports::yield_after_send():
+// that read is nearly always of the peer's answer, which right now would find nothing (a failed
+// recv, a syscall wasted per write). After the other ready connections' turn the answer is
+// usually there and the read completes at once; the yield costs one posted handler.
 //
 // TLS streams are never written here: their bytes must go through the TLS engine.
 #pragma once
@@ -19,7 +19,6 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <cerrno>
 #include <optional>
@@ -68,11 +67,6 @@ template <typename Next>
 std::optional<SendResult> send_now(boost::asio::ssl::stream<Next>&,
                                    std::vector<boost::asio::const_buffer>&) {
   return std::nullopt;
-}
-
-// Awaited (deferred, so without a coroutine frame) after send_now() sent everything.
-inline auto yield_after_send(const ports::Executor& executor) {
-  return boost::asio::post(executor, boost::asio::deferred);
 }
 
 }  // namespace vx::adapters::net

@@ -4,7 +4,6 @@
 
 #include <boost/asio/write.hpp>
 #include <cstring>
-#include <type_traits>
 
 #include "adapters/codec/h1/h1_serializer.h"
 #include "adapters/upstream/h1_upstream_pool.h"
@@ -132,7 +131,7 @@ ports::AsyncResult<void> BasicH1UpstreamConnection<Stream>::send_body(
   }
   auto sent = flush_now(zero_copy);
   if (sent) {
-    co_await net::yield_after_send(socket_.get_executor());
+    co_await ports::yield_after_send(socket_.get_executor());
   } else {
     sent = co_await write_gathered();
   }
@@ -185,25 +184,15 @@ BasicH1UpstreamConnection<Stream>::parse_buffered_head() {
 template <typename Stream>
 std::optional<core::Result<const core::http::ResponseHead*, Error>>
 BasicH1UpstreamConnection<Stream>::try_recv_head() {
-  if constexpr (!std::is_same_v<Stream, Socket>) {
-    return std::nullopt;  // TLS: bytes must go through the engine
-  } else {
-    if (write_pending_) return std::nullopt;
-    if (auto done = parse_buffered_head()) return done;
-    if (in_end_ == in_.size()) return std::nullopt;  // recv_head makes room
-    const ssize_t n =
-        ::recv(socket_.native_handle(), in_.data() + in_end_, in_.size() - in_end_, MSG_DONTWAIT);
-    if (n > 0) {
-      in_end_ += static_cast<size_t>(n);
-      response_byte_seen_ = true;
-      return parse_buffered_head();
-    }
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return std::nullopt;
-    const boost::system::error_code ec =
-        n == 0 ? boost::system::error_code(asio::error::eof)
-               : boost::system::error_code(errno, boost::system::system_category());
-    return core::unexpected(read_error(ec, response_byte_seen_));
-  }
+  if (write_pending_) return std::nullopt;
+  if (auto done = parse_buffered_head()) return done;
+  const auto got = net::recv_now(socket_, read_space());
+  if (!got) return std::nullopt;
+  const auto& [ec, n] = *got;
+  in_end_ += n;
+  if (n > 0) response_byte_seen_ = true;
+  if (ec) return core::unexpected(read_error(ec, response_byte_seen_));
+  return parse_buffered_head();
 }
 
 template <typename Stream>

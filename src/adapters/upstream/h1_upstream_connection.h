@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "adapters/codec/h1/h1_parser.h"
+#include "adapters/net/recv_now.h"
 #include "adapters/net/send_now.h"
 #include "ports/buffer_view.h"
 #include "ports/upstream_pool.h"

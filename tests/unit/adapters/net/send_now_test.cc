@@ -11,25 +11,14 @@
 #include <vector>
 
 #include "ports/buffer_view.h"
+#include "support/loopback_pair.h"
 
 namespace vx::adapters::net {
 namespace {
 
 namespace asio = boost::asio;
-using Socket = asio::basic_stream_socket<asio::ip::tcp, ports::Executor>;
 
-struct Pair {
-  asio::io_context io;
-  Socket writer{io.get_executor()};
-  Socket reader{io.get_executor()};
-
-  Pair() {
-    asio::basic_socket_acceptor<asio::ip::tcp, ports::Executor> acceptor(
-        io.get_executor(), {asio::ip::make_address("127.0.0.1"), 0});
-    writer.connect(acceptor.local_endpoint());
-    reader = acceptor.accept();
-  }
-
+struct Pair : test::LoopbackPair {
   std::string read_exactly(size_t n) {
     std::string got(n, '\0');
     asio::read(reader, asio::buffer(got));
