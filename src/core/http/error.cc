@@ -14,6 +14,7 @@ ErrorSource Error::source() const {
     case ErrorKind::DownstreamClosed:
     case ErrorKind::NoRoute:
     case ErrorKind::RateLimited:
+    case ErrorKind::Forbidden:
       return ErrorSource::Downstream;
     case ErrorKind::NoEndpoint:
     case ErrorKind::UpstreamConnectRefused:
@@ -44,6 +45,8 @@ uint16_t status_for(ErrorKind kind) {
       return 404;
     case ErrorKind::RateLimited:
       return 429;
+    case ErrorKind::Forbidden:
+      return 403;
     case ErrorKind::NoEndpoint:
       return 503;
     case ErrorKind::UpstreamConnectRefused:

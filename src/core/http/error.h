@@ -20,6 +20,7 @@ enum class ErrorKind : uint8_t {
   NoRoute,      // 404
   NoEndpoint,   // 503: all endpoints open-circuit, unhealthy or filtered out
   RateLimited,  // 429 (answered by the rate-limit stage with its own headers)
+  Forbidden,    // 403: a filter denied, or held the request and never resumed it
   // upstream
   UpstreamConnectRefused,  // 502
   UpstreamConnectTimeout,  // 504

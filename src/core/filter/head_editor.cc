@@ -1,0 +1,80 @@
+#include "core/filter/head_editor.h"
+
+#include "core/http/token.h"
+
+namespace vx::core::filter {
+
+namespace {
+
+bool is_framing_field(std::string_view name) {
+  return http::iequals(name, "content-length") || http::iequals(name, "transfer-encoding");
+}
+
+}  // namespace
+
+bool is_valid_field_value(std::string_view value) {
+  for (char c : value) {
+    const auto byte = static_cast<unsigned char>(c);
+    if ((byte < 0x20 && c != '\t') || byte == 0x7f) return false;
+  }
+  return true;
+}
+
+bool HeaderEditor::acceptable(std::string_view name, std::string_view value) {
+  return http::is_token(name) && is_valid_field_value(value) && !is_framing_field(name);
+}
+
+bool HeaderEditor::set(std::string_view name, std::string_view value) {
+  if (!acceptable(name, value)) return false;
+  const http::Header field{arena_.keep(name), arena_.keep(value)};
+  bool placed = false;
+  size_t out = 0;
+  for (size_t i = 0; i < headers_.size(); ++i) {
+    if (!http::iequals(headers_[i].name, name)) {
+      headers_[out++] = headers_[i];
+    } else if (!placed) {
+      headers_[out++] = field;
+      placed = true;
+    }
+  }
+  headers_.resize(out);
+  if (!placed) headers_.push_back(field);
+  return true;
+}
+
+bool HeaderEditor::add(std::string_view name, std::string_view value) {
+  if (!acceptable(name, value)) return false;
+  headers_.push_back({arena_.keep(name), arena_.keep(value)});
+  return true;
+}
+
+size_t HeaderEditor::remove(std::string_view name) {
+  const size_t before = headers_.size();
+  std::erase_if(headers_, [&](const http::Header& h) { return http::iequals(h.name, name); });
+  return before - headers_.size();
+}
+
+bool RequestHeadEditor::set_method(std::string_view method) {
+  if (!http::is_token(method)) return false;
+  head_.method = arena().keep(method);
+  return true;
+}
+
+bool RequestHeadEditor::set_target(std::string_view target) {
+  if (target.empty() || target.front() != '/') return false;
+  for (char c : target) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte <= 0x20 || byte == 0x7f || c == '#') return false;
+  }
+  head_.target = arena().keep(target);
+  return true;
+}
+
+bool ResponseHeadEditor::set_status(uint16_t status) {
+  if (status < 200 || status > 599) return false;
+  head_.status = status;
+  head_.reason = {};
+  return true;
+}
+
+}  // namespace vx::core::filter

@@ -1,0 +1,40 @@
+// StringArena: bytes a stream keeps for as long as it lives (header values a filter set, a
+// local response's body), handed out as views that stay valid until clear(). One per stream
+// (kept in the exchange's scratch and cleared between streams, so a warm connection reuses its
+// first block); not thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+namespace vx::core::filter {
+
+class StringArena {
+ public:
+  StringArena() = default;
+  StringArena(const StringArena&) = delete;
+  StringArena& operator=(const StringArena&) = delete;
+
+  // A copy of `bytes`, valid until clear(). Never moves what it handed out before.
+  std::string_view keep(std::string_view bytes);
+  // Forgets every copy; keeps the first block for the next stream.
+  void clear();
+  // Bytes of memory held (what keeping the arena between streams costs).
+  size_t capacity() const;
+
+ private:
+  // Small enough that a stream editing a few headers allocates once, large enough that it
+  // does not allocate per header. Larger copies get a block of their own.
+  static constexpr size_t kBlockBytes = 1024;
+
+  struct Block {
+    std::unique_ptr<char[]> bytes;
+    size_t size = 0;
+  };
+  std::vector<Block> blocks_;
+  size_t used_ = 0;  // bytes taken in blocks_.back()
+};
+
+}  // namespace vx::core::filter

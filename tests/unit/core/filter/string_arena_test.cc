@@ -1,0 +1,56 @@
+#include "core/filter/string_arena.h"
+
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace vx::core::filter {
+namespace {
+
+TEST(StringArenaTest, KeepsCopiesThatOutliveTheirSource) {
+  StringArena arena;
+  std::string source = "x-tenant";
+  const std::string_view kept = arena.keep(source);
+  source.assign("overwritten");
+  EXPECT_EQ(kept, "x-tenant");
+}
+
+TEST(StringArenaTest, EarlierViewsStayValidAsBlocksAreAdded) {
+  StringArena arena;
+  std::vector<std::string_view> views;
+  for (int i = 0; i < 500; ++i) views.push_back(arena.keep("value-" + std::to_string(i)));
+  const std::string big(5000, 'b');
+  const std::string_view big_view = arena.keep(big);
+  for (int i = 0; i < 500; ++i) EXPECT_EQ(views[i], "value-" + std::to_string(i));
+  EXPECT_EQ(big_view, big);
+}
+
+TEST(StringArenaTest, ClearKeepsOneBlockForTheNextStream) {
+  StringArena arena;
+  EXPECT_EQ(arena.capacity(), 0u);
+  arena.keep("a");
+  const size_t one_block = arena.capacity();
+  arena.keep(std::string(4000, 'x'));
+  EXPECT_GT(arena.capacity(), one_block);
+  arena.clear();
+  EXPECT_EQ(arena.capacity(), one_block);
+  EXPECT_EQ(arena.keep("again"), "again");
+  EXPECT_EQ(arena.capacity(), one_block);
+}
+
+TEST(StringArenaTest, ClearDropsABlockLargerThanStandard) {
+  StringArena arena;
+  arena.keep(std::string(4000, 'x'));
+  arena.clear();
+  EXPECT_EQ(arena.capacity(), 0u);
+}
+
+TEST(StringArenaTest, EmptyBytesTakeNoMemory) {
+  StringArena arena;
+  EXPECT_TRUE(arena.keep("").empty());
+  EXPECT_EQ(arena.capacity(), 0u);
+}
+
+}  // namespace
+}  // namespace vx::core::filter
