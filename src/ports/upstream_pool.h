@@ -39,11 +39,12 @@ class UpstreamStream {
   virtual core::Result<void, core::http::Error> send_head(const core::http::RequestHead& head) = 0;
   virtual AsyncResult<void> send_body(const BodyChunk& chunk) = 0;
   // The next response head; a 1xx interim head comes back as such (status < 200) and the final
-  // head follows on the next call. The head's views live until the next call on the stream.
-  virtual AsyncResult<const core::http::ResponseHead*> recv_head() = 0;
+  // head follows on the next call. The head belongs to the stream; the pipeline edits it in place
+  // (hop-by-hop fields, filters) and its views live until the next call on the stream.
+  virtual AsyncResult<core::http::ResponseHead*> recv_head() = 0;
   // recv_head() without a coroutine frame when it need not wait: the head when the bytes the
   // connection has now complete it. nullopt: await recv_head().
-  virtual std::optional<core::Result<const core::http::ResponseHead*, core::http::Error>>
+  virtual std::optional<core::Result<core::http::ResponseHead*, core::http::Error>>
   try_recv_head() {
     return std::nullopt;
   }

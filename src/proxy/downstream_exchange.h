@@ -17,7 +17,7 @@ class DownstreamExchange {
   virtual ~DownstreamExchange() = default;
 
   // The request head; its views live until the first read_body() call (the pipeline forwards
-  // the head before reading the body). The pipeline may edit the header list.
+  // the head before reading the body). The pipeline and its filters edit it in place.
   virtual core::http::RequestHead& request() = 0;
   virtual std::string_view client_ip() const = 0;
   virtual bool tls() const = 0;
@@ -45,7 +45,8 @@ class DownstreamExchange {
       const ports::BodyChunk& chunk) {
     return std::nullopt;
   }
-  // A complete local answer (errors, direct_response, 429): head + body in one write.
+  // A complete local answer (errors, direct_response, 429, a filter's): head + body in one
+  // write, with `extra` fields and Content-Type (none when content_type is empty).
   virtual ports::AsyncResult<void> send_local(uint16_t status, std::string_view content_type,
                                               std::string_view body,
                                               const core::http::HeaderList& extra) = 0;

@@ -4,6 +4,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "proxy/route_filters.h"
+
 namespace vx::proxy {
 
 namespace {
@@ -27,7 +29,8 @@ uint64_t Runtime::next_serial() {
 
 core::Result<std::shared_ptr<const Runtime>, std::vector<std::string>> Runtime::build(
     std::shared_ptr<const core::config::Config> config, const core::RegexCompiler& regex,
-    core::TimePoint now, const Runtime* previous, ports::UpstreamTlsFactory tls) {
+    core::TimePoint now, const Runtime* previous, ports::UpstreamTlsFactory tls,
+    const FilterSources& filters) {
   std::vector<std::string> errors;
   auto routes = core::route::RouteTable::build(*config, regex);
   if (!routes) return core::unexpected(std::vector<std::string>{routes.error()});
@@ -102,6 +105,10 @@ core::Result<std::shared_ptr<const Runtime>, std::vector<std::string>> Runtime::
   for (const auto& cluster : config->clusters) {
     if (cluster.model_routing) runtime->routes_by_model_ = true;
   }
+  runtime->pre_route_filters_ = build_pre_route_filters(runtime->routes_by_model_);
+  runtime->route_filters_ =
+      build_route_filters(runtime->routes_.routes(), runtime->policies_, runtime->route_policies_,
+                          runtime->pre_route_filters_, filters);
   return std::shared_ptr<const Runtime>(std::move(runtime));
 }
 

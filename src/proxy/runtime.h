@@ -17,6 +17,8 @@
 #include "core/result.h"
 #include "core/route/route_table.h"
 #include "ports/upstream_pool.h"
+#include "proxy/filter_chain.h"
+#include "proxy/filter_sources.h"
 
 namespace vx::proxy {
 
@@ -38,11 +40,12 @@ class Runtime {
   // `previous` (a reload): the running snapshot, whose balancers hand their endpoint state
   // (EWMA, breaker, health, requests in flight) to this one's for endpoints that stay.
   // `tls` compiles each tls block into the cluster's client context (its errors refuse the
-  // snapshot); without it a cluster with a tls block is refused.
+  // snapshot); without it a cluster with a tls block is refused. `filters`: what the filter
+  // chains take besides the built-in filters (proxy/route_filters.h).
   static core::Result<std::shared_ptr<const Runtime>, std::vector<std::string>> build(
       std::shared_ptr<const core::config::Config> config, const core::RegexCompiler& regex,
       core::TimePoint now, const Runtime* previous = nullptr,
-      ports::UpstreamTlsFactory tls = nullptr);
+      ports::UpstreamTlsFactory tls = nullptr, const FilterSources& filters = {});
 
   const core::config::Config& config() const { return *config_; }
   const std::shared_ptr<const core::config::Config>& config_ptr() const { return config_; }
@@ -63,6 +66,9 @@ class Runtime {
   // Some route matches on ai_model or some cluster routes by model: a request naming no model
   // in x-ai-model has its JSON body's "model" read before routing.
   bool routes_by_model() const { return routes_by_model_; }
+  // The filters that run before routing, and those of each route (by route index).
+  const FilterChain& pre_route_filters() const { return pre_route_filters_; }
+  const FilterChain& route_filters(size_t route_index) const { return route_filters_[route_index]; }
 
  private:
   Runtime(std::shared_ptr<const core::config::Config> config, core::route::RouteTable routes)
@@ -78,6 +84,8 @@ class Runtime {
   std::vector<core::ratelimit::Policy> policies_;      // rate_limits.policies, in config order
   std::vector<int> route_policies_;                    // by route index; -1 = no rate limit
   bool routes_by_model_ = false;
+  FilterChain pre_route_filters_;
+  std::vector<FilterChain> route_filters_;  // by route index
 };
 
 }  // namespace vx::proxy

@@ -1,9 +1,12 @@
-// StreamScratch: per-stream string storage the pipeline writes into (rewritten header values,
-// what the access log needs after the head's views are gone). Owned by the exchange and reused
-// stream after stream, so a warm connection allocates nothing here.
+// StreamScratch: per-stream storage the pipeline writes into (rewritten header values, what the
+// access log needs after the head's views are gone, what filters keep). Owned by the exchange
+// and reused stream after stream, so a warm connection allocates nothing here.
 #pragma once
 
 #include <string>
+
+#include "core/filter/string_arena.h"
+#include "core/http/header.h"
 
 namespace vx::proxy {
 
@@ -13,6 +16,24 @@ struct StreamScratch {
   std::string request_id;   // the id in effect, for the log
   std::string head;         // the request head's bytes when it must outlive the first body read
   std::string body_prefix;  // body bytes read ahead of routing (the AI model in a JSON body)
+  core::filter::StringArena arena;        // what filters set (header values, local answers)
+  core::http::HeaderList response_extra;  // fields every answer of the stream carries
+
+  // Bytes of memory held (what keeping the scratch between streams costs).
+  size_t capacity() const {
+    return forwarded.capacity() + path.capacity() + request_id.capacity() + head.capacity() +
+           body_prefix.capacity() + arena.capacity() +
+           response_extra.capacity() * sizeof(core::http::Header);
+  }
+  void clear() {
+    forwarded.clear();
+    path.clear();
+    request_id.clear();
+    head.clear();
+    body_prefix.clear();
+    arena.clear();
+    response_extra.clear();
+  }
 };
 
 }  // namespace vx::proxy

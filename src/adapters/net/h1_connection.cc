@@ -11,7 +11,7 @@
 #include "adapters/net/spawn.h"
 #include "ports/buffer_view.h"
 #include "ports/deadline_clock.h"
-#include "proxy/forwarder.h"
+#include "proxy/pipeline.h"
 
 namespace vx::adapters::net {
 
@@ -398,32 +398,30 @@ template <typename Stream>
 core::Result<void, Error> BasicH1Connection<Stream>::send_head(
     const core::http::ResponseHead& head) {
   response_started_ = true;
-  core::http::ResponseHead& out_head = const_cast<core::http::ResponseHead&>(head);
-  const BodyFraming upstream_framing = out_head.framing;
   if (head.status == 101) {
     h1::append_response_head(out_, head, true);
     out_.resize(out_.size() - 2);
     out_.append("connection: upgrade\r\n\r\n");
     return {};  // written when the tunnel starts
   }
+  const BodyFraming upstream_framing = head.framing;
+  BodyFraming framing = upstream_framing;
   response_has_body_ = response_has_body_ && upstream_framing != BodyFraming::None;
   if (upstream_framing == BodyFraming::Chunked || upstream_framing == BodyFraming::UntilClose) {
     if (request_.version_minor >= 1) {
-      out_head.framing = BodyFraming::Chunked;
+      framing = BodyFraming::Chunked;
       response_chunked_ = response_has_body_;
     } else {
-      out_head.framing = BodyFraming::UntilClose;  // HTTP/1.0: the close ends the body
+      framing = BodyFraming::UntilClose;  // HTTP/1.0: the close ends the body
       close_after_response_ = true;
     }
   }
   if (request_.method == "HEAD" && upstream_framing != BodyFraming::ContentLength) {
-    out_head.framing =
-        upstream_framing == BodyFraming::None ? BodyFraming::None : BodyFraming::UntilClose;
+    framing = upstream_framing == BodyFraming::None ? BodyFraming::None : BodyFraming::UntilClose;
   }
   // The answer may come before the request body was read (an early error): then the
   // connection cannot be reused (invariant 2).
-  h1::append_response_head(out_, out_head, keep_alive_after_response());
-  out_head.framing = upstream_framing;
+  h1::append_response_head(out_, head, framing, keep_alive_after_response());
   return {};  // written with the first body bytes
 }
 
@@ -486,7 +484,7 @@ ports::AsyncResult<void> BasicH1Connection<Stream>::send_local(
   core::http::ResponseHead head;
   head.status = status;
   head.headers = extra;
-  head.headers.push_back({"content-type", content_type});
+  if (!content_type.empty()) head.headers.push_back({"content-type", content_type});
   head.framing = BodyFraming::ContentLength;
   head.content_length = body.size();
   const bool keep_alive = keep_alive_after_response();

@@ -5,7 +5,7 @@
 
 #include "adapters/net/h2_connection.h"
 #include "ports/deadline_clock.h"
-#include "proxy/forwarder.h"
+#include "proxy/pipeline.h"
 
 namespace vx::adapters::net {
 
@@ -35,11 +35,7 @@ H2Stream::H2Stream(H2Downstream& connection, int32_t id, h2::HeaderBlock& block,
 
 void H2Stream::restart(int32_t id, h2::HeaderBlock& block, bool end_stream) {
   request_.clear();
-  scratch_.forwarded.clear();
-  scratch_.path.clear();
-  scratch_.request_id.clear();
-  scratch_.head.clear();
-  scratch_.body_prefix.clear();
+  scratch_.clear();
   watched_upstream_ = nullptr;
   expired_ = false;
   in_.clear();
@@ -60,8 +56,7 @@ void H2Stream::restart(int32_t id, h2::HeaderBlock& block, bool end_stream) {
 
 size_t H2Stream::buffer_bytes() const {
   return head_block_.bytes.capacity() + in_.capacity() + taken_.capacity() + out_.bytes.capacity() +
-         scratch_.forwarded.capacity() + scratch_.path.capacity() + scratch_.head.capacity() +
-         scratch_.body_prefix.capacity() + request_trailer_block_.bytes.capacity() +
+         scratch_.capacity() + request_trailer_block_.bytes.capacity() +
          out_.trailer_block.bytes.capacity();
 }
 
@@ -305,7 +300,7 @@ ports::AsyncResult<void> H2Stream::send_local(uint16_t status, std::string_view 
   char length[24];
   const auto end = std::to_chars(length, length + sizeof length, body.size()).ptr;
   scratch_headers_ = extra;
-  scratch_headers_.push_back({"content-type", content_type});
+  if (!content_type.empty()) scratch_headers_.push_back({"content-type", content_type});
   scratch_headers_.push_back({"content-length", std::string_view(length, end - length)});
   has_body_ = request_.method != "HEAD" && !body.empty();
   if (has_body_) {

@@ -155,7 +155,7 @@ asio::mutable_buffer BasicH1UpstreamConnection<Stream>::read_space() {
 }
 
 template <typename Stream>
-std::optional<core::Result<const core::http::ResponseHead*, Error>>
+std::optional<core::Result<core::http::ResponseHead*, Error>>
 BasicH1UpstreamConnection<Stream>::parse_buffered_head() {
   if (pending_consume_ > 0) {  // the previous head was a 1xx: the next message follows it
     in_begin_ += pending_consume_;
@@ -182,7 +182,7 @@ BasicH1UpstreamConnection<Stream>::parse_buffered_head() {
 }
 
 template <typename Stream>
-std::optional<core::Result<const core::http::ResponseHead*, Error>>
+std::optional<core::Result<core::http::ResponseHead*, Error>>
 BasicH1UpstreamConnection<Stream>::try_recv_head() {
   if (write_pending_) return std::nullopt;
   if (auto done = parse_buffered_head()) return done;
@@ -196,7 +196,7 @@ BasicH1UpstreamConnection<Stream>::try_recv_head() {
 }
 
 template <typename Stream>
-ports::AsyncResult<const core::http::ResponseHead*> BasicH1UpstreamConnection<Stream>::recv_head() {
+ports::AsyncResult<core::http::ResponseHead*> BasicH1UpstreamConnection<Stream>::recv_head() {
   if (write_pending_) {
     write_pending_ = false;
     auto flushed = finish_flush(co_await write_gathered());

@@ -47,8 +47,8 @@ class BasicH1UpstreamConnection final : public ports::UpstreamStream {
   // ports::UpstreamStream
   core::Result<void, core::http::Error> send_head(const core::http::RequestHead& head) override;
   ports::AsyncResult<void> send_body(const ports::BodyChunk& chunk) override;
-  ports::AsyncResult<const core::http::ResponseHead*> recv_head() override;
-  std::optional<core::Result<const core::http::ResponseHead*, core::http::Error>> try_recv_head()
+  ports::AsyncResult<core::http::ResponseHead*> recv_head() override;
+  std::optional<core::Result<core::http::ResponseHead*, core::http::Error>> try_recv_head()
       override;
   ports::AsyncResult<ports::BodyChunk> recv_body() override;
   std::optional<core::Result<ports::BodyChunk, core::http::Error>> try_recv_body() override;
@@ -84,8 +84,7 @@ class BasicH1UpstreamConnection final : public ports::UpstreamStream {
   auto read_more() { return socket_.async_read_some(read_space(), ports::kDeferTuple); }
   boost::asio::mutable_buffer read_space();
   // The response head from the bytes read so far; nullopt while it is incomplete.
-  std::optional<core::Result<const core::http::ResponseHead*, core::http::Error>>
-  parse_buffered_head();
+  std::optional<core::Result<core::http::ResponseHead*, core::http::Error>> parse_buffered_head();
   core::http::Error read_error(const boost::system::error_code& ec, bool any_response_byte) const;
 
   Stream socket_;

@@ -135,7 +135,7 @@ void H2UpstreamStream::on_connection_lost(bool unprocessed) {
   notify();
 }
 
-ports::AsyncResult<const core::http::ResponseHead*> H2UpstreamStream::recv_head() {
+ports::AsyncResult<core::http::ResponseHead*> H2UpstreamStream::recv_head() {
   for (;;) {
     if (heads_at_ < heads_.size()) {
       head_block_ = std::move(heads_[heads_at_++]);

@@ -38,7 +38,7 @@ class H2UpstreamStream final : public ports::UpstreamStream {
   // ports::UpstreamStream
   core::Result<void, core::http::Error> send_head(const core::http::RequestHead& head) override;
   ports::AsyncResult<void> send_body(const ports::BodyChunk& chunk) override;
-  ports::AsyncResult<const core::http::ResponseHead*> recv_head() override;
+  ports::AsyncResult<core::http::ResponseHead*> recv_head() override;
   ports::AsyncResult<ports::BodyChunk> recv_body() override;
   // HTTP/2 has no Upgrade (RFC 9113 §8.6): there is never a tunnel to feed.
   std::string_view take_leftover() override { return {}; }

@@ -73,7 +73,8 @@ void append_request_head(std::string& out, const core::http::RequestHead& head,
   out.append(kCrlf);
 }
 
-void append_response_head(std::string& out, const core::http::ResponseHead& head, bool keep_alive) {
+void append_response_head(std::string& out, const core::http::ResponseHead& head,
+                          BodyFraming framing, bool keep_alive) {
   out.append("HTTP/1.1 "sv);
   append_number(out, head.status);
   out.push_back(' ');
@@ -82,12 +83,12 @@ void append_response_head(std::string& out, const core::http::ResponseHead& head
   append_fields(out, head.headers);
   // A 1xx, 204 or 304 carries no framing; a HEAD answer keeps the length it would have had.
   if (head.status >= 200 && head.status != 204 && head.status != 304) {
-    if (head.framing == BodyFraming::None) {
+    if (framing == BodyFraming::None) {
       out.append("content-length: "sv);
       append_number(out, head.content_length);
       out.append(kCrlf);
     } else {
-      append_framing(out, head.framing, head.content_length);
+      append_framing(out, framing, head.content_length);
     }
   }
   if (!keep_alive && head.status >= 200) out.append("connection: close\r\n"sv);

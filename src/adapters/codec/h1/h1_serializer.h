@@ -17,7 +17,14 @@ void append_request_head(std::string& out, const core::http::RequestHead& head,
                          std::string_view connection);
 
 // Status line + fields + framing + blank line. keep_alive false adds "Connection: close".
-void append_response_head(std::string& out, const core::http::ResponseHead& head, bool keep_alive);
+// `framing` is how the body goes out on this connection (may differ from head.framing, how it
+// arrived).
+void append_response_head(std::string& out, const core::http::ResponseHead& head,
+                          core::http::BodyFraming framing, bool keep_alive);
+inline void append_response_head(std::string& out, const core::http::ResponseHead& head,
+                                 bool keep_alive) {
+  append_response_head(out, head, head.framing, keep_alive);
+}
 
 // "HEX\r\n" for a chunk of `size` bytes into buf (at least 20 bytes); returns its length.
 size_t chunk_header(char* buf, size_t size);

@@ -1,0 +1,263 @@
+#include "proxy/stream_context.h"
+
+#include <boost/asio/this_coro.hpp>
+
+#include "proxy/forwarded_headers.h"
+
+namespace vx::proxy {
+
+using core::filter::FilterStatus;
+using core::http::Error;
+using core::http::ErrorKind;
+
+namespace {
+
+class HeaderLookupAdapter final : public core::route::HeaderLookup {
+ public:
+  explicit HeaderLookupAdapter(const core::http::HeaderList& headers) : headers_(headers) {}
+  std::optional<std::string_view> get(std::string_view lower_name) const override {
+    return core::http::find_header(headers_, lower_name);
+  }
+
+ private:
+  const core::http::HeaderList& headers_;
+};
+
+const FilterChain kNoFilters;
+
+}  // namespace
+
+StreamContext::StreamContext(DownstreamExchange& exchange, WorkerContext& worker)
+    : exchange_(exchange),
+      worker_(worker),
+      runtime_(worker.runtime.get()),
+      started_(Clock::now()),
+      chain_(&kNoFilters),
+      response_extra_(exchange.scratch().response_extra) {
+  core::http::RequestHead& request = exchange.request();
+  StreamScratch& scratch = exchange.scratch();
+  method_ = request.method;
+  scratch.path.assign(request.target);
+  scratch.arena.clear();
+  response_extra_.clear();
+  request_id_for(request, scratch.request_id, worker.random);
+  request.scheme = exchange.tls() ? "https" : "http";
+  ai_model_ = core::http::find_header(request.headers, "x-ai-model").value_or(std::string_view{});
+}
+
+bool StreamContext::select_route() {
+  const core::http::RequestHead& request = exchange_.request();
+  HeaderLookupAdapter lookup(request.headers);
+  const core::route::RequestView view{request.method, request.authority, request.target, &lookup,
+                                      ai_model_};
+  route_ = runtime_->routes().match(view);
+  if (!route_) return false;
+  route_index_ = static_cast<uint32_t>(runtime_->routes().index_of(route_));
+  chain_ = &runtime_->route_filters(route_index_);
+  if (chain_->wants(core::filter::Hook::RequestBody)) {
+    request_body_ = std::make_unique<BodyFilterRun>(*chain_, core::filter::Hook::RequestBody);
+  }
+  if (chain_->wants(core::filter::Hook::ResponseBody)) {
+    response_body_ = std::make_unique<BodyFilterRun>(*chain_, core::filter::Hook::ResponseBody);
+  }
+  return true;
+}
+
+void StreamContext::set_cluster(const ClusterRuntime& cluster) {
+  cluster_ = &cluster;
+  cluster_index_ = static_cast<uint32_t>(&cluster - runtime_->clusters().data());
+}
+
+void StreamContext::set_endpoint(size_t index, std::string_view address) {
+  endpoint_index_ = static_cast<uint32_t>(index);
+  upstream_ = address;
+}
+
+void StreamContext::fail(const Error& error) {
+  if (error.kind == ErrorKind::DownstreamClosed) {
+    status_ = 499;  // nothing to answer; nginx's "client closed request", for the log only
+    answer_ = Answer::None;
+    return;
+  }
+  if (answer_ == Answer::Local) return;  // a filter's answer stands (invariant 2)
+  status_ = core::http::status_for(error.kind);
+  error_ = error;
+  answer_ = Answer::Error;
+}
+
+ports::Awaitable<void> StreamContext::send_answer() {
+  const Answer answer = answer_;
+  answer_ = Answer::None;
+  if (exchange_.response_started()) co_return;  // too late for an answer: the codec aborts
+  if (answer == Answer::Error) {
+    static const core::http::HeaderList kNoHeaders;
+    const std::string body = core::http::error_body(error_);
+    bytes_sent_ = body.size();
+    co_await exchange_.send_local(status_, "application/json", body, kNoHeaders);
+  } else if (answer == Answer::Local) {
+    status_ = local_.status;
+    bytes_sent_ = local_.body.size();
+    co_await exchange_.send_local(local_.status, local_.content_type, local_.body, response_extra_);
+  }
+}
+
+FilterStatus StreamContext::run_head_hooks(const FilterChain& chain, core::filter::Hook hook,
+                                           size_t from) {
+  const auto entries = chain.entries();
+  for (size_t i = from; i < entries.size(); ++i) {
+    const FilterChain::Entry& entry = entries[i];
+    if (!entry.hooks.has(hook)) continue;
+    current_slot_ = entry.slot;
+    const FilterStatus status = hook == core::filter::Hook::RequestHead
+                                    ? entry.filter->on_request_head(*this)
+                                    : entry.filter->on_response_head(*this);
+    // respond() wins whatever the hook returned: the answer is owed either way.
+    if (answer_pending()) return FilterStatus::Respond;
+    if (status == FilterStatus::Respond) {
+      fail({ErrorKind::Internal, "a filter answered without a response"});
+      return FilterStatus::Respond;
+    }
+    if (status == FilterStatus::Hold) {
+      held_index_ = i;
+      return FilterStatus::Hold;
+    }
+  }
+  return FilterStatus::Continue;
+}
+
+ports::Awaitable<FilterStatus> StreamContext::resume_after_hold(const FilterChain& chain,
+                                                                core::filter::Hook hook) {
+  for (;;) {
+    const FilterStatus waited = co_await wait_held();
+    if (waited != FilterStatus::Continue) co_return waited;
+    const FilterStatus next = run_head_hooks(chain, hook, held_index_ + 1);
+    if (next != FilterStatus::Hold) co_return next;
+  }
+}
+
+ports::Awaitable<FilterStatus> StreamContext::wait_held() {
+  const Hold hold = hold_;
+  hold_ = Hold::None;
+  if (hold == Hold::Work) {
+    auto work = std::move(*held_work_);
+    held_work_.reset();
+    try {
+      co_await std::move(work);
+    } catch (...) {
+      // A filter's lookup that throws fails this stream only (STYLE.md §3).
+      fail({ErrorKind::Internal, "a filter failed"});
+    }
+  } else if (hold == Hold::Callback) {
+    if (!resume_signal_) resume_signal_.emplace(co_await boost::asio::this_coro::executor);
+    while (!resumed_ && !answer_pending() && Clock::now() < hold_deadline_) {
+      resume_signal_->expires_at(hold_deadline_);
+      co_await resume_signal_->async_wait(ports::kDeferTuple);
+    }
+    if (!resumed_ && !answer_pending()) {
+      fail({ErrorKind::Forbidden, "a filter held the request and did not resume it in time"});
+    }
+  } else {
+    // Hold returned without hold() or hold_until(): nothing would ever resume it.
+    fail({ErrorKind::Internal, "a filter held the request without saying for what"});
+  }
+  resumed_ = false;
+  co_return answer_pending() ? FilterStatus::Respond : FilterStatus::Continue;
+}
+
+void StreamContext::finish(std::optional<Clock::time_point> ended) {
+  if (finished_) return;  // invariant 1
+  finished_ = true;
+  const bool logs = chain_->wants(core::filter::Hook::Log) ||
+                    runtime_->pre_route_filters().wants(core::filter::Hook::Log);
+  if (worker_.observers.empty() && !logs) return;
+  const auto duration = (ended ? *ended : Clock::now()) - started_;
+  if (logs) {
+    const ports::StreamOutcome outcome{status_, bytes_sent_, duration, upstream_};
+    for (const FilterChain* chain : {&runtime_->pre_route_filters(), chain_}) {
+      for (const auto& entry : chain->entries()) {
+        if (!entry.hooks.has(core::filter::Hook::Log)) continue;
+        current_slot_ = entry.slot;
+        entry.filter->on_log(*this, outcome);
+      }
+    }
+  }
+  const StreamScratch& scratch = exchange_.scratch();
+  const RequestRecord record{method_,
+                             scratch.path,
+                             route_ ? std::string_view(route_->name) : std::string_view{},
+                             upstream_,
+                             scratch.request_id,
+                             exchange_.client_ip(),
+                             status_,
+                             bytes_sent_,
+                             duration,
+                             runtime_.get(),
+                             route_index_,
+                             cluster_index_,
+                             endpoint_index_,
+                             cluster_name(),
+                             rate_limit_,
+                             policy_index_};
+  for (RequestLogger* observer : worker_.observers) observer->on_log(record);
+}
+
+core::filter::RequestHeadEditor StreamContext::request() {
+  return {exchange_.request(), exchange_.scratch().arena};
+}
+
+core::filter::ResponseHeadEditor StreamContext::response() {
+  // Outside the response hooks there is no head to edit: edits go nowhere.
+  return {response_ ? *response_ : no_response_, exchange_.scratch().arena};
+}
+
+std::string_view StreamContext::request_id() const {
+  return exchange_.scratch().request_id;
+}
+
+std::string_view StreamContext::route_name() const {
+  return route_ ? std::string_view(route_->name) : std::string_view{};
+}
+
+std::string_view StreamContext::cluster_name() const {
+  return cluster_ ? std::string_view(cluster_->config->name) : std::string_view{};
+}
+
+std::string_view StreamContext::keep(std::string_view bytes) {
+  return exchange_.scratch().arena.keep(bytes);
+}
+
+bool StreamContext::add_response_header(std::string_view name, std::string_view value) {
+  return core::filter::HeaderEditor(response_extra_, exchange_.scratch().arena).add(name, value);
+}
+
+void StreamContext::respond(const core::filter::LocalResponse& response) {
+  if (exchange_.response_started()) return;
+  local_ = response;
+  if (local_.status < 200 || local_.status > 599) local_.status = 500;
+  status_ = local_.status;
+  answer_ = Answer::Local;
+  if (resume_signal_) resume_signal_->cancel();
+}
+
+void StreamContext::hold_until(ports::Awaitable<void> work) {
+  held_work_.emplace(std::move(work));
+  hold_ = Hold::Work;
+}
+
+void StreamContext::hold(std::chrono::milliseconds max_wait) {
+  hold_deadline_ = Clock::now() + max_wait;
+  hold_ = Hold::Callback;
+}
+
+void StreamContext::resume() {
+  resumed_ = true;
+  if (resume_signal_) resume_signal_->cancel();
+}
+
+std::unique_ptr<ports::FilterState>& StreamContext::state() {
+  if (states_.size() <= current_slot_) states_.resize(chain_->slot_end() + 1);
+  if (states_.size() <= current_slot_) states_.resize(current_slot_ + 1);
+  return states_[current_slot_];
+}
+
+}  // namespace vx::proxy
