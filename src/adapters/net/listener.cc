@@ -1,11 +1,10 @@
 #include "adapters/net/listener.h"
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
 
 #include "adapters/net/connection_entry.h"
-#include "adapters/net/spawn.h"
+#include "ports/guarded_spawn.h"
 
 namespace vx::adapters::net {
 
@@ -86,10 +85,10 @@ ports::Awaitable<void> Listener::accept_loop() {
     if (config_.tls && !tls) continue;  // no certificates published: refuse (closes socket)
     budget_.open.fetch_add(1, std::memory_order_relaxed);
     auto it = connections_.emplace(connections_.end());
-    spawn_guarded(
+    ports::spawn_guarded(
         executor_,
         serve_connection(std::move(socket), *it, ConnectionEnv{worker_, limits_}, std::move(tls)),
-        [this, it] {
+        ports::TaskKind::Connection, [this, it] {
           connections_.erase(it);
           budget_.open.fetch_sub(1, std::memory_order_relaxed);
         });

@@ -4,12 +4,12 @@
 #include <sched.h>
 
 #include <algorithm>
-#include <boost/asio/co_spawn.hpp>
 #include <cstdio>
 #include <future>
 #include <random>
 
-#include "adapters/net/spawn.h"
+#include "ports/guarded_spawn.h"
+#include "ports/guarded_thread.h"
 
 namespace vx::app {
 
@@ -69,10 +69,10 @@ core::Result<void, std::vector<std::string>> Worker::open() {
 
 void Worker::start(bool pin_cpu) {
   for (auto& listener : listeners_) {
-    adapters::net::spawn_guarded(io_.get_executor(), listener->accept_loop(), [] {});
+    ports::spawn_guarded(io_.get_executor(), listener->accept_loop(), ports::TaskKind::Listener);
   }
-  adapters::net::spawn_guarded(io_.get_executor(), housekeeping(), [] {});
-  adapters::net::spawn_guarded(io_.get_executor(), inbox_.serve(), [] {});
+  ports::spawn_guarded(io_.get_executor(), housekeeping(), ports::TaskKind::WorkerTask);
+  ports::spawn_guarded(io_.get_executor(), inbox_.serve(), ports::TaskKind::WorkerTask);
   thread_ = std::thread([this, pin_cpu] {
     if (pin_cpu) {
       cpu_set_t set;
@@ -80,7 +80,7 @@ void Worker::start(bool pin_cpu) {
       CPU_SET(index_ % std::thread::hardware_concurrency(), &set);
       pthread_setaffinity_np(pthread_self(), sizeof set, &set);
     }
-    io_.run();
+    ports::run_guarded_thread(ports::TaskKind::WorkerThread, [this] { io_.run(); });
     if (access_log_) access_log_->flush();
   });
 }
@@ -118,7 +118,7 @@ void Worker::drain() {
     if (draining_) return;
     draining_ = true;
     for (auto& l : listeners_) l->close();
-    adapters::net::spawn_guarded(io_.get_executor(), wait_drained(), [] {});
+    ports::spawn_guarded(io_.get_executor(), wait_drained(), ports::TaskKind::WorkerTask);
   });
 }
 
@@ -178,7 +178,7 @@ void Worker::commit_listeners(std::shared_ptr<const core::config::Config> config
         retired_.push_back(std::move(l));
         continue;
       }
-      adapters::net::spawn_guarded(io_.get_executor(), l->accept_loop(), [] {});
+      ports::spawn_guarded(io_.get_executor(), l->accept_loop(), ports::TaskKind::Listener);
       listeners_.push_back(std::move(l));
     }
     prepared_.clear();
