@@ -10,6 +10,7 @@
 #include "app/version.h"
 #include "app/vortex/worker.h"
 #include "core/config/socket_address.h"
+#include "ports/contained_failures.h"
 
 namespace vx::app {
 
@@ -315,6 +316,10 @@ std::string ControlPlane::render_metrics() {
   process.reloads_success = reloads_succeeded_.load(std::memory_order_relaxed);
   process.reloads_failure = reloads_failed_.load(std::memory_order_relaxed);
   process.bans_active = bans_ ? bans_->active() : 0;
+  for (size_t i = 0; i < process.contained_failures.size(); ++i) {
+    process.contained_failures[i] =
+        ports::ContainedFailures::count(static_cast<ports::TaskKind>(i));
+  }
   const auto runtime = holder_.load();
   return admin::render_metrics(shards, runtime.get(), process, std::chrono::steady_clock::now());
 }
