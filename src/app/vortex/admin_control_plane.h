@@ -16,7 +16,7 @@
 #include "adapters/admin/admin_server.h"
 #include "adapters/admin/metrics_http_server.h"
 #include "adapters/admin/metrics_source.h"
-#include "adapters/net/listener.h"
+#include "adapters/net/connection_budget.h"
 #include "core/config/config.h"
 #include "proxy/ban_registry.h"
 #include "proxy/runtime_holder.h"

@@ -8,6 +8,7 @@
 
 #include "adapters/config/re2_regex_compiler.h"
 #include "adapters/config/yaml_config_loader.h"
+#include "adapters/net/connection_budget.h"
 #include "adapters/net/tls_contexts.h"
 #include "adapters/upstream/client_tls_context.h"
 #include "adapters/upstream/health_checker.h"

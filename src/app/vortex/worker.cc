@@ -57,8 +57,8 @@ core::Result<void, std::vector<std::string>> Worker::open() {
     context_.metrics = &metrics_;
   }
   for (const auto& listener : config_->listeners) {
-    auto l = std::make_unique<adapters::net::Listener>(io_.get_executor(), listener, limits_,
-                                                       context_, budget_, tls_);
+    auto l = std::make_unique<adapters::net::TcpListener>(io_.get_executor(), listener, limits_,
+                                                          context_, budget_, tls_);
     auto opened = l->open();
     if (!opened) errors.push_back(opened.error());
     listeners_.push_back(std::move(l));
@@ -148,8 +148,8 @@ std::vector<std::string> Worker::prepare_listeners(
     pinned_configs_.push_back(config);
     for (const auto& listener : config->listeners) {
       if (std::find(names.begin(), names.end(), listener.name) == names.end()) continue;
-      auto l = std::make_unique<adapters::net::Listener>(io_.get_executor(), listener, limits_,
-                                                         context_, budget_, tls_);
+      auto l = std::make_unique<adapters::net::TcpListener>(io_.get_executor(), listener, limits_,
+                                                            context_, budget_, tls_);
       auto opened = l->open();
       if (!opened) errors->push_back(opened.error());
       prepared_.push_back(std::move(l));
@@ -195,7 +195,7 @@ void Worker::abort_listeners() {
 void Worker::publish_connection_gauges() {
   // Summed by name: a listener a reload reopened has its old connections in retired_.
   std::vector<std::pair<std::string_view, uint64_t>> by_name;
-  auto count = [&](const adapters::net::Listener& l) {
+  auto count = [&](const adapters::net::TcpListener& l) {
     for (auto& [name, n] : by_name) {
       if (name == l.config().name) {
         n += l.live_connections();

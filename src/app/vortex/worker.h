@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "adapters/net/listener.h"
+#include "adapters/net/tcp_listener.h"
 #include "adapters/telemetry/json_access_log.h"
 #include "adapters/upstream/upstream_pools.h"
 #include "app/vortex/worker_inbox.h"
@@ -81,14 +81,14 @@ class Worker {
   std::unique_ptr<adapters::telemetry::JsonAccessLog> access_log_;
   proxy::WorkerContext context_;
   adapters::net::ConnectionBudget& budget_;
-  std::vector<std::unique_ptr<adapters::net::Listener>> listeners_;
+  std::vector<std::unique_ptr<adapters::net::TcpListener>> listeners_;
   // What every listener's connections read: config_'s limits, replaced by a reload (the
   // worker's thread only).
   core::config::Limits limits_;
   // Reload: bound but not accepting yet; closed by a reload, kept until the worker ends
   // (their connections and accept loops point at them); configs new listeners point into.
-  std::vector<std::unique_ptr<adapters::net::Listener>> prepared_;
-  std::vector<std::unique_ptr<adapters::net::Listener>> retired_;
+  std::vector<std::unique_ptr<adapters::net::TcpListener>> prepared_;
+  std::vector<std::unique_ptr<adapters::net::TcpListener>> retired_;
   std::vector<std::shared_ptr<const core::config::Config>> pinned_configs_;
   proxy::WorkerMetrics metrics_;
   bool metrics_on_ = false;

@@ -1,4 +1,4 @@
-#include "adapters/net/listener.h"
+#include "adapters/net/tcp_listener.h"
 
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
@@ -10,9 +10,9 @@ namespace vx::adapters::net {
 
 namespace asio = boost::asio;
 
-Listener::Listener(ports::Executor executor, const core::config::Listener& config,
-                   const core::config::Limits& limits, proxy::WorkerContext& worker,
-                   ConnectionBudget& budget, const TlsContextsHolder* tls)
+TcpListener::TcpListener(ports::Executor executor, const core::config::Listener& config,
+                         const core::config::Limits& limits, proxy::WorkerContext& worker,
+                         ConnectionBudget& budget, const TlsContextsHolder* tls)
     : executor_(executor),
       config_(config),
       limits_(limits),
@@ -21,7 +21,7 @@ Listener::Listener(ports::Executor executor, const core::config::Listener& confi
       tls_holder_(tls),
       acceptor_(executor) {}
 
-std::shared_ptr<const TlsServerContext> Listener::tls_context() {
+std::shared_ptr<const TlsServerContext> TcpListener::tls_context() {
   if (!config_.tls || !tls_holder_) return nullptr;
   const uint64_t generation = tls_holder_->generation();
   if (generation != tls_generation_) {
@@ -34,7 +34,7 @@ std::shared_ptr<const TlsServerContext> Listener::tls_context() {
   return tls_context_;
 }
 
-core::Result<void, std::string> Listener::open() {
+core::Result<void, std::string> TcpListener::open() {
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(config_.address.host, ec);
   if (ec)
@@ -57,13 +57,13 @@ core::Result<void, std::string> Listener::open() {
   return {};
 }
 
-bool Listener::banned(const Socket& socket) {
+bool TcpListener::banned(const Socket& socket) {
   if (!worker_.ban_view) return false;
   const std::string address = client_address(socket);
   return address.empty() || worker_.ban_view->is_banned(address);  // empty: already gone
 }
 
-ports::Awaitable<void> Listener::accept_loop() {
+ports::Awaitable<void> TcpListener::accept_loop() {
   Timer backoff(executor_);
   while (!closed_) {
     // Over max_connections the kernel backlog holds new connections until one closes.
@@ -95,7 +95,7 @@ ports::Awaitable<void> Listener::accept_loop() {
   }
 }
 
-void Listener::close() {
+void TcpListener::close() {
   closed_ = true;
   boost::system::error_code ignored;
   acceptor_.close(ignored);

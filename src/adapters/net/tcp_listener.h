@@ -1,13 +1,13 @@
-// Listener: one listening socket of one worker (SO_REUSEPORT: every worker binds its own and
-// the kernel spreads connections), its accept loop, and the worker's live connections for
+// TcpListener: one listening TCP socket of one worker (SO_REUSEPORT: every worker binds its own
+// and the kernel spreads connections), its accept loop, and the worker's live connections for
 // drain. One per worker per configured listener; lives on that worker's thread.
 #pragma once
 
-#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <list>
 #include <string>
 
+#include "adapters/net/connection_budget.h"
 #include "adapters/net/stream.h"
 #include "adapters/net/tls_contexts.h"
 #include "core/config/config.h"
@@ -18,17 +18,11 @@ namespace vx::adapters::net {
 
 using Acceptor = boost::asio::basic_socket_acceptor<boost::asio::ip::tcp, ports::Executor>;
 
-// Process-wide count of open downstream connections (SPEC.md limits.max_connections).
-struct ConnectionBudget {
-  std::atomic<uint64_t> open{0};
-  uint64_t max = 100000;
-};
-
-class Listener {
+class TcpListener {
  public:
-  Listener(ports::Executor executor, const core::config::Listener& config,
-           const core::config::Limits& limits, proxy::WorkerContext& worker,
-           ConnectionBudget& budget, const TlsContextsHolder* tls = nullptr);
+  TcpListener(ports::Executor executor, const core::config::Listener& config,
+              const core::config::Limits& limits, proxy::WorkerContext& worker,
+              ConnectionBudget& budget, const TlsContextsHolder* tls = nullptr);
 
   // Binds with SO_REUSEPORT and listens. Refuses with "listener NAME: cannot bind ADDR: why".
   core::Result<void, std::string> open();
