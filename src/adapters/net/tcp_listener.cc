@@ -10,16 +10,14 @@ namespace vx::adapters::net {
 
 namespace asio = boost::asio;
 
-TcpListener::TcpListener(ports::Executor executor, const core::config::Listener& config,
-                         const core::config::Limits& limits, proxy::WorkerContext& worker,
-                         ConnectionBudget& budget, const TlsContextsHolder* tls)
-    : executor_(executor),
+TcpListener::TcpListener(const core::config::Listener& config, const ListenerEnv& env)
+    : executor_(env.executor),
       config_(config),
-      limits_(limits),
-      worker_(worker),
-      budget_(budget),
-      tls_holder_(tls),
-      acceptor_(executor) {}
+      limits_(env.limits),
+      worker_(env.worker),
+      budget_(env.budget),
+      tls_holder_(env.tls),
+      acceptor_(env.executor) {}
 
 std::shared_ptr<const TlsServerContext> TcpListener::tls_context() {
   if (!config_.tls || !tls_holder_) return nullptr;
@@ -63,7 +61,7 @@ bool TcpListener::banned(const Socket& socket) {
   return address.empty() || worker_.ban_view->is_banned(address);  // empty: already gone
 }
 
-ports::Awaitable<void> TcpListener::accept_loop() {
+ports::Awaitable<void> TcpListener::serve() {
   Timer backoff(executor_);
   while (!closed_) {
     // Over max_connections the kernel backlog holds new connections until one closes.

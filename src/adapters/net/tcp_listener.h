@@ -1,6 +1,6 @@
-// TcpListener: one listening TCP socket of one worker (SO_REUSEPORT: every worker binds its own
-// and the kernel spreads connections), its accept loop, and the worker's live connections for
-// drain. One per worker per configured listener; lives on that worker's thread.
+// TcpListener: the Listener for TCP: one listening socket of one worker (SO_REUSEPORT), its
+// accept loop, and its live connections (plain HTTP/1.1 and h2c, or TLS with HTTP/2 by ALPN).
+// One per worker per configured listener; lives on that worker's thread.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
@@ -8,6 +8,7 @@
 #include <string>
 
 #include "adapters/net/connection_budget.h"
+#include "adapters/net/listener.h"
 #include "adapters/net/stream.h"
 #include "adapters/net/tls_contexts.h"
 #include "core/config/config.h"
@@ -18,20 +19,18 @@ namespace vx::adapters::net {
 
 using Acceptor = boost::asio::basic_socket_acceptor<boost::asio::ip::tcp, ports::Executor>;
 
-class TcpListener {
+class TcpListener final : public Listener {
  public:
-  TcpListener(ports::Executor executor, const core::config::Listener& config,
-              const core::config::Limits& limits, proxy::WorkerContext& worker,
-              ConnectionBudget& budget, const TlsContextsHolder* tls = nullptr);
+  TcpListener(const core::config::Listener& config, const ListenerEnv& env);
 
-  // Binds with SO_REUSEPORT and listens. Refuses with "listener NAME: cannot bind ADDR: why".
-  core::Result<void, std::string> open();
-  // Accepts until close(); each connection runs as its own coroutine.
-  ports::Awaitable<void> accept_loop();
-  // Stops accepting and asks every connection to drain.
-  void close();
-  size_t live_connections() const { return connections_.size(); }
-  const core::config::Listener& config() const { return config_; }
+  // Listener. open() binds with SO_REUSEPORT and listens. serve() pauses accepting while the
+  // budget is spent (new connections wait in the kernel backlog) and refuses banned sources
+  // at accept; on a TLS listener, each handshake uses the newest certificates published.
+  core::Result<void, std::string> open() override;
+  ports::Awaitable<void> serve() override;
+  void close() override;
+  size_t live_connections() const override { return connections_.size(); }
+  const core::config::Listener& config() const override { return config_; }
 
  private:
   // The source address is banned (user-space refusal; XDP drops before this when enabled).

@@ -10,7 +10,9 @@
 #include <thread>
 #include <vector>
 
-#include "adapters/net/tcp_listener.h"
+#include "adapters/net/connection_budget.h"
+#include "adapters/net/listener.h"
+#include "adapters/net/tls_contexts.h"
 #include "adapters/telemetry/json_access_log.h"
 #include "adapters/upstream/upstream_pools.h"
 #include "app/vortex/worker_inbox.h"
@@ -61,6 +63,12 @@ class Worker {
   // within 10 s (stopped or stuck).
   bool run_on_thread(std::function<void()> task);
   void publish_connection_gauges();
+  // Makes and binds the listeners `config` needs (make_listeners), appending every one to
+  // `into`, bound or not (whoever closes `into` closes them all), and each bind error to
+  // `errors`. The worker's thread, or before start().
+  void open_listeners(const core::config::Listener& config,
+                      std::vector<std::unique_ptr<adapters::net::Listener>>& into,
+                      std::vector<std::string>& errors);
 
   unsigned index_;
   std::shared_ptr<const core::config::Config> config_;  // what the listeners were opened with
@@ -81,14 +89,14 @@ class Worker {
   std::unique_ptr<adapters::telemetry::JsonAccessLog> access_log_;
   proxy::WorkerContext context_;
   adapters::net::ConnectionBudget& budget_;
-  std::vector<std::unique_ptr<adapters::net::TcpListener>> listeners_;
+  std::vector<std::unique_ptr<adapters::net::Listener>> listeners_;
   // What every listener's connections read: config_'s limits, replaced by a reload (the
   // worker's thread only).
   core::config::Limits limits_;
   // Reload: bound but not accepting yet; closed by a reload, kept until the worker ends
   // (their connections and accept loops point at them); configs new listeners point into.
-  std::vector<std::unique_ptr<adapters::net::TcpListener>> prepared_;
-  std::vector<std::unique_ptr<adapters::net::TcpListener>> retired_;
+  std::vector<std::unique_ptr<adapters::net::Listener>> prepared_;
+  std::vector<std::unique_ptr<adapters::net::Listener>> retired_;
   std::vector<std::shared_ptr<const core::config::Config>> pinned_configs_;
   proxy::WorkerMetrics metrics_;
   bool metrics_on_ = false;
