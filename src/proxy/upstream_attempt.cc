@@ -1,13 +1,12 @@
 #include "proxy/upstream_attempt.h"
 
-#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <chrono>
 
 #include "core/http/hop_by_hop.h"
 #include "ports/deadline_clock.h"
+#include "ports/guarded_spawn.h"
 #include "proxy/request_body_pump.h"
 #include "proxy/stream_context.h"
 
@@ -85,13 +84,14 @@ ports::Awaitable<AttemptOutcome> attempt_upstream(StreamContext& stream,
   if (request.framing != BodyFraming::None) {
     const auto executor = co_await asio::this_coro::executor;
     joined.emplace(executor, Clock::time_point::max());
-    asio::co_spawn(executor, pump_request_body(stream, upstream, pump, head_timeout),
-                   asio::bind_cancellation_slot(stop_pump.slot(), [&](std::exception_ptr) {
-                     // An exception is how a cancelled coroutine ends (Asio's
-                     // throw_if_cancelled); the pump reports real failures as values.
-                     pump.done = true;
-                     joined->cancel();
-                   }));
+    // The pump reports its failures as values; a cancelled one (the relay ended first) ends
+    // quietly, anything else that escapes it is counted.
+    ports::spawn_guarded_cancellable(executor,
+                                     pump_request_body(stream, upstream, pump, head_timeout),
+                                     ports::TaskKind::RequestBodyPump, stop_pump.slot(), [&] {
+                                       pump.done = true;
+                                       joined->cancel();
+                                     });
   } else {
     pump.done = true;
     pump.sent_all = true;

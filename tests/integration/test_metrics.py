@@ -146,6 +146,19 @@ def test_reloads_are_counted_by_result_and_counters_survive_them(vortex, echo_or
     assert value(text, "vortex_http_requests_total", route="r", code="200") == 2
 
 
+def test_contained_failures_have_a_zero_series_per_task_from_the_start(vortex, echo_origin):
+    proxy = vortex(simple_config(echo_origin.address))
+    assert httpx.get(proxy.url + "/a", trust_env=False).status_code == 200
+    text = scrape(proxy)
+    promtool_check(text)
+    assert "# TYPE vortex_contained_failures_total counter" in text
+    tasks = {dict(labels)["task"]: v for (name, labels), v in samples(text).items()
+             if name == "vortex_contained_failures_total"}
+    for task in ["connection", "stream", "upstream_session", "listener", "worker_thread",
+                 "health_checker", "health_probe", "ban_sweeper_thread", "metrics_server_thread"]:
+        assert tasks.get(task) == 0, (task, tasks)
+
+
 def test_healthz_and_readyz(vortex, echo_origin):
     proxy = vortex(simple_config(echo_origin.address))
     base = f"http://127.0.0.1:{proxy.metrics_port}"

@@ -189,6 +189,16 @@ std::string render_metrics(std::span<const proxy::WorkerMetrics* const> shards,
   out.family("vortex_tracing_spans_dropped_total", "counter",
              "Trace spans dropped because the exporter's queue was full.");
   out.sample("vortex_tracing_spans_dropped_total", {}, process.tracing_spans_dropped);
+  // Every task kind from the start, zeros included, so rate() and alerts see a series before
+  // the first failure.
+  out.family("vortex_contained_failures_total", "counter",
+             "Exceptions that escaped a spawned task or a side thread and were contained there "
+             "(a bug; logged at most once a second per task), by task.");
+  for (size_t i = 0; i < process.contained_failures.size(); ++i) {
+    out.sample("vortex_contained_failures_total",
+               {{"task", ports::task_kind_name(static_cast<ports::TaskKind>(i))}},
+               process.contained_failures[i]);
+  }
   return out.take();
 }
 

@@ -3,11 +3,13 @@
 // hands in. Called on the metrics thread; reads shards and balancers through atomics only.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
 
 #include "core/ports/clock.h"
+#include "ports/task_kind.h"
 #include "proxy/runtime.h"
 #include "proxy/worker_metrics.h"
 
@@ -21,6 +23,8 @@ struct ProcessMetrics {
   uint64_t bans_active = 0;
   uint64_t xdp_dropped_packets = 0;
   uint64_t tracing_spans_dropped = 0;
+  // By ports::TaskKind (ports::ContainedFailures::count).
+  std::array<uint64_t, ports::kTaskKindCount> contained_failures{};
 };
 
 // runtime may be null (nothing loaded yet): the endpoint gauges are then left out.

@@ -11,6 +11,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "ports/guarded_thread.h"
+
 namespace vx::adapters::admin {
 
 namespace {
@@ -18,6 +20,15 @@ namespace {
 // A scraper that connects and stalls holds the thread at most this long.
 constexpr int kIoTimeoutSeconds = 2;
 constexpr size_t kMaxRequestHead = 8192;
+
+// Closed however answer() ends: one that throws (rendering runs out of memory ...) must not
+// leave the scraper waiting on a socket nobody will close once serve() runs again.
+struct AcceptedSocket {
+  int fd;
+  ~AcceptedSocket() {
+    if (fd >= 0) ::close(fd);
+  }
+};
 
 void write_all(int fd, std::string_view data) {
   while (!data.empty()) {
@@ -79,7 +90,9 @@ core::Result<std::unique_ptr<MetricsHttpServer>, std::string> MetricsHttpServer:
     return core::unexpected(where + ": pipe: " + std::strerror(errno));
   }
   std::unique_ptr<MetricsHttpServer> server(new MetricsHttpServer(fd, wake[0], wake[1], source));
-  server->thread_ = std::thread([s = server.get()] { s->serve(); });
+  server->thread_ = std::thread([s = server.get()] {
+    ports::run_guarded_thread(ports::TaskKind::MetricsServerThread, [s] { s->serve(); });
+  });
   return server;
 }
 
@@ -112,13 +125,12 @@ void MetricsHttpServer::serve() {
     }
     if (fds[1].revents != 0) return;
     if ((fds[0].revents & POLLIN) == 0) continue;
-    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) continue;
+    const AcceptedSocket client{::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC)};
+    if (client.fd < 0) continue;
     const timeval timeout{kIoTimeoutSeconds, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-    answer(fd);
-    ::close(fd);
+    ::setsockopt(client.fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    ::setsockopt(client.fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+    answer(client.fd);
   }
 }
 

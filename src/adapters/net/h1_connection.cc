@@ -8,9 +8,9 @@
 #include "adapters/codec/h1/h1_serializer.h"
 #include "adapters/net/recv_now.h"
 #include "adapters/net/send_now.h"
-#include "adapters/net/spawn.h"
 #include "ports/buffer_view.h"
 #include "ports/deadline_clock.h"
+#include "ports/guarded_spawn.h"
 #include "proxy/pipeline.h"
 
 namespace vx::adapters::net {
@@ -56,10 +56,11 @@ template <typename Stream>
 ports::Awaitable<H1Exit> BasicH1Connection<Stream>::run() {
   deadline_ = ports::deadline_now() + limits_.header_timeout;
   watchdog_running_ = true;
-  spawn_guarded(socket_.get_executor(), watchdog(), [this] {
-    watchdog_running_ = false;
-    watchdog_exit_.cancel();
-  });
+  ports::spawn_guarded(socket_.get_executor(), watchdog(), ports::TaskKind::ConnectionWatchdog,
+                       [this] {
+                         watchdog_running_ = false;
+                         watchdog_exit_.cancel();
+                       });
   std::exception_ptr failed;
   try {
     co_await serve();

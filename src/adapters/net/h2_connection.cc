@@ -4,7 +4,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/write.hpp>
 
-#include "adapters/net/spawn.h"
+#include "ports/guarded_spawn.h"
 
 namespace vx::adapters::net {
 
@@ -111,7 +111,7 @@ void H2Downstream::start_stream(int32_t id, h2::HeaderBlock& block, bool end_str
   }
   streams_[id] = stream.get();
   ++live_streams_;
-  spawn_guarded(
+  ports::spawn_guarded(
       executor_,
       [](H2Downstream& connection, std::unique_ptr<H2Stream> s) -> ports::Awaitable<void> {
         co_await s->run();
@@ -123,6 +123,7 @@ void H2Downstream::start_stream(int32_t id, h2::HeaderBlock& block, bool end_str
           connection.spare_streams_.push_back(std::move(s));
         }
       }(*this, std::move(stream)),
+      ports::TaskKind::Stream,
       [this, id] {
         streams_.erase(id);
         --live_streams_;

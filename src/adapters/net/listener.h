@@ -1,62 +1,53 @@
-// Listener: one listening socket of one worker (SO_REUSEPORT: every worker binds its own and
-// the kernel spreads connections), its accept loop, and the worker's live connections for
-// drain. One per worker per configured listener; lives on that worker's thread.
+// Listener: the role of one worker's share of one configured listener, whatever its transport:
+// a socket the worker binds itself (SO_REUSEPORT: the kernel spreads connections between the
+// workers), the loop that takes connections from it, and those connections until they end.
+// TcpListener today; a QUIC one for `http3: true` later. Made by make_listeners(); lives on
+// its worker's thread, which makes every call.
 #pragma once
 
-#include <atomic>
-#include <boost/asio/ip/tcp.hpp>
-#include <list>
+#include <cstddef>
 #include <string>
 
-#include "adapters/net/stream.h"
+#include "adapters/net/connection_budget.h"
 #include "adapters/net/tls_contexts.h"
 #include "core/config/config.h"
 #include "core/result.h"
+#include "ports/awaitable_result.h"
 #include "proxy/worker_context.h"
 
 namespace vx::adapters::net {
 
-using Acceptor = boost::asio::basic_socket_acceptor<boost::asio::ip::tcp, ports::Executor>;
-
-// Process-wide count of open downstream connections (SPEC.md limits.max_connections).
-struct ConnectionBudget {
-  std::atomic<uint64_t> open{0};
-  uint64_t max = 100000;
+// What every listener of one worker is built with. Everything referred to outlives the
+// listener.
+struct ListenerEnv {
+  ports::Executor executor;                // the worker's: the loop and every connection run here
+  const core::config::Limits& limits;      // the worker's current limits, read by new connections
+  proxy::WorkerContext& worker;            // the pipeline the connections feed, bans at accept
+  ConnectionBudget& budget;                // limits.max_connections, shared by the process
+  const TlsContextsHolder* tls = nullptr;  // certificates by listener name; null: none
 };
 
 class Listener {
  public:
-  Listener(ports::Executor executor, const core::config::Listener& config,
-           const core::config::Limits& limits, proxy::WorkerContext& worker,
-           ConnectionBudget& budget, const TlsContextsHolder* tls = nullptr);
+  virtual ~Listener() = default;
 
-  // Binds with SO_REUSEPORT and listens. Refuses with "listener NAME: cannot bind ADDR: why".
-  core::Result<void, std::string> open();
-  // Accepts until close(); each connection runs as its own coroutine.
-  ports::Awaitable<void> accept_loop();
-  // Stops accepting and asks every connection to drain.
-  void close();
-  size_t live_connections() const { return connections_.size(); }
-  const core::config::Listener& config() const { return config_; }
-
- private:
-  // The source address is banned (user-space refusal; XDP drops before this when enabled).
-  bool banned(const Socket& socket);
-
-  ports::Executor executor_;
-  const core::config::Listener& config_;
-  const core::config::Limits& limits_;
-  proxy::WorkerContext& worker_;
-  ConnectionBudget& budget_;
-  // TLS listeners: the current certificates, re-read when the holder's generation changes
-  // (reload), so each new handshake uses the newest snapshot.
-  std::shared_ptr<const TlsServerContext> tls_context();
-  const TlsContextsHolder* tls_holder_;
-  uint64_t tls_generation_ = ~0ULL;
-  std::shared_ptr<const TlsServerContext> tls_context_;
-  Acceptor acceptor_;
-  std::list<ConnectionSlot> connections_;
-  bool closed_ = false;
+  // Binds the socket; takes no connection yet (a reload binds every new listener before it
+  // commits to any). Refuses with "listener NAME: bad address ADDR" or "listener NAME: cannot
+  // bind ADDR: why". Call once.
+  virtual core::Result<void, std::string> open() = 0;
+  // REQUIRES: open() succeeded. Takes connections until close(), each served as its own
+  // coroutine (counted against the ConnectionBudget; a banned source is refused before any
+  // byte is read); returns once closed. The worker spawns it once, guarded.
+  virtual ports::Awaitable<void> serve() = 0;
+  // Stops taking connections and asks every live one to drain: finish what it has, then close.
+  // serve() and the connections still refer to this object until they end, so it must live
+  // until live_connections() is 0.
+  virtual void close() = 0;
+  // Connections taken and not ended yet.
+  virtual size_t live_connections() const = 0;
+  // The configured listener served. Its name labels vortex_downstream_connections_active and
+  // matches listeners across a reload; several Listeners (one per transport) may share it.
+  virtual const core::config::Listener& config() const = 0;
 };
 
 }  // namespace vx::adapters::net

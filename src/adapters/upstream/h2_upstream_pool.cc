@@ -1,7 +1,6 @@
 #include "adapters/upstream/h2_upstream_pool.h"
 
-#include <boost/asio/co_spawn.hpp>
-#include <cstdio>
+#include "ports/guarded_spawn.h"
 
 namespace vx::adapters::upstream {
 
@@ -15,19 +14,9 @@ H2UpstreamPool::~H2UpstreamPool() = default;
 H2UpstreamSession& H2UpstreamPool::open_session(const ports::UpstreamTarget& target) {
   auto& list = sessions_[target.endpoint_id];
   auto& session = *list.emplace_back(std::make_unique<H2UpstreamSession>(executor_, *this, target));
-  boost::asio::co_spawn(executor_, session.run(), [this, &session](std::exception_ptr error) {
-    if (error) {
-      // run() reports failures as values; an escaped exception ends only this connection
-      // (STYLE.md §3), logged at most once a second.
-      thread_local std::chrono::steady_clock::time_point last_log{};
-      const auto now = std::chrono::steady_clock::now();
-      if (now - last_log > std::chrono::seconds(1)) {
-        last_log = now;
-        std::fprintf(stderr, "vortex: upstream HTTP/2 connection task failed\n");
-      }
-    }
-    on_session_idle(session);
-  });
+  // run() reports failures as values; an exception ends only this connection.
+  ports::spawn_guarded(executor_, session.run(), ports::TaskKind::UpstreamSession,
+                       [this, &session] { on_session_idle(session); });
   return session;
 }
 

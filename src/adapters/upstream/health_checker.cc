@@ -1,13 +1,13 @@
 #include "adapters/upstream/health_checker.h"
 
 #include <algorithm>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <cstdio>
-#include <exception>
 
 #include "adapters/upstream/client_tls_context.h"
 #include "adapters/upstream/health_exchange.h"
+#include "ports/guarded_spawn.h"
+#include "ports/guarded_thread.h"
 
 namespace vx::adapters::upstream {
 
@@ -25,6 +25,9 @@ constexpr std::chrono::milliseconds kMaxSleep{100};
 // Transition lines per second before the rest are only counted (a flapping fleet must not
 // flood the log; one line per transition otherwise).
 constexpr uint32_t kLogBurst = 20;
+// Before the scheduler runs again after it failed: a failure that repeats at once costs a
+// wake-up a second, not a spinning thread.
+constexpr std::chrono::seconds kRestartPause{1};
 
 }  // namespace
 
@@ -37,17 +40,18 @@ HealthChecker::~HealthChecker() {
 void HealthChecker::start() {
   if (started_) return;
   started_ = true;
-  asio::co_spawn(io_.get_executor(), run(), [](std::exception_ptr error) {
-    if (!error) return;
-    try {
-      std::rethrow_exception(error);
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "vortex: health checker stopped: %s\n", e.what());
-    } catch (...) {
-      std::fprintf(stderr, "vortex: health checker stopped\n");
-    }
+  spawn_scheduler(Clock::duration::zero());
+  thread_ = std::thread([this] {
+    ports::run_guarded_thread(ports::TaskKind::HealthCheckerThread, [this] { io_.run(); });
   });
-  thread_ = std::thread([this] { io_.run(); });
+}
+
+void HealthChecker::spawn_scheduler(Clock::duration start_after) {
+  // run() never returns, and stop() never resumes it, so its end is always an exception. It is
+  // started again rather than left dead: without it no endpoint is probed, and one it marked
+  // unhealthy would stay out of every balancer until a restart.
+  ports::spawn_guarded(io_.get_executor(), run(start_after), ports::TaskKind::HealthChecker,
+                       [this] { spawn_scheduler(kRestartPause); });
 }
 
 void HealthChecker::stop() {
@@ -85,9 +89,13 @@ void HealthChecker::refresh() {
   runtime_ = std::move(next);
 }
 
-ports::Awaitable<void> HealthChecker::run() {
+ports::Awaitable<void> HealthChecker::run(Clock::duration start_after) {
   const ports::Executor executor = io_.get_executor();
   ProbeTimer timer(executor);
+  if (start_after > Clock::duration::zero()) {
+    timer.expires_after(start_after);
+    co_await timer.async_wait(ports::kUseTuple);
+  }
   for (;;) {
     refresh();
     const auto now = Clock::now();
@@ -97,9 +105,10 @@ ports::Awaitable<void> HealthChecker::run() {
       if (!slot.in_flight && slot.due <= now) {
         slot.in_flight = true;
         slot.due = now + target.cluster->config->health_check->interval;
-        asio::co_spawn(executor, probe(runtime_, target), [](std::exception_ptr error) {
-          if (error) std::fprintf(stderr, "vortex: a health probe failed unexpectedly\n");
-        });
+        // The slot is freed however the probe ends: one that threw is not a verdict on the
+        // endpoint, and the next round probes it again.
+        ports::spawn_guarded(executor, probe(runtime_, target), ports::TaskKind::HealthProbe,
+                             [slot = target.slot] { slot->in_flight = false; });
       }
       wake = std::min(wake, slot.due);
     }
@@ -135,7 +144,6 @@ ports::Awaitable<void> HealthChecker::probe(std::shared_ptr<const proxy::Runtime
       co_await (run_health_probe(executor, probe_target) || timer.async_wait(ports::kUseTuple));
   const ProbeResult result =
       outcome.index() == 0 ? std::get<0>(outcome) : ProbeResult{false, "timed out"};
-  target.slot->in_flight = false;
   if (state.on_health_check(result.ok)) {
     log_transition(cluster, state, result.ok ? std::string_view{} : result.why, result.status);
   }

@@ -54,7 +54,9 @@ class HealthChecker {
     std::shared_ptr<Slot> slot;
   };
 
-  ports::Awaitable<void> run();
+  // The scheduler: probes each target when due, forever. Waits `start_after` first.
+  ports::Awaitable<void> run(Clock::duration start_after);
+  void spawn_scheduler(Clock::duration start_after);
   // Re-reads the holder when it published a new Runtime and rebuilds targets_.
   void refresh();
   ports::Awaitable<void> probe(std::shared_ptr<const proxy::Runtime> runtime, Target target);

@@ -1,6 +1,7 @@
 #include "app/vortex/rate_limiting.h"
 
 #include "app/vortex/worker.h"
+#include "ports/guarded_thread.h"
 
 namespace vx::app {
 
@@ -38,7 +39,9 @@ RateLimiting::~RateLimiting() {
 }
 
 void RateLimiting::start() {
-  sweeper_ = std::thread([this] { sweep_loop(); });
+  sweeper_ = std::thread([this] {
+    ports::run_guarded_thread(ports::TaskKind::BanSweeperThread, [this] { sweep_loop(); });
+  });
 }
 
 void RateLimiting::stop() {

@@ -8,10 +8,12 @@
 
 #include "adapters/config/re2_regex_compiler.h"
 #include "adapters/config/yaml_config_loader.h"
+#include "adapters/net/connection_budget.h"
 #include "adapters/net/tls_contexts.h"
 #include "adapters/upstream/client_tls_context.h"
 #include "adapters/upstream/health_checker.h"
 #include "app/vortex/admin_control_plane.h"
+#include "app/vortex/config_applier.h"
 #include "app/vortex/rate_limiting.h"
 #include "app/vortex/worker.h"
 #include "proxy/runtime.h"
@@ -84,26 +86,28 @@ int run_server(std::shared_ptr<const core::config::Config> config) {
     std::fprintf(stderr, "vortex: %s\n", rate_limiting.error().c_str());
     return 1;
   }
-  // The control plane: admin socket, metrics endpoint, and every reload (admin and SIGHUP).
-  ControlPlane control(config, holder, workers, budget);
+  // Every new config, whichever its source, goes through the applier; the control plane
+  // (admin socket, metrics endpoint, SIGHUP) feeds it the config file.
+  ConfigApplier applier(config, holder, workers);
   proxy::BanRegistry& bans = (*rate_limiting)->bans();
-  control.attach_bans(&bans);
   // New certificates apply to new handshakes (issue 4); a bad one refuses the whole reload.
-  control.add_reload_step([&tls_holder](const core::config::Config& next)
-                              -> core::Result<ControlPlane::Commit, std::vector<std::string>> {
+  applier.add_reload_step([&tls_holder](const core::config::Config& next)
+                              -> core::Result<ConfigApplier::Commit, std::vector<std::string>> {
     auto tls = adapters::net::TlsContexts::build(next);
     if (!tls) {
       std::vector<std::string> errors;
       for (const auto& d : tls.error()) errors.push_back(d.to_string());
       return core::unexpected(std::move(errors));
     }
-    return ControlPlane::Commit([&tls_holder, contexts = *tls] { tls_holder.publish(contexts); });
+    return ConfigApplier::Commit([&tls_holder, contexts = *tls] { tls_holder.publish(contexts); });
   });
-  control.add_reload_step([&bans](const core::config::Config& next)
-                              -> core::Result<ControlPlane::Commit, std::vector<std::string>> {
+  applier.add_reload_step([&bans](const core::config::Config& next)
+                              -> core::Result<ConfigApplier::Commit, std::vector<std::string>> {
     const auto settings = core::ban::BanSettings::from_config(next.bans);
-    return ControlPlane::Commit([&bans, settings] { bans.update_settings(settings); });
+    return ConfigApplier::Commit([&bans, settings] { bans.update_settings(settings); });
   });
+  ControlPlane control(applier, holder, workers, budget);
+  control.attach_bans(&bans);
   if (auto serving = control.start_servers(); !serving) {
     std::fprintf(stderr, "vortex: %s\n", serving.error().c_str());
     return 1;
@@ -117,7 +121,7 @@ int run_server(std::shared_ptr<const core::config::Config> config) {
                  l.address.text.c_str(), l.name.c_str(), l.tls ? "https" : "http", count);
   }
   std::fflush(stderr);
-  control.set_ready(true);
+  applier.set_ready(true);
 
   for (;;) {
     int signal_number = 0;
@@ -129,7 +133,7 @@ int run_server(std::shared_ptr<const core::config::Config> config) {
     std::fprintf(stderr, "vortex: draining (signal %d)\n", signal_number);
     break;
   }
-  control.set_ready(false);
+  applier.set_ready(false);
   control.stop_servers();
   health_checker.stop();
   for (auto& w : workers) w->drain();

@@ -4,12 +4,14 @@
 #include <sched.h>
 
 #include <algorithm>
-#include <boost/asio/co_spawn.hpp>
 #include <cstdio>
 #include <future>
 #include <random>
 
-#include "adapters/net/spawn.h"
+#include "adapters/net/listener_factory.h"
+#include "adapters/net/stream.h"
+#include "ports/guarded_spawn.h"
+#include "ports/guarded_thread.h"
 
 namespace vx::app {
 
@@ -56,23 +58,17 @@ core::Result<void, std::vector<std::string>> Worker::open() {
     context_.observers.push_back(&metrics_);
     context_.metrics = &metrics_;
   }
-  for (const auto& listener : config_->listeners) {
-    auto l = std::make_unique<adapters::net::Listener>(io_.get_executor(), listener, limits_,
-                                                       context_, budget_, tls_);
-    auto opened = l->open();
-    if (!opened) errors.push_back(opened.error());
-    listeners_.push_back(std::move(l));
-  }
+  for (const auto& listener : config_->listeners) open_listeners(listener, listeners_, errors);
   if (!errors.empty()) return core::unexpected(std::move(errors));
   return {};
 }
 
 void Worker::start(bool pin_cpu) {
   for (auto& listener : listeners_) {
-    adapters::net::spawn_guarded(io_.get_executor(), listener->accept_loop(), [] {});
+    ports::spawn_guarded(io_.get_executor(), listener->serve(), ports::TaskKind::Listener);
   }
-  adapters::net::spawn_guarded(io_.get_executor(), housekeeping(), [] {});
-  adapters::net::spawn_guarded(io_.get_executor(), inbox_.serve(), [] {});
+  ports::spawn_guarded(io_.get_executor(), housekeeping(), ports::TaskKind::WorkerTask);
+  ports::spawn_guarded(io_.get_executor(), inbox_.serve(), ports::TaskKind::WorkerTask);
   thread_ = std::thread([this, pin_cpu] {
     if (pin_cpu) {
       cpu_set_t set;
@@ -80,7 +76,7 @@ void Worker::start(bool pin_cpu) {
       CPU_SET(index_ % std::thread::hardware_concurrency(), &set);
       pthread_setaffinity_np(pthread_self(), sizeof set, &set);
     }
-    io_.run();
+    ports::run_guarded_thread(ports::TaskKind::WorkerThread, [this] { io_.run(); });
     if (access_log_) access_log_->flush();
   });
 }
@@ -118,7 +114,7 @@ void Worker::drain() {
     if (draining_) return;
     draining_ = true;
     for (auto& l : listeners_) l->close();
-    adapters::net::spawn_guarded(io_.get_executor(), wait_drained(), [] {});
+    ports::spawn_guarded(io_.get_executor(), wait_drained(), ports::TaskKind::WorkerTask);
   });
 }
 
@@ -148,11 +144,7 @@ std::vector<std::string> Worker::prepare_listeners(
     pinned_configs_.push_back(config);
     for (const auto& listener : config->listeners) {
       if (std::find(names.begin(), names.end(), listener.name) == names.end()) continue;
-      auto l = std::make_unique<adapters::net::Listener>(io_.get_executor(), listener, limits_,
-                                                         context_, budget_, tls_);
-      auto opened = l->open();
-      if (!opened) errors->push_back(opened.error());
-      prepared_.push_back(std::move(l));
+      open_listeners(listener, prepared_, *errors);
     }
   });
   if (!ran) return {"worker " + std::to_string(index_) + " did not answer"};
@@ -178,11 +170,22 @@ void Worker::commit_listeners(std::shared_ptr<const core::config::Config> config
         retired_.push_back(std::move(l));
         continue;
       }
-      adapters::net::spawn_guarded(io_.get_executor(), l->accept_loop(), [] {});
+      ports::spawn_guarded(io_.get_executor(), l->serve(), ports::TaskKind::Listener);
       listeners_.push_back(std::move(l));
     }
     prepared_.clear();
   });
+}
+
+void Worker::open_listeners(const core::config::Listener& config,
+                            std::vector<std::unique_ptr<adapters::net::Listener>>& into,
+                            std::vector<std::string>& errors) {
+  const adapters::net::ListenerEnv env{io_.get_executor(), limits_, context_, budget_, tls_};
+  for (auto& listener : adapters::net::make_listeners(config, env)) {
+    auto opened = listener->open();
+    if (!opened) errors.push_back(opened.error());
+    into.push_back(std::move(listener));
+  }
 }
 
 void Worker::abort_listeners() {

@@ -10,7 +10,9 @@
 #include <thread>
 #include <vector>
 
+#include "adapters/net/connection_budget.h"
 #include "adapters/net/listener.h"
+#include "adapters/net/tls_contexts.h"
 #include "adapters/telemetry/json_access_log.h"
 #include "adapters/upstream/upstream_pools.h"
 #include "app/vortex/worker_inbox.h"
@@ -61,6 +63,12 @@ class Worker {
   // within 10 s (stopped or stuck).
   bool run_on_thread(std::function<void()> task);
   void publish_connection_gauges();
+  // Makes and binds the listeners `config` needs (make_listeners), appending every one to
+  // `into`, bound or not (whoever closes `into` closes them all), and each bind error to
+  // `errors`. The worker's thread, or before start().
+  void open_listeners(const core::config::Listener& config,
+                      std::vector<std::unique_ptr<adapters::net::Listener>>& into,
+                      std::vector<std::string>& errors);
 
   unsigned index_;
   std::shared_ptr<const core::config::Config> config_;  // what the listeners were opened with

@@ -596,7 +596,9 @@ TEST_P(OneLogRecordTest, EveryPathLogsOnce) {
   ASSERT_EQ(observer_.records.size(), 1u);
   EXPECT_EQ(observer_.records[0].status, GetParam().status);
   EXPECT_EQ(std::count(trace_.begin(), trace_.end(), "f:log"), GetParam().status == 404 ? 0 : 1);
-  if (GetParam().answered) EXPECT_EQ(exchange.answer().status, GetParam().status);
+  if (GetParam().answered) {
+    EXPECT_EQ(exchange.answer().status, GetParam().status);
+  }
 }
 
 using Kind = OriginScript::Kind;

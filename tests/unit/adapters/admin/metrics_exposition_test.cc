@@ -81,5 +81,24 @@ TEST(MetricsExpositionTest, WithoutARuntimeTheEndpointGaugesAreEmpty) {
   EXPECT_EQ(text.find("vortex_upstream_ewma_seconds{"), std::string::npos);
 }
 
+TEST(MetricsExpositionTest, ContainedFailuresHaveASeriesForEveryTaskKind) {
+  std::vector<const proxy::WorkerMetrics*> none;
+  ProcessMetrics process;
+  process.contained_failures[static_cast<size_t>(ports::TaskKind::Stream)] = 3;
+  const std::string text = render_metrics(none, nullptr, process, core::SteadyClock::now());
+
+  EXPECT_NE(text.find("# TYPE vortex_contained_failures_total counter\n"), std::string::npos);
+  EXPECT_NE(text.find("vortex_contained_failures_total{task=\"stream\"} 3\n"), std::string::npos);
+  // Zeros too: a series exists before the first failure.
+  EXPECT_NE(text.find("vortex_contained_failures_total{task=\"connection\"} 0\n"),
+            std::string::npos);
+  size_t series = 0;
+  for (size_t at = text.find("vortex_contained_failures_total{"); at != std::string::npos;
+       at = text.find("vortex_contained_failures_total{", at + 1)) {
+    ++series;
+  }
+  EXPECT_EQ(series, ports::kTaskKindCount);
+}
+
 }  // namespace
 }  // namespace vx::adapters::admin

@@ -1,28 +1,25 @@
-#include "adapters/net/listener.h"
+#include "adapters/net/tcp_listener.h"
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
 
 #include "adapters/net/connection_entry.h"
-#include "adapters/net/spawn.h"
+#include "ports/guarded_spawn.h"
 
 namespace vx::adapters::net {
 
 namespace asio = boost::asio;
 
-Listener::Listener(ports::Executor executor, const core::config::Listener& config,
-                   const core::config::Limits& limits, proxy::WorkerContext& worker,
-                   ConnectionBudget& budget, const TlsContextsHolder* tls)
-    : executor_(executor),
+TcpListener::TcpListener(const core::config::Listener& config, const ListenerEnv& env)
+    : executor_(env.executor),
       config_(config),
-      limits_(limits),
-      worker_(worker),
-      budget_(budget),
-      tls_holder_(tls),
-      acceptor_(executor) {}
+      limits_(env.limits),
+      worker_(env.worker),
+      budget_(env.budget),
+      tls_holder_(env.tls),
+      acceptor_(env.executor) {}
 
-std::shared_ptr<const TlsServerContext> Listener::tls_context() {
+std::shared_ptr<const TlsServerContext> TcpListener::tls_context() {
   if (!config_.tls || !tls_holder_) return nullptr;
   const uint64_t generation = tls_holder_->generation();
   if (generation != tls_generation_) {
@@ -35,7 +32,7 @@ std::shared_ptr<const TlsServerContext> Listener::tls_context() {
   return tls_context_;
 }
 
-core::Result<void, std::string> Listener::open() {
+core::Result<void, std::string> TcpListener::open() {
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(config_.address.host, ec);
   if (ec)
@@ -58,13 +55,13 @@ core::Result<void, std::string> Listener::open() {
   return {};
 }
 
-bool Listener::banned(const Socket& socket) {
+bool TcpListener::banned(const Socket& socket) {
   if (!worker_.ban_view) return false;
   const std::string address = client_address(socket);
   return address.empty() || worker_.ban_view->is_banned(address);  // empty: already gone
 }
 
-ports::Awaitable<void> Listener::accept_loop() {
+ports::Awaitable<void> TcpListener::serve() {
   Timer backoff(executor_);
   while (!closed_) {
     // Over max_connections the kernel backlog holds new connections until one closes.
@@ -86,17 +83,17 @@ ports::Awaitable<void> Listener::accept_loop() {
     if (config_.tls && !tls) continue;  // no certificates published: refuse (closes socket)
     budget_.open.fetch_add(1, std::memory_order_relaxed);
     auto it = connections_.emplace(connections_.end());
-    spawn_guarded(
+    ports::spawn_guarded(
         executor_,
         serve_connection(std::move(socket), *it, ConnectionEnv{worker_, limits_}, std::move(tls)),
-        [this, it] {
+        ports::TaskKind::Connection, [this, it] {
           connections_.erase(it);
           budget_.open.fetch_sub(1, std::memory_order_relaxed);
         });
   }
 }
 
-void Listener::close() {
+void TcpListener::close() {
   closed_ = true;
   boost::system::error_code ignored;
   acceptor_.close(ignored);
