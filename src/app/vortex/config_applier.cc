@@ -52,8 +52,12 @@ std::vector<std::string> restart_only_changes(const Config& now, const Config& n
 }  // namespace
 
 ConfigApplier::ConfigApplier(std::shared_ptr<const Config> running, proxy::RuntimeHolder& holder,
-                             const std::vector<std::unique_ptr<Worker>>& workers)
-    : holder_(holder), workers_(workers), config_(std::move(running)) {}
+                             const std::vector<std::unique_ptr<Worker>>& workers,
+                             proxy::FilterSources filters)
+    : holder_(holder),
+      workers_(workers),
+      filters_(std::move(filters)),
+      config_(std::move(running)) {}
 
 void ConfigApplier::add_reload_step(ReloadStep step) {
   steps_.push_back(std::move(step));
@@ -102,7 +106,7 @@ admin::ReloadResult ConfigApplier::apply(Loaded loaded, std::string_view source)
   // 3. Build the snapshot; endpoints that stay keep their state (EWMA, breaker, in flight).
   const auto running = holder_.load();
   auto runtime = proxy::Runtime::build(next, regex, std::chrono::steady_clock::now(), running.get(),
-                                       &adapters::upstream::ClientTlsContext::create);
+                                       &adapters::upstream::ClientTlsContext::create, filters_);
   if (!runtime) return refuse(source, std::move(runtime.error()));
 
   // 4. Every subsystem checks its part (TLS certificates ...); nothing is applied yet.

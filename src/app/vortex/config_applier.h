@@ -16,6 +16,7 @@
 #include "adapters/admin/admin_backend.h"
 #include "core/config/config.h"
 #include "core/result.h"
+#include "proxy/filter_sources.h"
 #include "proxy/runtime_holder.h"
 
 namespace vx::app {
@@ -32,9 +33,10 @@ class ConfigApplier {
       const core::config::Config& config)>;
 
   // `running`: the config the workers were started with (generation 1). `holder` already
-  // holds its Runtime. Both `holder` and `workers` must outlive the applier.
+  // holds its Runtime. Both `holder` and `workers` must outlive the applier. `filters`: what
+  // every Runtime's filter chains take besides the built-in filters, the same as the first's.
   ConfigApplier(std::shared_ptr<const core::config::Config> running, proxy::RuntimeHolder& holder,
-                const std::vector<std::unique_ptr<Worker>>& workers);
+                const std::vector<std::unique_ptr<Worker>>& workers, proxy::FilterSources filters);
 
   // Main thread, before the first apply.
   void add_reload_step(ReloadStep step);
@@ -78,6 +80,7 @@ class ConfigApplier {
 
   proxy::RuntimeHolder& holder_;
   const std::vector<std::unique_ptr<Worker>>& workers_;
+  const proxy::FilterSources filters_;
   std::vector<ReloadStep> steps_;
 
   std::mutex apply_mutex_;           // one apply at a time

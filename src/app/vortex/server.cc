@@ -6,13 +6,15 @@
 #include <thread>
 #include <vector>
 
+#include <cstdlib>
+
 #include "adapters/config/re2_regex_compiler.h"
-#include "adapters/config/yaml_config_loader.h"
 #include "adapters/net/connection_budget.h"
 #include "adapters/net/tls_contexts.h"
 #include "adapters/upstream/client_tls_context.h"
 #include "adapters/upstream/health_checker.h"
 #include "app/vortex/admin_control_plane.h"
+#include "app/vortex/bench_filters.h"
 #include "app/vortex/config_applier.h"
 #include "app/vortex/rate_limiting.h"
 #include "app/vortex/worker.h"
@@ -30,10 +32,11 @@ unsigned worker_count(const core::config::Config& config) {
 
 // Builds a Runtime for `config`, printing why when it cannot.
 std::shared_ptr<const proxy::Runtime> build_runtime(
-    std::shared_ptr<const core::config::Config> config) {
+    std::shared_ptr<const core::config::Config> config, const proxy::FilterSources& filters) {
   adapters::config::Re2RegexCompiler regex;
-  auto runtime = proxy::Runtime::build(std::move(config), regex, std::chrono::steady_clock::now(),
-                                       nullptr, &adapters::upstream::ClientTlsContext::create);
+  auto runtime =
+      proxy::Runtime::build(std::move(config), regex, std::chrono::steady_clock::now(), nullptr,
+                            &adapters::upstream::ClientTlsContext::create, filters);
   if (!runtime) {
     for (const auto& e : runtime.error()) std::fprintf(stderr, "%s\n", e.c_str());
     return nullptr;
@@ -53,8 +56,18 @@ int run_server(std::shared_ptr<const core::config::Config> config) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
+  const char* bench_spec = std::getenv("VORTEX_BENCH_FILTERS");
+  auto filters = bench_filters(bench_spec ? bench_spec : "");
+  if (!filters) {
+    std::fprintf(stderr, "vortex: %s\n", filters.error().c_str());
+    return 1;
+  }
+  if (!filters->on_cluster_routes.empty()) {
+    std::fprintf(stderr, "vortex: VORTEX_BENCH_FILTERS=%s: %zu no-op filters on every route\n",
+                 bench_spec, filters->on_cluster_routes.size());
+  }
   proxy::RuntimeHolder holder;
-  auto runtime = build_runtime(config);
+  auto runtime = build_runtime(config, *filters);
   if (!runtime) return 1;
   holder.publish(runtime);
   adapters::net::TlsContextsHolder tls_holder;
@@ -88,7 +101,7 @@ int run_server(std::shared_ptr<const core::config::Config> config) {
   }
   // Every new config, whichever its source, goes through the applier; the control plane
   // (admin socket, metrics endpoint, SIGHUP) feeds it the config file.
-  ConfigApplier applier(config, holder, workers);
+  ConfigApplier applier(config, holder, workers, *filters);
   proxy::BanRegistry& bans = (*rate_limiting)->bans();
   // New certificates apply to new handshakes (issue 4); a bad one refuses the whole reload.
   applier.add_reload_step([&tls_holder](const core::config::Config& next)
