@@ -427,10 +427,37 @@ core::Result<void, Error> BasicH1Connection<Stream>::send_head(
 }
 
 template <typename Stream>
+bool BasicH1Connection<Stream>::gather_chunked(const ports::BodyChunk& chunk) {
+  // Chunk framing: small headers in a reused array, body bytes gathered zero-copy.
+  gather_.clear();
+  if (!out_.empty()) gather_.emplace_back(out_.data(), out_.size());
+  if (chunk_headers_.size() < chunk.pieces.size()) chunk_headers_.resize(chunk.pieces.size());
+  size_t i = 0;
+  for (auto piece : chunk.pieces) {
+    if (piece.empty()) continue;
+    auto& header = chunk_headers_[i++];
+    gather_.emplace_back(header.data(), h1::chunk_header(header.data(), piece.size()));
+    gather_.emplace_back(piece.data(), piece.size());
+    gather_.emplace_back(h1::kCrlf.data(), h1::kCrlf.size());
+  }
+  if (chunk.last) {
+    static const core::http::HeaderList kNone;
+    chunk_tail_.clear();
+    h1::append_last_chunk(chunk_tail_, chunk.trailers ? *chunk.trailers : kNone);
+    gather_.emplace_back(chunk_tail_.data(), chunk_tail_.size());
+  }
+  return !gather_.empty();
+}
+
+template <typename Stream>
 std::optional<core::Result<void, Error>> BasicH1Connection<Stream>::try_send_body(
     const ports::BodyChunk& chunk) {
-  if (response_has_body_ && response_chunked_) return std::nullopt;  // framing: send_body
-  const bool any = response_has_body_ ? gather_out(chunk.pieces) : chunk.last && gather_out({});
+  bool any;
+  if (response_has_body_ && response_chunked_) {
+    any = gather_chunked(chunk);
+  } else {
+    any = response_has_body_ ? gather_out(chunk.pieces) : chunk.last && gather_out({});
+  }
   if (!any) return finish_body_write(chunk, SendResult{});
   if (auto sent = send_now(socket_, gather_)) {
     sent_since_read_ = true;
@@ -445,36 +472,9 @@ ports::AsyncResult<void> BasicH1Connection<Stream>::send_body(const ports::BodyC
   if (!rest_pending_) {
     if (auto done = try_send_body(chunk)) co_return *done;
   }
-  if (rest_pending_) {  // what the socket did not take at once
-    rest_pending_ = false;
-    co_return finish_body_write(chunk, co_await write_gathered());
-  }
-  // Chunk framing: small headers in a reused array, body bytes gathered zero-copy.
-  gather_.clear();
-  if (!out_.empty()) gather_.emplace_back(out_.data(), out_.size());
-  if (chunk_headers_.size() < chunk.pieces.size()) chunk_headers_.resize(chunk.pieces.size());
-  size_t i = 0;
-  for (auto piece : chunk.pieces) {
-    if (piece.empty()) continue;
-    auto& header = chunk_headers_[i++];
-    gather_.emplace_back(header.data(), h1::chunk_header(header.data(), piece.size()));
-    gather_.emplace_back(piece.data(), piece.size());
-    gather_.emplace_back(h1::kCrlf.data(), h1::kCrlf.size());
-  }
-  std::string tail;
-  if (chunk.last) {
-    static const core::http::HeaderList kNone;
-    h1::append_last_chunk(tail, chunk.trailers ? *chunk.trailers : kNone);
-    gather_.emplace_back(tail.data(), tail.size());
-  }
-  if (gather_.empty()) co_return core::Result<void, Error>{};
-  auto sent = send_now(socket_, gather_);
-  if (sent) {
-    sent_since_read_ = true;
-  } else {
-    sent = co_await write_gathered();
-  }
-  co_return finish_body_write(chunk, *sent);
+  // What the socket did not take at once (all of it on TLS, which never writes at once).
+  rest_pending_ = false;
+  co_return finish_body_write(chunk, co_await write_gathered());
 }
 
 template <typename Stream>

@@ -96,6 +96,9 @@ class BasicH1Connection final : public proxy::DownstreamExchange, public Downstr
   // out_ (head, framing) then `body`, in one gathered write; the same without a frame of its
   // own: `if (gather_out(body)) finish_write(co_await write_gathered());`.
   bool gather_out(std::span<const std::string_view> body);
+  // The same for a chunk of a chunked response: size lines, the pieces, and the last chunk
+  // (with trailers) when it ends the body.
+  bool gather_chunked(const ports::BodyChunk& chunk);
   auto write_gathered() {
     return boost::asio::async_write(socket_, ports::BufferView(gather_), ports::kDeferTuple);
   }
@@ -144,6 +147,7 @@ class BasicH1Connection final : public proxy::DownstreamExchange, public Downstr
   std::string out_;
   std::vector<boost::asio::const_buffer> gather_;
   std::vector<std::array<char, 20>> chunk_headers_;
+  std::string chunk_tail_;  // the last chunk and its trailers
   // A write went out at once (send_now) and nothing was read since: the next read yields first
   // (ports::yield_after_send), as the peer cannot have answered yet.
   bool sent_since_read_ = false;
