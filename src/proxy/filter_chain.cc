@@ -11,6 +11,9 @@ using core::filter::Hook;
 
 namespace {
 
+// What a run keeps of a filter's buffer between streams; more is given back.
+constexpr size_t kKeptBytes = 16 * 1024;
+
 size_t bit_of(Hook hook) {
   return static_cast<size_t>(std::countr_zero(static_cast<unsigned>(hook)));
 }
@@ -35,11 +38,30 @@ size_t FilterChain::count(Hook hook) const {
   return counts_[bit_of(hook)];
 }
 
-BodyFilterRun::BodyFilterRun(const FilterChain& chain, Hook hook)
-    : hook_(hook), limit_(chain.buffer_limit_bytes()) {
+bool BodyFilterRun::start(const FilterChain& chain, Hook hook) {
+  const size_t wanted = chain.count(hook);
+  if (wanted == 0) return false;
+  hook_ = hook;
+  limit_ = chain.buffer_limit_bytes();
+  if (slots_.size() < wanted) slots_.resize(wanted);
+  used_ = 0;
   for (const auto& entry : chain.entries()) {
-    if (entry.hooks.has(hook)) slots_.push_back(Slot{&entry});
+    if (!entry.hooks.has(hook)) continue;
+    Slot& slot = slots_[used_++];
+    slot.entry = &entry;
+    slot.holding = false;
+    slot.held.clear();
+    // A stream that buffered a large body does not leave it to the connection's next one.
+    if (slot.held.capacity() > kKeptBytes) slot.held.shrink_to_fit();
   }
+  buffer_.view({});
+  return true;
+}
+
+size_t BodyFilterRun::capacity() const {
+  size_t total = slots_.capacity() * sizeof(Slot);
+  for (const Slot& slot : slots_) total += slot.held.capacity();
+  return total;
 }
 
 BodyFilterRun::Result BodyFilterRun::run(StreamContext& stream,
@@ -47,7 +69,7 @@ BodyFilterRun::Result BodyFilterRun::run(StreamContext& stream,
                                          bool end_of_stream) {
   buffer_.view(pieces);
   uint64_t held_bytes = 0;
-  for (Slot& slot : slots_) {
+  for (Slot& slot : std::span(slots_).first(used_)) {
     if (slot.holding) {
       buffer_.copy_to(slot.held);
       slot.held_view = slot.held;
@@ -69,7 +91,8 @@ BodyFilterRun::Result BodyFilterRun::run(StreamContext& stream,
         slot.held.swap(kept);
       }
       slot.holding = true;
-      for (const Slot& s : slots_) held_bytes += s.holding ? s.held.size() : 0;
+      for (const Slot& s : std::span(slots_).first(used_))
+        held_bytes += s.holding ? s.held.size() : 0;
       return held_bytes > limit_ ? Result::Overflow : Result::Buffered;
     }
     // The bytes go on; views into slot.held stay valid until this slot holds again.

@@ -60,8 +60,10 @@ class BodyFilterRun {
     Overflow,  // the buffered bytes passed the chain's buffer limit
   };
 
-  // `hook`: RequestBody or ResponseBody.
-  BodyFilterRun(const FilterChain& chain, core::filter::Hook hook);
+  // Readies the run for one stream of `chain` (`hook`: RequestBody or ResponseBody), keeping
+  // the memory of the stream before unless it grew large. False when no filter of the chain
+  // wants the hook: the run is then not used.
+  bool start(const FilterChain& chain, core::filter::Hook hook);
 
   // Runs `pieces` (views that live until output() is used) through the hooks in order; a filter
   // that buffers is called again with everything it kept plus what came since. At the end of
@@ -69,18 +71,21 @@ class BodyFilterRun {
   Result run(StreamContext& stream, std::span<const std::string_view> pieces, bool end_of_stream);
   // What the last Continue lets through; valid until the next run().
   std::span<const std::string_view> output() const { return buffer_.pieces(); }
+  // Bytes of memory held between streams.
+  size_t capacity() const;
 
  private:
   struct Slot {
-    const FilterChain::Entry* entry;
+    const FilterChain::Entry* entry = nullptr;
     bool holding = false;
     std::string held;
     std::string_view held_view;
   };
 
-  core::filter::Hook hook_;
-  uint64_t limit_;
+  core::filter::Hook hook_ = core::filter::Hook::RequestBody;
+  uint64_t limit_ = 0;
   std::vector<Slot> slots_;  // the chain's filters with this hook, in order
+  size_t used_ = 0;          // slots_[0, used_) belong to this stream
   core::filter::BodyBuffer buffer_;
 };
 

@@ -1,5 +1,6 @@
 #include "proxy/stream_context.h"
 
+#include <algorithm>
 #include <boost/asio/this_coro.hpp>
 
 #include "proxy/forwarded_headers.h"
@@ -54,11 +55,12 @@ bool StreamContext::select_route() {
   if (!route_) return false;
   route_index_ = static_cast<uint32_t>(runtime_->routes().index_of(route_));
   chain_ = &runtime_->route_filters(route_index_);
-  if (chain_->wants(core::filter::Hook::RequestBody)) {
-    request_body_ = std::make_unique<BodyFilterRun>(*chain_, core::filter::Hook::RequestBody);
+  StreamScratch& scratch = exchange_.scratch();
+  if (scratch.request_body.start(*chain_, core::filter::Hook::RequestBody)) {
+    request_body_ = &scratch.request_body;
   }
-  if (chain_->wants(core::filter::Hook::ResponseBody)) {
-    response_body_ = std::make_unique<BodyFilterRun>(*chain_, core::filter::Hook::ResponseBody);
+  if (scratch.response_body.start(*chain_, core::filter::Hook::ResponseBody)) {
+    response_body_ = &scratch.response_body;
   }
   return true;
 }
@@ -255,8 +257,10 @@ void StreamContext::resume() {
 }
 
 std::unique_ptr<ports::FilterState>& StreamContext::state() {
-  if (states_.size() <= current_slot_) states_.resize(chain_->slot_end() + 1);
-  if (states_.size() <= current_slot_) states_.resize(current_slot_ + 1);
+  // Sized once for the stream's chains (the pre-route chain's slots come first).
+  if (states_.size() <= current_slot_) {
+    states_.resize(std::max(chain_->slot_end(), current_slot_ + 1));
+  }
   return states_[current_slot_];
 }
 

@@ -102,8 +102,8 @@ class StreamContext final : public ports::FilterStream {
                                                                  core::filter::Hook hook);
   // The body hooks of one direction, run by the pump and the relay; null when the route has
   // none in that direction (the zero-copy path).
-  BodyFilterRun* request_body_filters() { return request_body_.get(); }
-  BodyFilterRun* response_body_filters() { return response_body_.get(); }
+  BodyFilterRun* request_body_filters() { return request_body_; }
+  BodyFilterRun* response_body_filters() { return response_body_; }
   // The filter whose hook runs now (FilterStream::state()'s slot).
   void enter_filter(size_t slot) { current_slot_ = slot; }
 
@@ -172,8 +172,8 @@ class StreamContext final : public ports::FilterStream {
   size_t held_index_ = 0;  // the chain position of the filter that holds
   size_t current_slot_ = 0;
   std::vector<std::unique_ptr<ports::FilterState>> states_;
-  std::unique_ptr<BodyFilterRun> request_body_;
-  std::unique_ptr<BodyFilterRun> response_body_;
+  BodyFilterRun* request_body_ = nullptr;  // in the exchange's scratch: memory reused
+  BodyFilterRun* response_body_ = nullptr;
 };
 
 }  // namespace vx::proxy

@@ -7,6 +7,7 @@
 
 #include "core/filter/string_arena.h"
 #include "core/http/header.h"
+#include "proxy/filter_chain.h"
 
 namespace vx::proxy {
 
@@ -18,12 +19,15 @@ struct StreamScratch {
   std::string body_prefix;  // body bytes read ahead of routing (the AI model in a JSON body)
   core::filter::StringArena arena;        // what filters set (header values, local answers)
   core::http::HeaderList response_extra;  // fields every answer of the stream carries
+  BodyFilterRun request_body;             // the body filters' runs, when the route has some
+  BodyFilterRun response_body;
 
   // Bytes of memory held (what keeping the scratch between streams costs).
   size_t capacity() const {
     return forwarded.capacity() + path.capacity() + request_id.capacity() + head.capacity() +
            body_prefix.capacity() + arena.capacity() +
-           response_extra.capacity() * sizeof(core::http::Header);
+           response_extra.capacity() * sizeof(core::http::Header) + request_body.capacity() +
+           response_body.capacity();
   }
   void clear() {
     forwarded.clear();

@@ -542,6 +542,36 @@ TEST_F(PipelineTest, AStaleKeepAliveIsRetriedOnceOnAFreshConnection) {
   EXPECT_EQ(pool_.fresh_only(), (std::vector<bool>{false, true}));
 }
 
+struct Counter final : ports::FilterState {
+  int value = 0;
+};
+
+TEST_F(PipelineTest, EachFilterKeepsItsOwnStateForTheWholeStream) {
+  std::vector<int> seen;
+  auto counting = [&](std::string name, int step) {
+    auto f = filter(std::move(name));
+    f->request_head = [](ports::FilterStream& s) {
+      EXPECT_FALSE(s.state());  // empty at the stream's start
+      s.state() = std::make_unique<Counter>();
+      return FilterStatus::Continue;
+    };
+    f->response_head = [step](ports::FilterStream& s) {
+      static_cast<Counter&>(*s.state()).value += step;
+      return FilterStatus::Continue;
+    };
+    f->log = [&seen](ports::FilterStream& s, auto&) {
+      seen.push_back(static_cast<Counter&>(*s.state()).value);
+    };
+    return f;
+  };
+  configure({counting("a", 1), counting("b", 10)});
+  for (int i = 0; i < 2; ++i) {  // a second stream starts from empty slots again
+    FakeDownstreamExchange exchange(io_, {});
+    serve(exchange);
+  }
+  EXPECT_EQ(seen, (std::vector<int>{1, 10, 1, 10}));
+}
+
 TEST_F(PipelineTest, StreamsInFlightFinishOnTheChainTheyStartedWith) {
   auto old_filter = filter("old");
   auto timer = std::make_shared<boost::asio::steady_timer>(io_);
