@@ -34,13 +34,8 @@ FilterChain::FilterChain(std::vector<std::shared_ptr<const ports::HttpFilter>> f
   }
 }
 
-size_t FilterChain::count(Hook hook) const {
-  return counts_[bit_of(hook)];
-}
-
-bool BodyFilterRun::start(const FilterChain& chain, Hook hook) {
+void BodyFilterRun::start(const FilterChain& chain, Hook hook) {
   const size_t wanted = chain.count(hook);
-  if (wanted == 0) return false;
   hook_ = hook;
   limit_ = chain.buffer_limit_bytes();
   if (slots_.size() < wanted) slots_.resize(wanted);
@@ -55,7 +50,6 @@ bool BodyFilterRun::start(const FilterChain& chain, Hook hook) {
     if (slot.held.capacity() > kKeptBytes) slot.held.shrink_to_fit();
   }
   buffer_.view({});
-  return true;
 }
 
 size_t BodyFilterRun::capacity() const {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -36,7 +37,9 @@ class FilterChain {
 
   std::span<const Entry> entries() const { return entries_; }
   bool wants(core::filter::Hook hook) const { return count(hook) > 0; }
-  size_t count(core::filter::Hook hook) const;
+  size_t count(core::filter::Hook hook) const {
+    return counts_[static_cast<size_t>(std::countr_zero(static_cast<unsigned>(hook)))];
+  }
   // Bytes body hooks may ask to buffer per stream and direction; past it the request gets 413
   // (the response, 502).
   uint64_t buffer_limit_bytes() const { return buffer_limit_bytes_; }
@@ -61,9 +64,8 @@ class BodyFilterRun {
   };
 
   // Readies the run for one stream of `chain` (`hook`: RequestBody or ResponseBody), keeping
-  // the memory of the stream before unless it grew large. False when no filter of the chain
-  // wants the hook: the run is then not used.
-  bool start(const FilterChain& chain, core::filter::Hook hook);
+  // the memory of the stream before unless it grew large. REQUIRES: chain.wants(hook).
+  void start(const FilterChain& chain, core::filter::Hook hook);
 
   // Runs `pieces` (views that live until output() is used) through the hooks in order; a filter
   // that buffers is called again with everything it kept plus what came since. At the end of

@@ -56,10 +56,12 @@ bool StreamContext::select_route() {
   route_index_ = static_cast<uint32_t>(runtime_->routes().index_of(route_));
   chain_ = &runtime_->route_filters(route_index_);
   StreamScratch& scratch = exchange_.scratch();
-  if (scratch.request_body.start(*chain_, core::filter::Hook::RequestBody)) {
+  if (chain_->wants(core::filter::Hook::RequestBody)) {
+    scratch.request_body.start(*chain_, core::filter::Hook::RequestBody);
     request_body_ = &scratch.request_body;
   }
-  if (scratch.response_body.start(*chain_, core::filter::Hook::ResponseBody)) {
+  if (chain_->wants(core::filter::Hook::ResponseBody)) {
+    scratch.response_body.start(*chain_, core::filter::Hook::ResponseBody);
     response_body_ = &scratch.response_body;
   }
   return true;
@@ -208,8 +210,11 @@ core::filter::RequestHeadEditor StreamContext::request() {
 }
 
 core::filter::ResponseHeadEditor StreamContext::response() {
+  if (response_) return {*response_, exchange_.scratch().arena};
   // Outside the response hooks there is no head to edit: edits go nowhere.
-  return {response_ ? *response_ : no_response_, exchange_.scratch().arena};
+  thread_local core::http::ResponseHead nowhere;
+  nowhere.clear();
+  return {nowhere, exchange_.scratch().arena};
 }
 
 std::string_view StreamContext::request_id() const {

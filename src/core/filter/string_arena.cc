@@ -18,13 +18,10 @@ std::string_view StringArena::keep(std::string_view bytes) {
   return {at, bytes.size()};
 }
 
-void StringArena::clear() {
-  if (blocks_.size() > 1 || (!blocks_.empty() && blocks_.front().size != kBlockBytes)) {
-    // Keep one standard block: a stream that needed more is not the common case to size for.
-    const bool keep_first = blocks_.front().size == kBlockBytes;
-    blocks_.erase(blocks_.begin() + (keep_first ? 1 : 0), blocks_.end());
-  }
-  used_ = 0;
+void StringArena::release_extra_blocks() {
+  // Keep one standard block: a stream that needed more is not the common case to size for.
+  const bool keep_first = blocks_.front().size == kBlockBytes;
+  blocks_.erase(blocks_.begin() + (keep_first ? 1 : 0), blocks_.end());
 }
 
 size_t StringArena::capacity() const {

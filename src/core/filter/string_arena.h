@@ -20,7 +20,12 @@ class StringArena {
   // A copy of `bytes`, valid until clear(). Never moves what it handed out before.
   std::string_view keep(std::string_view bytes);
   // Forgets every copy; keeps the first block for the next stream.
-  void clear();
+  void clear() {
+    used_ = 0;
+    if (blocks_.size() > 1 || (!blocks_.empty() && blocks_.front().size != kBlockBytes)) {
+      release_extra_blocks();
+    }
+  }
   // Bytes of memory held (what keeping the arena between streams costs).
   size_t capacity() const;
 
@@ -28,6 +33,8 @@ class StringArena {
   // Small enough that a stream editing a few headers allocates once, large enough that it
   // does not allocate per header. Larger copies get a block of their own.
   static constexpr size_t kBlockBytes = 1024;
+
+  void release_extra_blocks();
 
   struct Block {
     std::unique_ptr<char[]> bytes;
