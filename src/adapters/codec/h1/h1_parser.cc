@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "core/http/authority.h"
 #include "core/http/token.h"
 
 namespace vx::adapters::h1 {
@@ -309,11 +310,24 @@ Error H1Parser::check_request_head(std::string_view head) const {
     if (core::http::iequals(name, "host")) {
       ++hosts;
       host = trim_trailing_ows(view(head, f.value.offset, f.value.length));
+    } else if (parser_.http_minor == 0 && core::http::iequals(name, "transfer-encoding")) {
+      // RFC 9112 §6.1: HTTP/1.0 has no Transfer-Encoding; its framing is faulty, and an old
+      // intermediary would frame it differently (smuggling).
+      return {ErrorKind::BadRequest, "Transfer-Encoding in an HTTP/1.0 request"};
     }
   }
   if (hosts > 1) return {ErrorKind::BadRequest, "more than one Host field"};
   if (hosts == 0 && parser_.http_minor == 1) return {ErrorKind::BadRequest, "missing Host field"};
+  if (hosts == 1 && !core::http::is_valid_authority(host)) {
+    return {ErrorKind::BadRequest, "invalid Host field"};
+  }
   if (target.empty()) return {ErrorKind::BadRequest, "empty request target"};
+  for (char c : target) {
+    // llhttp lets a TAB through (and obs-text); a control byte in the target is never valid
+    // (RFC 9112 §3.2) and some upstream would split the request line on it.
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte <= 0x20 || byte == 0x7f) return {ErrorKind::BadRequest, "invalid request target"};
+  }
   const bool origin_form = target.front() == '/';
   const bool absolute_form =
       !origin_form && (target.starts_with("http://"sv) || target.starts_with("https://"sv));
@@ -326,6 +340,9 @@ Error H1Parser::check_request_head(std::string_view head) const {
     // between hops, so it is refused rather than guessed (SPEC.md §3).
     std::string_view rest = target.substr(target.find("://") + 3);
     std::string_view authority = rest.substr(0, rest.find('/'));
+    if (authority.empty() || !core::http::is_valid_authority(authority)) {
+      return {ErrorKind::BadRequest, "invalid request target"};
+    }
     if (hosts == 1 && !core::http::iequals(authority, host)) {
       return {ErrorKind::BadRequest, "request target and Host disagree"};
     }
