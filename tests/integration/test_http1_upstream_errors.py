@@ -128,3 +128,10 @@ def test_connect_timeout_gets_504(vortex, blackhole):
     resp, elapsed = _get(proxy, "/blackhole")
     assert_json_error(resp, 504, "Gateway Timeout")
     assert 0.25 <= elapsed < 4.0, f"504 after {elapsed:.2f}s with connect_timeout_ms 300"
+
+
+def test_a_bad_chunk_size_before_any_body_byte_gets_502(vortex, raw_origin):
+    origin = raw_origin(replying(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"))
+    proxy = vortex(simple_config(origin.address))
+    resp, _ = _get(proxy, "/bad-chunk")
+    assert_json_error(resp, 502, "Bad Gateway")
