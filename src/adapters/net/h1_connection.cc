@@ -6,6 +6,7 @@
 #include <exception>
 
 #include "adapters/codec/h1/h1_serializer.h"
+#include "adapters/codec/h2/upgrade_settings.h"
 #include "adapters/net/recv_now.h"
 #include "adapters/net/send_now.h"
 #include "ports/buffer_view.h"
@@ -179,7 +180,15 @@ BasicH1Connection<Stream>::parse_buffered_head() {
   if (r.status == h1::ParseStatus::Done) {
     parser_.request_head(buffered, request_);
     in_begin_ += r.consumed;
-    if (h2c_ && first_request_ && wants_h2c_upgrade()) return HeadOutcome::UpgradeH2c;
+    if (h2c_ && first_request_ && wants_h2c_upgrade()) {
+      // Checked before the 101: afterwards the only answer left would be a silent close.
+      const auto settings = core::http::find_header(request_.headers, "http2-settings");
+      if (!h2::decode_http2_settings(settings.value_or(""))) {
+        parse_error_ = {ErrorKind::BadRequest, "malformed HTTP2-Settings"};
+        return HeadOutcome::Malformed;
+      }
+      return HeadOutcome::UpgradeH2c;
+    }
     first_request_ = false;
     return HeadOutcome::Request;
   }

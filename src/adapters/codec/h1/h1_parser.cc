@@ -375,7 +375,12 @@ void H1Parser::request_head(std::string_view buffer, core::http::RequestHead& he
   } else {
     head.framing = BodyFraming::None;
   }
-  head.upgrade = (parser_.flags & F_CONNECTION_UPGRADE) && parser_.upgrade;
+  // An upgrade the pipeline may tunnel. h2c never is (RFC 7540 §3.2 is hop-by-hop: Vortex
+  // switches itself or not at all); forwarding it lets a client talk HTTP/2 to the origin past
+  // routing and filters ("h2c smuggling").
+  const auto upgrade = core::http::find_header(head.headers, "upgrade");
+  head.upgrade = (parser_.flags & F_CONNECTION_UPGRADE) && parser_.upgrade && upgrade &&
+                 !core::http::list_contains(*upgrade, "h2c");
   const auto expect = core::http::find_header(head.headers, "expect");
   head.expect_continue = expect && core::http::iequals(*expect, "100-continue");
 }
