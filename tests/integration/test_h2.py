@@ -293,3 +293,26 @@ def test_a_slow_upstream_reader_makes_the_h2_client_wait(vortex, raw_origin, cer
     finally:
         stop.set()
         conn.close()
+
+
+@pytest.mark.parametrize("failure", ["reset", "bad_chunk"])
+def test_an_upstream_failing_mid_body_resets_the_h2_stream_at_once(vortex, raw_origin, failure):
+    from h2frames import INTERNAL_ERROR, H2Conn, request_headers
+    from origins import replying
+
+    if failure == "reset":
+        origin = raw_origin(replying(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"x" * 1000, then="reset"))
+    else:
+        origin = raw_origin(replying(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                     b"3e8\r\n" + b"x" * 1000 + b"\r\nzz\r\n", then="hold"))
+    proxy = vortex(simple_config(origin.address))  # idle_timeout_ms: the default 60 s
+    conn = H2Conn(proxy.port)
+    try:
+        start = time.monotonic()
+        conn.send(conn.headers(1, request_headers(proxy.port, "/midway")))
+        heads, body, _, rst = conn.response(1, timeout=10)
+        # The head may or may not be out before the reset; the stream must not look complete.
+        assert rst == INTERNAL_ERROR, f"the stream ended with {rst} after {heads} and {len(body)} bytes"
+        assert time.monotonic() - start < 5
+    finally:
+        conn.close()

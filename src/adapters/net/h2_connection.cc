@@ -111,6 +111,10 @@ void H2Downstream::start_stream(int32_t id, h2::HeaderBlock& block, bool end_str
 
 void H2Downstream::on_headers(int32_t stream_id, h2::HeaderBlock& block, bool end_stream) {
   if (H2Stream* s = find(stream_id)) {
+    if (block.too_large) {
+      session_.reset(stream_id, NGHTTP2_PROTOCOL_ERROR);  // trailers over the limits
+      return;
+    }
     s->on_trailers(std::move(block));
     return;
   }
