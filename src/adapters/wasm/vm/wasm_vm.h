@@ -65,8 +65,11 @@ enum class CallStatus : uint8_t {
 };
 
 struct InstanceLimits {
+  // The most any instance may use (64 KiB pages: 128 MiB). Real plugins use a few MiB.
+  static constexpr uint32_t kMaxMemoryPages = 2048;
   std::chrono::milliseconds max_call{50};  // one call into the guest, host calls included
-  uint32_t max_memory_pages = 16384;       // 64 KiB pages: 1 GiB, cpp-host's default
+  // A guest whose memory grows past this many pages is stopped like a trap.
+  uint32_t max_memory_pages = kMaxMemoryPages;
 };
 
 // One instantiation of a module, used by the thread that made it and no other. After a Trap

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <string>
 #include <thread>
 
 // The headers and the library must be Node 18's V8; /usr/include/node on a machine with
@@ -265,9 +266,11 @@ CallStatus V8Instance::call(Function fn, std::span<const uint64_t> args, uint64_
 class V8Engine final : public WasmEngine {
  public:
   V8Engine() {
-    // Every module's memory is capped at 1 GiB like cpp-host's default; an instance's own
-    // (lower) cap is checked after each call.
-    v8::V8::SetFlagsFromString("--wasm-max-mem-pages=16384");
+    // A module's memory never grows past twice the largest cap an instance may have: a guest
+    // that keeps growing fails its grow there (and is stopped, being past its cap) instead of
+    // reaching V8's own 4 GiB.
+    v8::V8::SetFlagsFromString(
+        ("--wasm-max-mem-pages=" + std::to_string(2 * InstanceLimits::kMaxMemoryPages)).c_str());
     platform_ = v8::platform::NewDefaultPlatform();
     v8::V8::InitializePlatform(platform_.get());
     // Out-of-bounds accesses become traps through guard pages, with no bounds checks in code.

@@ -137,7 +137,7 @@ TEST_F(V8EngineTest, AnEndlessLoopIsStoppedAtMaxCallAndNeverHitsTheNextCall) {
 }
 
 TEST_F(V8EngineTest, MemoryGrowingPastTheCapIsStopped) {
-  // Time enough to grow to the process-wide 1 GiB ceiling: the instance's own cap must stop it.
+  // Time enough to grow to the engine's ceiling: the instance's own cap must stop it.
   auto instance = instantiate({.max_call = 10s, .max_memory_pages = 64});
   ASSERT_TRUE(instance);
   const auto grow = instance->function("grow_forever", {{}, ValueType::I32});
