@@ -6,13 +6,25 @@
 
 EXPORT(proxy_abi_version_0_2_1) void proxy_abi_version_0_2_1(void) {}
 
-enum { STREAMS = 64 };
 static char config[256];
 static u32 config_size;
 static u32 requests_metric;
 static u32 ticks_metric;
-static u32 mode[STREAMS]; /* per stream context: what its path asked for */
 enum { PLAIN, UPPER, CALL };
+/* What each live stream context's path asked for: an open-addressing table keyed by context
+   id (freed in proxy_on_delete), so streams of a busy instance never share an entry. */
+enum { STREAMS = 1024 };
+static u32 ids[STREAMS];
+static u32 modes[STREAMS];
+static u32* mode_of(u32 context) {
+  static u32 none;
+  for (u32 i = 0; i < STREAMS; ++i) {
+    u32 at = (context + i) % STREAMS;
+    if (ids[at] == context) return &modes[at];
+  }
+  none = PLAIN;
+  return &none;
+}
 static u32 caller; /* the stream context waiting for the HTTP call */
 
 EXPORT(proxy_on_vm_start) u32 proxy_on_vm_start(u32 root, u32 size) {
@@ -38,7 +50,15 @@ EXPORT(proxy_on_tick) void proxy_on_tick(u32 root) {
 }
 
 EXPORT(proxy_on_context_create) void proxy_on_context_create(u32 context, u32 parent) {
-  mode[context % STREAMS] = PLAIN;
+  if (parent == 0) return; /* the root context */
+  for (u32 i = 0; i < STREAMS; ++i) {
+    u32 at = (context + i) % STREAMS;
+    if (ids[at] == 0) {
+      ids[at] = context;
+      modes[at] = PLAIN;
+      return;
+    }
+  }
 }
 
 static int path_is(const char* value, u32 size, const char* path) {
@@ -79,7 +99,7 @@ u32 proxy_on_request_headers(u32 context, u32 headers, u32 end_of_stream) {
       return PAUSE;
     }
     caller = context;
-    mode[context % STREAMS] = CALL;
+    *mode_of(context) = CALL;
     return PAUSE;
   }
   if (path_is(path, path_size, "/pause-forever")) return PAUSE;
@@ -92,7 +112,7 @@ u32 proxy_on_request_headers(u32 context, u32 headers, u32 end_of_stream) {
     while (__builtin_wasm_memory_grow(0, 16) != (unsigned long)-1) {
     }
   }
-  if (path_is(path, path_size, "/upper")) mode[context % STREAMS] = UPPER;
+  if (path_is(path, path_size, "/upper")) *mode_of(context) = UPPER;
   if (path_is(path, path_size, "/property")) {
     char* value = 0;
     u32 size = 0;
@@ -101,6 +121,25 @@ u32 proxy_on_request_headers(u32 context, u32 headers, u32 end_of_stream) {
     }
     if (proxy_get_property("plugin_name", 11, &value, &size) == 0) {
       proxy_add_header_map_value(MAP_REQUEST_HEADERS, "x-property-plugin", 17, value, size);
+    }
+    if (proxy_get_property("request\0protocol", 16, &value, &size) == 0) {
+      proxy_add_header_map_value(MAP_REQUEST_HEADERS, "x-property-protocol", 19, value, size);
+    }
+    if (proxy_get_property("listener_name", 13, &value, &size) == 0) {
+      proxy_add_header_map_value(MAP_REQUEST_HEADERS, "x-property-listener", 19, value, size);
+    }
+    if (proxy_get_property("destination\0port", 16, &value, &size) == 0 && size == 8) {
+      u64 port = 0;
+      for (int i = 7; i >= 0; --i) port = port * 256 + (unsigned char)value[i];
+      char digits[20];
+      u32 n = 0;
+      do {
+        digits[n++] = (char)('0' + port % 10);
+        port /= 10;
+      } while (port);
+      char text[20];
+      for (u32 i = 0; i < n; ++i) text[i] = digits[n - 1 - i];
+      proxy_add_header_map_value(MAP_REQUEST_HEADERS, "x-property-port", 15, text, n);
     }
   }
   if (path_is(path, path_size, "/shared")) {
@@ -138,7 +177,7 @@ u32 proxy_on_request_headers(u32 context, u32 headers, u32 end_of_stream) {
 }
 
 EXPORT(proxy_on_request_body) u32 proxy_on_request_body(u32 context, u32 size, u32 end_of_stream) {
-  if (mode[context % STREAMS] != UPPER) return CONTINUE;
+  if (*mode_of(context) != UPPER) return CONTINUE;
   if (!end_of_stream) return PAUSE; /* buffer it all */
   char* body = 0;
   u32 got = 0;
@@ -158,7 +197,7 @@ u32 proxy_on_response_headers(u32 context, u32 headers, u32 end_of_stream) {
 
 EXPORT(proxy_on_response_body)
 u32 proxy_on_response_body(u32 context, u32 size, u32 end_of_stream) {
-  if (mode[context % STREAMS] == UPPER && end_of_stream) {
+  if (*mode_of(context) == UPPER && end_of_stream) {
     proxy_set_buffer_bytes(BUFFER_RESPONSE_BODY, size, 0, "!", 1); /* append */
   }
   return CONTINUE;
@@ -187,4 +226,12 @@ EXPORT(proxy_on_done) u32 proxy_on_done(u32 context) {
   return 1;
 }
 EXPORT(proxy_on_log) void proxy_on_log(u32 context) {}
-EXPORT(proxy_on_delete) void proxy_on_delete(u32 context) {}
+EXPORT(proxy_on_delete) void proxy_on_delete(u32 context) {
+  for (u32 i = 0; i < STREAMS; ++i) {
+    u32 at = (context + i) % STREAMS;
+    if (ids[at] == context) {
+      ids[at] = 0;
+      return;
+    }
+  }
+}

@@ -538,9 +538,7 @@ uint64_t fd_write(void* h, const uint64_t* a) {
     text.append(*piece);
   }
   if (!p.write_u32(a[3], static_cast<uint32_t>(text.size()))) return r(WasiErrno::Fault);
-  std::string_view line = text;
-  while (!line.empty() && line.back() == '\n') line.remove_suffix(1);
-  if (!line.empty()) p.log(fd == 1 ? LogLevel::Info : LogLevel::Error, line);
+  p.write_stdio(static_cast<int>(fd), text);
   return r(WasiErrno::Success);
 }
 

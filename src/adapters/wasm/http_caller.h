@@ -35,7 +35,8 @@ class HttpCaller {
   virtual ~HttpCaller() = default;
   // Sends `request` to an endpoint of `cluster` (its balancer picks) and calls `done` on this
   // worker's thread with the answer, or nullopt when it failed or took longer than `timeout`.
-  // `done` runs exactly once, never from inside call(). False (and no `done`): no such cluster.
+  // `done` runs exactly once, never from inside call(). False (and no `done`): no such cluster,
+  // or a request the wire cannot carry (a bad method, path, authority or field).
   virtual bool call(std::string_view cluster, Request request, std::chrono::milliseconds timeout,
                     Done done) = 0;
 };

@@ -278,7 +278,7 @@ core::Result<uint32_t, WasmResult> PluginInstance::http_call(std::string_view cl
                       [this, alive = alive_, token, from](std::optional<HttpCaller::Response> r) {
                         if (*alive) on_http_call_done(token, from, std::move(r));
                       });
-  if (!sent) return core::unexpected(WasmResult::BadArgument);  // no such cluster
+  if (!sent) return core::unexpected(WasmResult::BadArgument);  // no such cluster, bad request
   calls_[token] = from;
   return token;
 }
@@ -319,6 +319,20 @@ SharedState::Ready PluginInstance::queue_ready_notifier() {
       if (*alive) call("proxy_on_queue_ready", {root_.id, queue}, &root_);
     });
   };
+}
+
+void PluginInstance::write_stdio(int fd, std::string_view bytes) {
+  constexpr size_t kMaxLine = 4096;
+  std::string& line = stdio_[fd == 2 ? 1 : 0];
+  const LogLevel level = fd == 2 ? LogLevel::Error : LogLevel::Info;
+  for (const char c : bytes) {
+    if (c == '\n' || line.size() == kMaxLine) {
+      log(level, line);
+      line.clear();
+      if (c == '\n') continue;
+    }
+    line.push_back(c);
+  }
 }
 
 void PluginInstance::log(LogLevel level, std::string_view message) {

@@ -10,6 +10,7 @@
 //     stream instead of a dangling one.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -120,6 +121,9 @@ class PluginInstance {
                                                HttpCaller::Request request,
                                                std::chrono::milliseconds timeout);
   void log(LogLevel level, std::string_view message);
+  // WASI fd_write to stdout (1) or stderr (2): whole lines reach log() at info or error, since
+  // guests write as they please (TinyGo's println: a byte at a time). Longer than 4 KiB: cut.
+  void write_stdio(int fd, std::string_view bytes);
   // WASI proc_exit: the guest ended itself; the instance is done (invariant 1).
   void exit() { broken_ = true; }
   // What SharedState calls when an item reaches a queue this instance registered: posts
@@ -175,6 +179,7 @@ class PluginInstance {
   std::chrono::steady_clock::time_point log_window_{};
   uint32_t log_lines_ = 0;
   uint32_t log_dropped_ = 0;
+  std::array<std::string, 2> stdio_;  // stdout's and stderr's line so far
 };
 
 }  // namespace vx::adapters::wasm

@@ -4,22 +4,18 @@
 
 namespace vx::adapters::wasm {
 
-std::string_view to_string(CallResult result) {
-  switch (result) {
-    case CallResult::Continue:
-      return "continue";
-    case CallResult::Deny:
-      return "deny";
-    case CallResult::Trap:
-      return "trap";
-    case CallResult::Timeout:
-      return "timeout";
-  }
-  return "?";
-}
+PluginRuntime::PluginRuntime(std::shared_ptr<const PluginModule> module, unsigned workers,
+                             std::shared_ptr<CallCounters> counters)
+    : module_(std::move(module)), slots_(workers), counters_(std::move(counters)) {}
 
-PluginRuntime::PluginRuntime(std::shared_ptr<const PluginModule> module, unsigned workers)
-    : module_(std::move(module)), slots_(workers) {}
+PluginRuntime::~PluginRuntime() {
+  for (Slot& slot : slots_) {
+    if (!slot.instance || !slot.env || !slot.env->post) continue;
+    // Whoever drops the last snapshot using this plugin (maybe the control thread), the
+    // instance's timers and guest go away on the worker that made them.
+    slot.env->post([instance = std::move(slot.instance)]() mutable { instance.reset(); });
+  }
+}
 
 core::Result<void, std::string> PluginRuntime::start_on_worker(unsigned worker,
                                                                PluginEnvironment env) {
@@ -50,15 +46,6 @@ std::shared_ptr<PluginInstance> PluginRuntime::instance(unsigned worker) {
                  module_->name().c_str(), worker, started.error().c_str());
   }
   return nullptr;
-}
-
-std::array<uint64_t, kCallResults> PluginRuntime::calls() const {
-  std::array<uint64_t, kCallResults> sum{};
-  for (const Slot& slot : slots_) {
-    for (size_t i = 0; i < kCallResults; ++i)
-      sum[i] += slot.calls[i].load(std::memory_order_relaxed);
-  }
-  return sum;
 }
 
 }  // namespace vx::adapters::wasm

@@ -11,19 +11,19 @@
 #include <string>
 #include <vector>
 
+#include "adapters/wasm/call_counters.h"
 #include "adapters/wasm/plugin_instance.h"
 #include "adapters/wasm/plugin_module.h"
 
 namespace vx::adapters::wasm {
 
-// SPEC.md §6 vortex_wasm_calls_total{plugin,result}.
-enum class CallResult : uint8_t { Continue, Deny, Trap, Timeout };
-inline constexpr size_t kCallResults = 4;
-std::string_view to_string(CallResult result);
-
 class PluginRuntime {
  public:
-  PluginRuntime(std::shared_ptr<const PluginModule> module, unsigned workers);
+  // `counters`: the plugin name's, shared with the runtimes it had before and will have after.
+  PluginRuntime(std::shared_ptr<const PluginModule> module, unsigned workers,
+                std::shared_ptr<CallCounters> counters);
+  // Each worker's instance is released on that worker's thread (it owns timers there).
+  ~PluginRuntime();
 
   const PluginModule& module() const { return *module_; }
 
@@ -35,22 +35,18 @@ class PluginRuntime {
   // broke (a trap or timeout); null when even that cannot start (logged once a second).
   std::shared_ptr<PluginInstance> instance(unsigned worker);
 
-  void count(unsigned worker, CallResult result) {
-    auto& c = slots_[worker].calls[static_cast<size_t>(result)];
-    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);  // one writer
-  }
-  // Any thread (the metrics scrape): the counts summed over the workers.
-  std::array<uint64_t, kCallResults> calls() const;
+  void count(unsigned worker, CallResult result) { counters_->count(worker, result); }
+  const CallCounters& counters() const { return *counters_; }
 
  private:
   struct Slot {
     std::optional<PluginEnvironment> env;
     std::shared_ptr<PluginInstance> instance;
-    std::array<std::atomic<uint64_t>, kCallResults> calls{};
     std::chrono::steady_clock::time_point last_failure_log{};
   };
   std::shared_ptr<const PluginModule> module_;
   std::vector<Slot> slots_;
+  std::shared_ptr<CallCounters> counters_;
 };
 
 }  // namespace vx::adapters::wasm

@@ -54,7 +54,7 @@ class WasmFilterTest : public ::testing::Test, protected testing::PipelineHarnes
     auto module = PluginModule::create(config, guest(file), v8_engine());
     EXPECT_TRUE(module) << (module ? "" : module.error().front());
     if (!module) return nullptr;
-    auto runtime = std::make_shared<PluginRuntime>(*module, 1);
+    auto runtime = std::make_shared<PluginRuntime>(*module, 1, std::make_shared<CallCounters>(1));
     auto started = runtime->start_on_worker(0, environment());
     EXPECT_TRUE(started) << (started ? "" : started.error());
     configure({std::make_shared<WasmFilter>(runtime)});
@@ -92,7 +92,7 @@ TEST_F(WasmFilterTest, ALocalResponseIsSentAsThePluginWroteIt) {
   EXPECT_EQ(exchange.answer().status, 401);
   EXPECT_EQ(exchange.answer().body, "denied by test plugin\n");
   EXPECT_EQ(exchange.answer_header("x-reason"), "test");
-  EXPECT_EQ(runtime->calls()[static_cast<size_t>(CallResult::Deny)], 1u);
+  EXPECT_EQ(runtime->counters().totals()[static_cast<size_t>(CallResult::Deny)], 1u);
 }
 
 TEST_F(WasmFilterTest, AnHttpCallHoldsTheRequestUntilItsAnswer) {
@@ -157,7 +157,7 @@ TEST_F(WasmFilterTest, ATrapFailsTheRequestAndAFreshInstanceServesTheNext) {
   serve(trapped);
   EXPECT_EQ(trapped.answer().status, 500);
   EXPECT_EQ(pool_.acquires(), 0u);
-  EXPECT_EQ(runtime->calls()[static_cast<size_t>(CallResult::Trap)], 1u);
+  EXPECT_EQ(runtime->counters().totals()[static_cast<size_t>(CallResult::Trap)], 1u);
   FakeDownstreamExchange next(io_, {.target = "/edit"});
   serve(next);
   EXPECT_EQ(next.answer().status, 200);
@@ -181,7 +181,7 @@ TEST_F(WasmFilterTest, AnEndlessLoopIsStoppedAtMaxCall) {
   FakeDownstreamExchange exchange(io_, {.target = "/loop"});
   serve(exchange);
   EXPECT_EQ(exchange.answer().status, 500);
-  EXPECT_EQ(runtime->calls()[static_cast<size_t>(CallResult::Timeout)], 1u);
+  EXPECT_EQ(runtime->counters().totals()[static_cast<size_t>(CallResult::Timeout)], 1u);
   FakeDownstreamExchange next(io_, {.target = "/edit"});
   serve(next);
   EXPECT_EQ(next.answer().status, 200);
