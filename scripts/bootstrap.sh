@@ -10,8 +10,9 @@ packages=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libjemalloc-dev
   libre2-dev libcurl4-openssl-dev libgtest-dev libgmock-dev libbenchmark-dev
-  # Wasm: libnode108's run-time dependencies (libnode itself: scripts/fetch_libnode.sh), and
-  # the tools that build the test and example guests
+  # Wasm: libnode108's run-time dependencies (libnode itself: scripts/fetch_libnode.sh), the
+  # tools that build the test and example guests, and wabt (also the WABT engine's headers and
+  # libwabt.a, wasm.runtime: wabt)
   libuv1 libicu72 libc-ares2 libbrotli1 clang lld wabt
   # tests: real clients and servers
   python3 python3-pytest python3-pytest-timeout python3-pytest-rerunfailures python3-httpx python3-h2 python3-hyperframe python3-redis python3-grpcio
