@@ -97,6 +97,27 @@ struct ThreadIsolate {
   int depth = 0;  // calls in progress (a host function may call back into the guest)
   Watchdog* watchdog = nullptr;
 
+  // The outermost call into the guest starts: past `max_call` the watchdog stops it.
+  uint64_t arm(std::chrono::milliseconds max_call) {
+    const uint64_t id = ++serial;
+    const auto deadline = Clock::now() + max_call;
+    slot->deadline_ns.store(deadline.time_since_epoch().count(), std::memory_order_relaxed);
+    slot->state.store(id << 2 | CallSlot::Running, std::memory_order_release);
+    return id;
+  }
+  // It ended; true when the watchdog stopped it (the termination is cleared here, once the
+  // watchdog is done, so that it cannot hit the next call).
+  bool disarm(uint64_t id) {
+    uint64_t running = id << 2 | CallSlot::Running;
+    if (slot->state.compare_exchange_strong(running, id << 2 | CallSlot::Idle)) return false;
+    while ((slot->state.load(std::memory_order_acquire) & 3) != CallSlot::Stopped) {
+      std::this_thread::yield();
+    }
+    isolate->CancelTerminateExecution();
+    slot->state.store(id << 2 | CallSlot::Idle, std::memory_order_release);
+    return true;
+  }
+
   ~ThreadIsolate() {
     watchdog->forget(slot.get());
     context.Reset();
@@ -216,13 +237,7 @@ CallStatus V8Instance::call(Function fn, std::span<const uint64_t> args, uint64_
   }
 
   const bool outermost = t.depth++ == 0;
-  uint64_t serial = 0;
-  if (outermost) {
-    serial = ++t.serial;
-    const auto deadline = Clock::now() + limits_.max_call;
-    t.slot->deadline_ns.store(deadline.time_since_epoch().count(), std::memory_order_relaxed);
-    t.slot->state.store(serial << 2 | CallSlot::Running, std::memory_order_release);
-  }
+  const uint64_t serial = outermost ? t.arm(limits_.max_call) : 0;
   v8::TryCatch caught(isolate);
   v8::MaybeLocal<v8::Value> returned =
       e.handle.Get(isolate)->Call(context, v8::Undefined(isolate), static_cast<int>(argc), argv);
@@ -230,17 +245,7 @@ CallStatus V8Instance::call(Function fn, std::span<const uint64_t> args, uint64_
 
   bool stopped = false;
   if (outermost) {
-    uint64_t running = serial << 2 | CallSlot::Running;
-    if (!t.slot->state.compare_exchange_strong(running, serial << 2 | CallSlot::Idle)) {
-      // The watchdog is stopping this call: once it is done, clear the termination so that it
-      // cannot hit the next call.
-      while ((t.slot->state.load(std::memory_order_acquire) & 3) != CallSlot::Stopped) {
-        std::this_thread::yield();
-      }
-      isolate->CancelTerminateExecution();
-      t.slot->state.store(serial << 2 | CallSlot::Idle, std::memory_order_release);
-      stopped = true;
-    }
+    stopped = t.disarm(serial);
   } else if (isolate->IsExecutionTerminating()) {
     return CallStatus::Timeout;  // the outermost call reports and cancels it
   }
@@ -407,7 +412,14 @@ core::Result<std::unique_ptr<WasmInstance>, std::string> V8Engine::instantiate(
   auto ctor = wasm.As<v8::Object>()->Get(context, str(isolate, "Instance")).ToLocalChecked();
   v8::Local<v8::Value> argv[] = {module_object, imports};
   v8::Local<v8::Object> object;
-  if (!ctor.As<v8::Function>()->NewInstance(context, 2, argv).ToLocal(&object)) {
+  // The module's start function runs in here: as long as max_call, like any call.
+  const uint64_t serial = thread->arm(limits.max_call);
+  const bool made = ctor.As<v8::Function>()->NewInstance(context, 2, argv).ToLocal(&object);
+  if (thread->disarm(serial)) {
+    return core::unexpected("its start function ran past max_call (" +
+                            std::to_string(limits.max_call.count()) + " ms)");
+  }
+  if (!made) {
     const std::string why = caught.HasCaught() ? to_string(isolate, caught.Exception()) : "";
     return core::unexpected("instantiation failed" + (why.empty() ? "" : ": " + why));
   }

@@ -269,6 +269,14 @@ TEST_P(EngineConformanceTest, AModuleCompiledOnceServesInstancesOnEveryThread) {
   EXPECT_EQ(ok, 3);
 }
 
+TEST_P(EngineConformanceTest, AStartFunctionRunningPastMaxCallIsStoppedAndRefused) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::string why = refusal("start_spins.wasm", {.max_call = 30ms});
+  EXPECT_NE(why.find("start function ran past max_call"), std::string::npos) << why;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  EXPECT_EQ(refusal("start_spins.wasm", {.max_call = 30ms}), why) << "the next one is stopped too";
+}
+
 TEST_P(EngineConformanceTest, RefusesWhatIsNotWasm) {
   auto bad = engine().compile("not wasm at all");
   ASSERT_FALSE(bad);
