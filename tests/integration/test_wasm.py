@@ -40,10 +40,11 @@ def third_party(name: str) -> str:
 
 
 def plugin_config(origin: str, file: str, *, name: str = "t", abi: str = "proxy_wasm", config: str = "",
-                  fail_open: bool = False, max_call_ms: int = 300, on_route: bool = True) -> str:
+                  fail_open: bool = False, max_call_ms: int = 300, on_route: bool = True,
+                  runtime: str = "v8") -> str:
     text = simple_config(origin, route=f"plugins: [{name}]" if on_route else "")
     text += (
-        "wasm:\n  plugins:\n"
+        f"wasm:\n  runtime: {runtime}\n  plugins:\n"
         f"    - {{ name: {name}, file: {json.dumps(file)}, abi: {abi}, config: {json.dumps(config)},"
         f" fail_open: {str(fail_open).lower()}, max_call_ms: {max_call_ms} }}\n"
     )
@@ -289,6 +290,25 @@ def test_http_auth_random_grants_or_forbids_by_the_call_answer(vortex, echo_orig
     proxy.stop()
     assert proxy.stderr().count("access granted") == 3
     assert proxy.stderr().count("access forbidden") == 3
+
+
+def test_the_wabt_runtime_runs_the_same_plugins_and_a_reload_switches_engines(vortex, echo_origin, client):
+    proxy = vortex(plugin_config(echo_origin.address, guest("test_filter.wasm"), config="on-wabt", runtime="wabt"),
+                   workers=2)
+    seen = {k.lower(): v for k, v in echoed(client.get(proxy.url + "/a"))["headers"]}
+    assert seen["x-wasm-config"] == "on-wabt"
+    assert client.get(proxy.url + "/deny").status_code == 401
+    assert client.get(proxy.url + "/trap").status_code == 500
+    assert echoed(client.get(proxy.url + "/a"))  # a fresh instance serves the next request
+    head = proxy.config_text[: proxy.config_text.index("routes:")]
+    proxy.config_path.write_text(head + plugin_config(echo_origin.address, guest("test_filter.wasm"),
+                                                      config="on-wabt", runtime="v8"))
+    out = ctl(proxy, "reload")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert echoed(client.get(proxy.url + "/a"))
+    proxy.config_path.with_name("x.yaml").write_text(proxy.config_path.read_text().replace("runtime: v8", "runtime: wamr"))
+    bad = run_cli("check", "--config", str(proxy.config_path.with_name("x.yaml")))
+    assert bad.returncode == 1 and "expected v8 or wabt" in bad.stderr, bad.stderr
 
 
 # --- start, check, reload, push --------------------------------------------------------------

@@ -6,6 +6,7 @@
 #include <iterator>
 
 #include "adapters/wasm/vm/v8/v8_engine.h"
+#include "adapters/wasm/vm/wabt/wabt_engine.h"
 #include "adapters/wasm/wasm_filter.h"
 #include "app/vortex/worker.h"
 
@@ -67,12 +68,17 @@ std::optional<size_t> hash_of(const std::optional<std::string>& contents) {
   return std::hash<std::string>{}(*contents);
 }
 
-// Compiles `bytes` for `settings`; with `start`, also starts it once on this thread with nothing
+// validate() has refused any other name.
+wasm::WasmEngine& engine_named(std::string_view runtime) {
+  return runtime == "wabt" ? wasm::wabt_engine() : wasm::v8_engine();
+}
+
+// Compiles `bytes` for `settings` on `engine`; with `start`, also starts it once on this thread with nothing
 // the workers own, so a module that fails vm_start or configure is refused before any worker
 // sees it.
 core::Result<std::shared_ptr<const wasm::PluginModule>, std::string> compile_plugin(
-    const WasmPlugin& settings, const std::string& bytes, bool start) {
-  auto module = wasm::PluginModule::create(settings, bytes, wasm::v8_engine());
+    const WasmPlugin& settings, const std::string& bytes, wasm::WasmEngine& engine, bool start) {
+  auto module = wasm::PluginModule::create(settings, bytes, engine);
   if (!module) {
     std::string joined;
     for (const auto& e : module.error()) joined += (joined.empty() ? "" : "; ") + e;
@@ -100,7 +106,7 @@ std::vector<std::pair<const WasmPlugin*, std::string>> WasmPlugins::check(
       problems.emplace_back(&settings, who(settings) + ": cannot read " + settings.file);
       continue;
     }
-    auto compiled = compile_plugin(settings, *bytes, true);
+    auto compiled = compile_plugin(settings, *bytes, engine_named(config.wasm.runtime), true);
     if (!compiled) problems.emplace_back(&settings, std::move(compiled.error()));
   }
   return problems;
@@ -123,6 +129,7 @@ core::Result<WasmPlugins::Plugins, std::vector<std::string>> WasmPlugins::compil
   std::lock_guard lock(mutex_);
   Plugins next;
   std::vector<std::string> errors;
+  wasm::WasmEngine& engine = engine_named(config.wasm.runtime);
   for (const WasmPlugin& settings : config.wasm.plugins) {
     auto bytes = module_bytes(settings);
     if (!bytes) {
@@ -131,11 +138,12 @@ core::Result<WasmPlugins::Plugins, std::vector<std::string>> WasmPlugins::compil
     }
     const auto running = running_.find(settings.name);
     if (running != running_.end() && running->second.bytes == *bytes &&
+        &running->second.runtime->module().engine() == &engine &&
         same_settings(running->second.settings, settings)) {
       next.emplace(settings.name, running->second);  // unchanged: keeps running as it is
       continue;
     }
-    auto module = compile_plugin(settings, *bytes, false);
+    auto module = compile_plugin(settings, *bytes, engine, false);
     if (!module) {
       errors.push_back(std::move(module.error()));
       continue;

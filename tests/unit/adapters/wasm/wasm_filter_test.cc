@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "adapters/wasm/vm/v8/v8_engine.h"
+#include "adapters/wasm/vm/wabt/wabt_engine.h"
 #include "support/pipeline_harness.h"
 
 namespace vx::adapters::wasm {
@@ -39,8 +40,13 @@ class ScriptedHttpCaller final : public HttpCaller {
   boost::asio::io_context& io_;
 };
 
-class WasmFilterTest : public ::testing::Test, protected testing::PipelineHarness {
+// The host runs the same on every engine behind the port: each test runs on each.
+using EngineOf = WasmEngine& (*)();
+
+class WasmFilterTest : public ::testing::TestWithParam<EngineOf>,
+                       protected testing::PipelineHarness {
  protected:
+  WasmEngine& engine() { return GetParam()(); }
   core::config::WasmPlugin plugin_config(std::string name = "test") {
     core::config::WasmPlugin p;
     p.name = std::move(name);
@@ -51,7 +57,7 @@ class WasmFilterTest : public ::testing::Test, protected testing::PipelineHarnes
   }
   // Compiles `file`, starts it on "worker 0" (this thread) and routes through it.
   std::shared_ptr<PluginRuntime> use(const std::string& file, core::config::WasmPlugin config) {
-    auto module = PluginModule::create(config, guest(file), v8_engine());
+    auto module = PluginModule::create(config, guest(file), engine());
     EXPECT_TRUE(module) << (module ? "" : module.error().front());
     if (!module) return nullptr;
     auto runtime = std::make_shared<PluginRuntime>(*module, 1, std::make_shared<CallCounters>(1));
@@ -69,7 +75,7 @@ class WasmFilterTest : public ::testing::Test, protected testing::PipelineHarnes
   ScriptedHttpCaller http_{io_};
 };
 
-TEST_F(WasmFilterTest, EditsRequestAndResponseHeaders) {
+TEST_P(WasmFilterTest, EditsRequestAndResponseHeaders) {
   use("test_filter.wasm", plugin_config());
   FakeDownstreamExchange exchange(
       io_, {.target = "/edit", .headers = {{"x-replace", "old"}, {"x-remove", "gone"}}});
@@ -84,7 +90,7 @@ TEST_F(WasmFilterTest, EditsRequestAndResponseHeaders) {
   ASSERT_EQ(observer_.records.size(), 1u);
 }
 
-TEST_F(WasmFilterTest, ALocalResponseIsSentAsThePluginWroteIt) {
+TEST_P(WasmFilterTest, ALocalResponseIsSentAsThePluginWroteIt) {
   auto runtime = use("test_filter.wasm", plugin_config());
   FakeDownstreamExchange exchange(io_, {.target = "/deny"});
   serve(exchange);
@@ -95,7 +101,7 @@ TEST_F(WasmFilterTest, ALocalResponseIsSentAsThePluginWroteIt) {
   EXPECT_EQ(runtime->counters().totals()[static_cast<size_t>(CallResult::Deny)], 1u);
 }
 
-TEST_F(WasmFilterTest, AnHttpCallHoldsTheRequestUntilItsAnswer) {
+TEST_P(WasmFilterTest, AnHttpCallHoldsTheRequestUntilItsAnswer) {
   use("test_filter.wasm", plugin_config());
   http_.answer = HttpCaller::Response{200, {}, {}, "alice"};
   FakeDownstreamExchange exchange(io_, {.target = "/call"});
@@ -108,7 +114,7 @@ TEST_F(WasmFilterTest, AnHttpCallHoldsTheRequestUntilItsAnswer) {
   EXPECT_EQ(exchange.answer().status, 200);
 }
 
-TEST_F(WasmFilterTest, AnHttpCallsAnswerMayDenyTheRequest) {
+TEST_P(WasmFilterTest, AnHttpCallsAnswerMayDenyTheRequest) {
   use("test_filter.wasm", plugin_config());
   http_.answer = HttpCaller::Response{500, {}, {}, ""};
   FakeDownstreamExchange exchange(io_, {.target = "/call"});
@@ -118,7 +124,7 @@ TEST_F(WasmFilterTest, AnHttpCallsAnswerMayDenyTheRequest) {
   EXPECT_EQ(exchange.answer().body, "forbidden by auth\n");
 }
 
-TEST_F(WasmFilterTest, AFailedHttpCallReachesThePluginToo) {
+TEST_P(WasmFilterTest, AFailedHttpCallReachesThePluginToo) {
   use("test_filter.wasm", plugin_config());
   http_.answer = std::nullopt;
   FakeDownstreamExchange exchange(io_, {.target = "/call"});
@@ -126,7 +132,7 @@ TEST_F(WasmFilterTest, AFailedHttpCallReachesThePluginToo) {
   EXPECT_EQ(exchange.answer().status, 403);
 }
 
-TEST_F(WasmFilterTest, APauseNeverResumedIsDeniedAfterMaxCall) {
+TEST_P(WasmFilterTest, APauseNeverResumedIsDeniedAfterMaxCall) {
   auto config = plugin_config();
   config.max_call = 40ms;
   use("test_filter.wasm", config);
@@ -138,7 +144,7 @@ TEST_F(WasmFilterTest, APauseNeverResumedIsDeniedAfterMaxCall) {
   EXPECT_EQ(pool_.acquires(), 0u);
 }
 
-TEST_F(WasmFilterTest, BodiesAreBufferedAndRewrittenWithoutAStaleLength) {
+TEST_P(WasmFilterTest, BodiesAreBufferedAndRewrittenWithoutAStaleLength) {
   use("test_filter.wasm", plugin_config());
   pool_.script({.body = {"abc"}});
   FakeDownstreamExchange exchange(io_,
@@ -151,7 +157,7 @@ TEST_F(WasmFilterTest, BodiesAreBufferedAndRewrittenWithoutAStaleLength) {
   EXPECT_FALSE(exchange.answer_header("content-length"));
 }
 
-TEST_F(WasmFilterTest, ATrapFailsTheRequestAndAFreshInstanceServesTheNext) {
+TEST_P(WasmFilterTest, ATrapFailsTheRequestAndAFreshInstanceServesTheNext) {
   auto runtime = use("test_filter.wasm", plugin_config());
   FakeDownstreamExchange trapped(io_, {.target = "/trap"});
   serve(trapped);
@@ -164,7 +170,7 @@ TEST_F(WasmFilterTest, ATrapFailsTheRequestAndAFreshInstanceServesTheNext) {
   EXPECT_EQ(pool_.records().back().header("x-wasm-config"), "configured");
 }
 
-TEST_F(WasmFilterTest, FailOpenLetsTheRequestOnAfterATrap) {
+TEST_P(WasmFilterTest, FailOpenLetsTheRequestOnAfterATrap) {
   auto config = plugin_config();
   config.fail_open = true;
   use("test_filter.wasm", config);
@@ -174,7 +180,7 @@ TEST_F(WasmFilterTest, FailOpenLetsTheRequestOnAfterATrap) {
   EXPECT_EQ(pool_.acquires(), 1u);
 }
 
-TEST_F(WasmFilterTest, AnEndlessLoopIsStoppedAtMaxCall) {
+TEST_P(WasmFilterTest, AnEndlessLoopIsStoppedAtMaxCall) {
   auto config = plugin_config();
   config.max_call = 30ms;
   auto runtime = use("test_filter.wasm", config);
@@ -187,7 +193,7 @@ TEST_F(WasmFilterTest, AnEndlessLoopIsStoppedAtMaxCall) {
   EXPECT_EQ(next.answer().status, 200);
 }
 
-TEST_F(WasmFilterTest, AMemoryBombIsStopped) {
+TEST_P(WasmFilterTest, AMemoryBombIsStopped) {
   auto config = plugin_config();
   config.max_call = 5s;  // the cap must stop it, not the clock
   use("test_filter.wasm", config);
@@ -196,7 +202,7 @@ TEST_F(WasmFilterTest, AMemoryBombIsStopped) {
   EXPECT_EQ(exchange.answer().status, 500);
 }
 
-TEST_F(WasmFilterTest, PropertiesSharedDataMetricsForeignCallsAndWasi) {
+TEST_P(WasmFilterTest, PropertiesSharedDataMetricsForeignCallsAndWasi) {
   use("test_filter.wasm", plugin_config());
   for (const char* path : {"/property", "/shared", "/shared", "/foreign", "/wasi"}) {
     FakeDownstreamExchange exchange(io_, {.target = path});
@@ -217,7 +223,7 @@ TEST_F(WasmFilterTest, PropertiesSharedDataMetricsForeignCallsAndWasi) {
   EXPECT_TRUE(counted);
 }
 
-TEST_F(WasmFilterTest, TicksRunOnTheRootContext) {
+TEST_P(WasmFilterTest, TicksRunOnTheRootContext) {
   auto config = plugin_config();
   config.config = "tick";
   use("test_filter.wasm", config);
@@ -230,7 +236,7 @@ TEST_F(WasmFilterTest, TicksRunOnTheRootContext) {
   EXPECT_GE(ticks, 2);
 }
 
-TEST_F(WasmFilterTest, Abi010CallbacksAndSemantics) {
+TEST_P(WasmFilterTest, Abi010CallbacksAndSemantics) {
   use("abi_0_1_0.wasm", plugin_config("old"));
   FakeDownstreamExchange exchange(io_, {.target = "/"});
   serve(exchange);
@@ -238,7 +244,7 @@ TEST_F(WasmFilterTest, Abi010CallbacksAndSemantics) {
   EXPECT_EQ(pool_.records()[0].header("x-missing-ok"), "y");
 }
 
-TEST_F(WasmFilterTest, TheExecuteAbiAllowsWith200AndOtherwiseIs403) {
+TEST_P(WasmFilterTest, TheExecuteAbiAllowsWith200AndOtherwiseIs403) {
   auto allow = plugin_config("allow");
   allow.abi = core::config::WasmAbi::Execute;
   use("execute_allow.wasm", allow);
@@ -253,6 +259,9 @@ TEST_F(WasmFilterTest, TheExecuteAbiAllowsWith200AndOtherwiseIs403) {
   EXPECT_EQ(denied.answer().status, 403);
   EXPECT_NE(denied.answer().body.find("\"error\":\"Forbidden\""), std::string::npos);
 }
+
+INSTANTIATE_TEST_SUITE_P(Engines, WasmFilterTest, ::testing::Values(&v8_engine, &wabt_engine),
+                         [](const auto& info) { return std::string(info.param().name()); });
 
 TEST(PluginModuleTest, RefusesModulesThatCannotRunWithAMessage) {
   core::config::WasmPlugin config;
