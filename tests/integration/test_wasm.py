@@ -479,3 +479,23 @@ def test_plugin_calls_and_plugin_defined_metrics_are_exported(vortex, echo_origi
     assert value(text, "vortex_wasm_calls_total", plugin="t", result="continue") >= 4
     assert value(text, "vortex_wasm_plugin_metric_total", plugin="t", metric="requests") == 5
     assert value(text, "vortex_wasm_plugin_metric_current", plugin="t", metric="ticks") >= 2
+
+
+def test_the_example_config_of_make_run_loads_its_plugin_and_a_push_swaps_it(vortex, origin, client):
+    """examples/vortex.yaml as `make run` starts it (its listeners and origins moved to free
+    ports) and the README's walk-through: the plugin acts, and pushing version 2 swaps it."""
+    repo = Path(__file__).resolve().parents[2]
+    text = (repo / "examples" / "vortex.yaml").read_text()
+    text = re.sub(r"\nlisteners:\n.*?\n\n", "\n", text, flags=re.S)  # the harness adds one
+    first, second = origin("origin-1"), origin("origin-2")
+    text = text.replace("127.0.0.1:9001", first.address).replace("127.0.0.1:9002", second.address)
+    examples = Path(vortex_bin()).parent / "examples"
+    text = text.replace("../build/examples/", f"{examples}/").replace("path: stdout", 'path: "off"')
+    proxy = vortex(text)
+    resp = client.get(proxy.url + "/anything")
+    assert resp.headers["x-vortex-plugin"] == "hello_header/1"
+    assert {k.lower(): v for k, v in echoed(resp)["headers"]}["x-hello"] == "hello from wasm"
+    assert "x-vortex-plugin" not in client.get(proxy.url + "/hello").headers  # not on that route
+    out = push(proxy, str(examples / "hello_header_v2.wasm"), "hello")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert client.get(proxy.url + "/anything").headers["x-vortex-plugin"] == "hello_header/2"
