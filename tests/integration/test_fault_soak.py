@@ -187,12 +187,13 @@ def judge(outcome: Outcome, logged: dict | None, ledger: Ledger) -> str:
         if logged is None or (logged["status"], logged["bytes"]) != (200, outcome.size):
             return "UNEXPECTED: ok, but the access log disagrees"
         return "ok"
-    if outcome.kind not in ("status-502", "cut", "no-response"):
-        return f"UNEXPECTED: {outcome.kind}"
     if logged is None:
         return f"UNEXPECTED: {outcome.kind}, not in the access log"
     upstream = logged.get("upstream", "")
-    if not ledger.down_during(upstream, outcome.start, outcome.end):
+    killed = ledger.down_during(upstream, outcome.start, outcome.end)
+    if outcome.kind not in ("status-502", "cut", "no-response"):
+        return f"UNEXPECTED: {outcome.kind}" + (", its origin was killed" if killed else "")
+    if not killed:
         return f"UNEXPECTED: {outcome.kind} from {upstream or 'no upstream'}, which was up"
     if outcome.method != "POST" and outcome.kind != "cut":
         return f"UNEXPECTED: {outcome.kind} on a {outcome.method} (retries cover it)"
@@ -365,7 +366,8 @@ class H2Client:
                     self.broken = True
                     for s in streams.values():
                         if not s.finished:  # judged or not: the stream hangs
-                            self._fail(s, "timeout", f"no progress for {CLIENT_TIMEOUT_S:.0f} s, {s.sent} body bytes sent")
+                            sent = f", {s.sent} body bytes sent" if s.plan.body else ""
+                            self._fail(s, "timeout", f"no progress for {CLIENT_TIMEOUT_S:.0f} s{sent}")
                     break
                 data = self.sock.recv(1 << 16)
                 if not data:
