@@ -749,6 +749,191 @@ def run_in_loop(name: str, until: float, step, ledger: Ledger) -> threading.Thre
     return t
 
 
+class FaultSoak:
+    """One run, phase by phase: Vortex and what it talks to, the ledger of what happened, and the
+    numbers the summary prints. A phase records failures in the ledger and goes on, so one run
+    reports everything it found."""
+
+    def __init__(self, vortex, tmp_path, redis: RedisServer, web: list[OriginProcess], h2c: list[OriginProcess]):
+        self.redis, self.web, self.h2c = redis, web, h2c
+        self.tmp_path = tmp_path
+        self.plain, self.secure = free_port(), free_port()
+        cert = make_cert(tmp_path, "soak", "localhost", ["localhost", "127.0.0.1"])
+        self.access_log = tmp_path / "access.log"
+        self.bodies = [config_body(v, web, h2c) for v in (0, 1)]
+        head = config_head(self.plain, self.secure, cert, redis, self.access_log)
+        self.proxy = vortex(head + self.bodies[0], workers=2, listeners=2, port=self.plain)
+        self.ledger = Ledger()
+        self.numbers: dict[str, str] = {}  # summary line -> text
+        self.resources: list[tuple[float, int, int]] = []  # (seconds into the storm, fds, RSS)
+
+    def warm_up_and_take_baseline(self):
+        assert wait_decided_by_redis(self.proxy.url), f"Redis never answered\n{self.proxy.describe()}"
+        for got in check_every_protocol(self.proxy.url, self.plain, self.secure, "warm-up", 20):
+            assert got.kind == "ok", got
+        time.sleep(POOL_IDLE_MS / 1000 * 2.5)  # the warm-up's pooled connections expire
+        self.base_fds = quiet_fds(self.proxy.pid)
+        self.base_rss = self.proxy.rss()
+
+    def run_storm(self):
+        """The load and the faults, all at once for SECONDS."""
+        ledger, proxy = self.ledger, self.proxy
+        start = time.monotonic()
+        until = start + SECONDS
+        loads = {"h2load h2c": h2load(self.plain, SECONDS, h1=False), "h2load h1": h2load(self.plain, SECONDS, h1=True)}
+        h1_clients = [httpx.Client(trust_env=False, timeout=CLIENT_TIMEOUT_S) for _ in range(2)]
+        h2_clients: dict[str, H2Client] = {}  # thread name -> its connection
+
+        def h1_step(client: httpx.Client, name: str):
+            return lambda rng, seq: ledger.add(run_h1(client, proxy.url, plan_request(rng, f"{name}-{seq}"), name))
+
+        def h2_step(name: str, port: int, tls: bool, streams: int):
+            def step(rng, seq):
+                if name not in h2_clients or h2_clients[name].broken:  # a failed connection is replaced
+                    if name in h2_clients:
+                        h2_clients.pop(name).close()
+                    h2_clients[name] = H2Client(port, tls)
+                for outcome in h2_clients[name].run([plan_request(rng, f"{name}-{seq}-{i}") for i in range(streams)], name):
+                    ledger.add(outcome)
+
+            return step
+
+        def vanishing(rng, seq):
+            extra = [("X-Upstream", "h2c")] if rng.random() < 0.3 else []
+            how = vanish_h2 if rng.random() < 0.5 else vanish_h1
+            kind, outcome = how(self.plain, f"vanish-{seq}", rng.random() < 0.5, rng, extra)
+            with ledger.lock:
+                ledger.vanished[kind] += 1
+            if outcome:
+                ledger.add(outcome)
+            time.sleep(rng.uniform(0.05, 0.3))
+
+        def sample(rng, seq):
+            self.resources.append((time.monotonic() - start, open_fds(proxy.pid), proxy.rss()))
+            time.sleep(1.0)
+
+        threads = [
+            run_in_loop("h1-a", until, h1_step(h1_clients[0], "h1-a"), ledger),
+            run_in_loop("h1-b", until, h1_step(h1_clients[1], "h1-b"), ledger),
+            run_in_loop("h2c", until, h2_step("h2c", self.plain, False, 3), ledger),
+            run_in_loop("h2-tls", until, h2_step("h2-tls", self.secure, True, 2), ledger),
+            run_in_loop("vanishing", until, vanishing, ledger),
+            run_in_loop("resources", until, sample, ledger),
+            run_once("origin killer", ledger, kill_and_restart_origins, self.web + self.h2c, ledger, until, random.Random(1)),
+            run_once("redis breaker", ledger, restart_or_hang_redis, self.redis, ledger, until, random.Random(2)),
+            run_once("reloader", ledger, reload_configs, proxy, self.bodies, ledger, until, random.Random(3)),
+        ]
+        for t in threads:
+            t.join(timeout=max(0.0, until - time.monotonic()) + CLIENT_TIMEOUT_S * 2)
+            if t.is_alive():
+                ledger.problem(f"thread {t.name} still running {CLIENT_TIMEOUT_S * 2:.0f} s after the end")
+        self.elapsed = time.monotonic() - start
+        for c in h1_clients + list(h2_clients.values()):
+            c.close()
+        for name, proc in loads.items():
+            out, _ = proc.communicate(timeout=60)
+            counts = h2load_counts(out)
+            self.numbers[name] = f"{counts['total']} requests, {counts['2xx']} 2xx, {counts['failed']} failed, {counts['errored']} errored"
+            if counts["failed"] or counts["errored"] or counts["timeout"] or counts["2xx"] != counts["succeeded"]:
+                ledger.problem(f"{name} saw failures:\n{out}")
+        (self.tmp_path / "resources.tsv").write_text("".join(f"{t:.1f}\t{f}\t{r}\n" for t, f, r in self.resources))
+
+    def check_recovery(self):
+        """Everything is back, and Vortex serves every path again."""
+        assert all(o.alive for o in self.web + self.h2c)
+        if not wait_decided_by_redis(self.proxy.url):
+            self.ledger.problem("after the soak, Redis never decided again")
+        still_out = wait_recovered(self.proxy)
+        if still_out:
+            self.ledger.problem(f"endpoints not back 15 s after the soak: {still_out}")
+        for got in check_every_protocol(self.proxy.url, self.plain, self.secure, "final", 10):
+            if got.kind != "ok":
+                self.ledger.problem(f"after the soak: {got}")
+
+    def check_resources(self):
+        """Descriptors back at the baseline once the pools and sessions idled out; RSS bounded
+        and flat. Under ASan freed memory sits in its quarantine: RSS says nothing there."""
+        pid = self.proxy.pid
+        deadline = time.monotonic() + 20
+        end_fds = open_fds(pid)
+        while end_fds > self.base_fds and time.monotonic() < deadline:
+            time.sleep(0.2)
+            end_fds = open_fds(pid)
+        if end_fds > self.base_fds:
+            self.ledger.problem(f"descriptors: {end_fds} 20 s after the load, {self.base_fds} before it\n{fd_targets(pid)}")
+        end_rss = self.proxy.rss()
+        thirds = rss_by_third(self.resources)
+        if not SANITIZED and end_rss - self.base_rss > MAX_RSS_GROWTH:
+            self.ledger.problem(f"RSS grew by {(end_rss - self.base_rss) >> 20} MiB")
+        if not SANITIZED and len(thirds) == 3 and thirds[2] - thirds[0] > MAX_RSS_DRIFT:
+            self.ledger.problem(f"RSS drifts up under steady load: medians by third {[t >> 20 for t in thirds]} MiB")
+        mib = 1 << 20
+        self.numbers["descriptors"] = f"{self.base_fds} before, peak {max(f for _, f, _ in self.resources)}, {end_fds} after"
+        self.numbers["RSS MiB"] = (
+            f"{self.base_rss / mib:.1f} before, peak {max(r for _, _, r in self.resources) / mib:.1f}, {end_rss / mib:.1f} after; "
+            f"median by third of the run {[round(r / mib, 1) for r in thirds]}"
+        )
+
+    def check_metrics(self):
+        problem = self.ledger.problem
+        text = scrape(self.proxy)
+        reloads = tuple(metric_sum(text, "vortex_config_reloads_total", result=r) for r in ("success", "failure"))
+        if reloads != (self.ledger.reloads_ok, self.ledger.reloads_refused):
+            problem(f"vortex_config_reloads_total (success, failure) = {reloads}, expected {(self.ledger.reloads_ok, self.ledger.reloads_refused)}")
+        contained = metric_sum(text, "vortex_contained_failures_total")
+        if contained:
+            problem(f"vortex_contained_failures_total = {contained}\n{self.proxy.stderr()[-3000:]}")
+        decisions = {d: metric_sum(text, "vortex_rate_limit_decisions_total", decision=d) for d in ("allowed", "limited", "error")}
+        if decisions["limited"] or not decisions["allowed"]:
+            problem(f"rate limit decisions {decisions}: the generous policy never denies, and Redis answered")
+        self.numbers["rate limit decisions"] = ", ".join(f"{k} {v:g}" for k, v in decisions.items())
+        # Nothing is in flight any more: gauges that kept a count would skew balancing and dashboards.
+        for gauge in ("vortex_downstream_connections_active", "vortex_upstream_active_requests"):
+            deadline = time.monotonic() + 5  # the connections gauge is refreshed every 200 ms
+            while (left := metric_sum(scrape(self.proxy), gauge)) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            if left:
+                problem(f"{gauge} sums to {left:g} with no client left")
+
+    def judge_every_request(self) -> list[str]:
+        """Stops Vortex (a crash or a bad exit fails there; the access log is flushed), then judges
+        every checked request against the access log, and what no client checked (h2load's) by
+        its status. Returns what is unexpected."""
+        self.proxy.stop()
+        logged: dict[str, dict] = {}
+        statuses = Counter()
+        unexpected = []
+        for line in self.access_log.read_text().splitlines():
+            record = json.loads(line)
+            if record["request_id"] in logged:
+                unexpected.append(f"UNEXPECTED: request id logged twice: {logged[record['request_id']]} and {record}")
+            logged[record["request_id"]] = record
+            statuses[record["status"]] += 1
+        verdicts = Counter()
+        for outcome in self.ledger.outcomes:
+            verdict = judge(outcome, logged.get(outcome.request_id), self.ledger)
+            verdicts[verdict] += 1
+            if verdict.startswith("UNEXPECTED"):
+                unexpected.append(f"{verdict}: {outcome} access log: {logged.get(outcome.request_id)}")
+        checked = {o.request_id for o in self.ledger.outcomes}
+        for rid, record in logged.items():
+            if record["status"] != 200 and rid not in checked and not rid.startswith("vanish-"):
+                unexpected.append(f"UNEXPECTED: {record['status']} on an unchecked request: {record}")
+        self.numbers["verdicts"] = ", ".join(f"{k} {v}" for k, v in verdicts.most_common())
+        self.numbers["access log"] = f"{len(logged)} requests, statuses {dict(statuses)}"
+        return unexpected
+
+    def summary(self) -> list[str]:
+        ledger = self.ledger
+        counted = {
+            "faults": ", ".join(f"{k} {v}" for k, v in sorted(ledger.faults.items())),
+            "by client": ", ".join(f"{k} {v}" for k, v in sorted(Counter(o.client for o in ledger.outcomes).items())),
+            "vanished clients": ", ".join(f"{k} {v}" for k, v in sorted(ledger.vanished.items())),
+        }
+        head = f"fault soak: {self.elapsed:.0f} s (FAULT_SOAK_SECONDS={SECONDS:.0f}), {len(ledger.outcomes)} checked requests"
+        return [head] + [f"  {k}: {v}" for k, v in (counted | self.numbers).items()]
+
+
 def test_http1_and_http2_load_through_origin_kills_redis_restarts_reloads_and_vanishing_clients(
     vortex, tmp_path, capsys
 ):
@@ -756,173 +941,21 @@ def test_http1_and_http2_load_through_origin_kills_redis_restarts_reloads_and_va
     web = [OriginProcess(f"o{i}") for i in range(1, 5)]
     h2c = [OriginProcess(f"h2c{i}", "h2c") for i in range(1, 3)]
     try:
-        _soak(vortex, tmp_path, capsys, redis, web, h2c)
+        soak = FaultSoak(vortex, tmp_path, redis, web, h2c)
+        soak.warm_up_and_take_baseline()
+        soak.run_storm()
+        soak.check_recovery()
+        soak.check_resources()
+        soak.check_metrics()
+        unexpected = soak.judge_every_request()
     finally:
         for o in web + h2c:
             o.kill()
         redis.stop()
-
-
-def _soak(vortex, tmp_path, capsys, redis, web, h2c):
-    plain, secure = free_port(), free_port()
-    cert = make_cert(tmp_path, "soak", "localhost", ["localhost", "127.0.0.1"])
-    access_log = tmp_path / "access.log"
-    bodies = [config_body(v, web, h2c) for v in (0, 1)]
-    proxy = vortex(config_head(plain, secure, cert, redis, access_log) + bodies[0], workers=2, listeners=2, port=plain)
-    ledger = Ledger()
-    assert wait_decided_by_redis(proxy.url), f"Redis never answered\n{proxy.describe()}"
-    for got in check_every_protocol(proxy.url, plain, secure, "warm-up", 20):
-        assert got.kind == "ok", got
-    time.sleep(POOL_IDLE_MS / 1000 * 2.5)  # the warm-up's pooled connections expire
-    base_fds = quiet_fds(proxy.pid)
-    base_rss = proxy.rss()
-
-    start = time.monotonic()
-    until = start + SECONDS
-    loads = {"h2load h2c": h2load(plain, SECONDS, h1=False), "h2load h1": h2load(plain, SECONDS, h1=True)}
-    resources: list[tuple[float, int, int]] = []  # (t, fds, rss)
-
-    def sample(rng, seq):
-        resources.append((time.monotonic() - start, open_fds(proxy.pid), proxy.rss()))
-        time.sleep(1.0)
-
-    h1_clients = [httpx.Client(trust_env=False, timeout=CLIENT_TIMEOUT_S) for _ in range(2)]
-
-    def h1_step(client: httpx.Client, name: str):
-        return lambda rng, seq: ledger.add(run_h1(client, proxy.url, plan_request(rng, f"{name}-{seq}"), name))
-
-    h2_clients: dict[str, H2Client] = {}  # thread name -> its connection
-
-    def h2_step(name: str, port: int, tls: bool, streams: int):
-        def step(rng, seq):
-            if name not in h2_clients or h2_clients[name].broken:  # a failed connection is replaced
-                if name in h2_clients:
-                    h2_clients.pop(name).close()
-                h2_clients[name] = H2Client(port, tls)
-            for outcome in h2_clients[name].run([plan_request(rng, f"{name}-{seq}-{i}") for i in range(streams)], name):
-                ledger.add(outcome)
-
-        return step
-
-    def vanishing(rng, seq):
-        rid = f"vanish-{seq}"
-        extra = [("X-Upstream", "h2c")] if rng.random() < 0.3 else []
-        how = vanish_h2 if rng.random() < 0.5 else vanish_h1
-        kind, outcome = how(plain, rid, rng.random() < 0.5, rng, extra)
-        with ledger.lock:
-            ledger.vanished[kind] += 1
-        if outcome:
-            ledger.add(outcome)
-        time.sleep(rng.uniform(0.05, 0.3))
-
-    threads = [
-        run_in_loop("h1-a", until, h1_step(h1_clients[0], "h1-a"), ledger),
-        run_in_loop("h1-b", until, h1_step(h1_clients[1], "h1-b"), ledger),
-        run_in_loop("h2c", until, h2_step("h2c", plain, False, 3), ledger),
-        run_in_loop("h2-tls", until, h2_step("h2-tls", secure, True, 2), ledger),
-    ]
-    threads.append(run_in_loop("vanishing", until, vanishing, ledger))
-    threads.append(run_in_loop("resources", until, sample, ledger))
-    fault_threads = [
-        run_once("origin killer", ledger, kill_and_restart_origins, web + h2c, ledger, until, random.Random(1)),
-        run_once("redis breaker", ledger, restart_or_hang_redis, redis, ledger, until, random.Random(2)),
-        run_once("reloader", ledger, reload_configs, proxy, bodies, ledger, until, random.Random(3)),
-    ]
-    for t in threads + fault_threads:
-        t.join(timeout=max(0.0, until - time.monotonic()) + CLIENT_TIMEOUT_S * 2)
-        if t.is_alive():
-            ledger.problem(f"thread {t.name} still running {CLIENT_TIMEOUT_S * 2:.0f} s after the end")
-    elapsed = time.monotonic() - start
-    for c in h1_clients + list(h2_clients.values()):
-        c.close()
-    load_counts = {}
-    for name, proc in loads.items():
-        out, _ = proc.communicate(timeout=60)
-        load_counts[name] = counts = h2load_counts(out)
-        if counts["failed"] or counts["errored"] or counts["timeout"] or counts["2xx"] != counts["succeeded"]:
-            ledger.problem(f"{name} saw failures:\n{out}")
-
-    # After the storm: everything is back, and Vortex serves every path again.
-    assert all(o.alive for o in web + h2c)
-    if not wait_decided_by_redis(proxy.url):
-        ledger.problem("after the soak, Redis never decided again")
-    still_out = wait_recovered(proxy)
-    if still_out:
-        ledger.problem(f"endpoints not back 15 s after the soak: {still_out}")
-    for got in check_every_protocol(proxy.url, plain, secure, "final", 10):
-        if got.kind != "ok":
-            ledger.problem(f"after the soak: {got}")
-
-    # Descriptors: back at the baseline once the pools and sessions have idled out.
-    deadline = time.monotonic() + 20
-    end_fds = open_fds(proxy.pid)
-    while end_fds > base_fds and time.monotonic() < deadline:
-        time.sleep(0.2)
-        end_fds = open_fds(proxy.pid)
-    if end_fds > base_fds:
-        ledger.problem(f"descriptors: {end_fds} 20 s after the load, {base_fds} before it\n{fd_targets(proxy.pid)}")
-    end_rss = proxy.rss()
-    peak_rss = max([r for _, _, r in resources] + [end_rss])
-    # Under ASan freed memory sits in its quarantine: RSS says nothing there.
-    if not SANITIZED and end_rss - base_rss > MAX_RSS_GROWTH:
-        ledger.problem(f"RSS grew by {(end_rss - base_rss) >> 20} MiB")
-    thirds = rss_by_third(resources)
-    if not SANITIZED and len(thirds) == 3 and thirds[2] - thirds[0] > MAX_RSS_DRIFT:
-        ledger.problem(f"RSS drifts up under steady load: medians by third {[t >> 20 for t in thirds]} MiB")
-
-    text = scrape(proxy)
-    reloads = (metric_sum(text, "vortex_config_reloads_total", result="success"),
-               metric_sum(text, "vortex_config_reloads_total", result="failure"))
-    if reloads != (ledger.reloads_ok, ledger.reloads_refused):
-        ledger.problem(f"vortex_config_reloads_total (success, failure) = {reloads}, expected {(ledger.reloads_ok, ledger.reloads_refused)}")
-    contained = metric_sum(text, "vortex_contained_failures_total")
-    if contained:
-        ledger.problem(f"vortex_contained_failures_total = {contained}\n{proxy.stderr()[-3000:]}")
-    decisions = {d: metric_sum(text, "vortex_rate_limit_decisions_total", decision=d) for d in ("allowed", "limited", "error")}
-    if decisions["limited"] or not decisions["allowed"]:
-        ledger.problem(f"rate limit decisions {decisions}: the generous policy never denies, and Redis answered")
-
-    proxy.stop()  # flushes the access log; a crash or a bad exit fails here
-    logged: dict[str, dict] = {}
-    statuses = Counter()
-    unexpected = []
-    for line in access_log.read_text().splitlines():
-        record = json.loads(line)
-        if record["request_id"] in logged:
-            unexpected.append(f"UNEXPECTED: request id logged twice: {logged[record['request_id']]} and {record}")
-        logged[record["request_id"]] = record
-        statuses[record["status"]] += 1
-    verdicts: Counter = Counter()
-    explained_ids = set()
-    for outcome in ledger.outcomes:
-        verdict = judge(outcome, logged.get(outcome.request_id), ledger)
-        verdicts[verdict] += 1
-        explained_ids.add(outcome.request_id)
-        if verdict.startswith("UNEXPECTED"):
-            unexpected.append(f"{verdict}: {outcome} access log: {logged.get(outcome.request_id)}")
-    # What no client checked (h2load's requests) must not have failed either.
-    for rid, record in logged.items():
-        if record["status"] != 200 and rid not in explained_ids and not rid.startswith("vanish-"):
-            unexpected.append(f"UNEXPECTED: {record['status']} on an unchecked request: {record}")
-
-    summary = [
-        f"fault soak: {elapsed:.0f} s (FAULT_SOAK_SECONDS={SECONDS:.0f}), {len(ledger.outcomes)} checked requests",
-        "  faults: " + ", ".join(f"{k} {v}" for k, v in sorted(ledger.faults.items())),
-        "  verdicts: " + ", ".join(f"{k} {v}" for k, v in verdicts.most_common()),
-        "  by client: " + ", ".join(f"{k} {v}" for k, v in sorted(Counter(o.client for o in ledger.outcomes).items())),
-        "  vanished clients: " + ", ".join(f"{k} {v}" for k, v in sorted(ledger.vanished.items())),
-        "  " + "; ".join(f"{k}: {v['total']} requests, {v['2xx']} 2xx, {v['failed']} failed, {v['errored']} errored" for k, v in load_counts.items()),
-        f"  access log: {len(logged)} requests, statuses {dict(statuses)}",
-        f"  rate limit decisions: {decisions}",
-        f"  descriptors: {base_fds} before, peak {max(f for _, f, _ in resources)}, {end_fds} after",
-        f"  RSS MiB: {base_rss / 2**20:.1f} before, peak {peak_rss / 2**20:.1f}, {end_rss / 2**20:.1f} after; "
-        f"median by third of the run {[round(r / 2**20, 1) for r in thirds]}",
-        f"  unexpected: {len(unexpected)}, problems: {len(ledger.problems)}",
-    ]
+    summary = soak.summary() + [f"  unexpected: {len(unexpected)}, problems: {len(soak.ledger.problems)}"]
     with capsys.disabled():
         print("\n" + "\n".join(summary))
-    report = unexpected[:30] + ledger.problems[:30]
-    assert not unexpected and not ledger.problems, "\n".join(summary + report)
+    assert not unexpected and not soak.ledger.problems, "\n".join(summary + unexpected[:30] + soak.ledger.problems[:30])
 
 
 def rss_by_third(resources: list[tuple[float, int, int]]) -> list[int]:
