@@ -14,9 +14,11 @@ Every byte is checked and every outcome is counted by kind. What a fault may exp
      that says so; any other 502, or no answer at all, is a bug. POSTs are never retried: one
      whose origin died may get a 502 or lose its connection.
   4. The load generators' requests (h2load: direct responses and small GETs) never fail.
-Afterwards Vortex still serves, its descriptors are back at the baseline once its pools idled
-out, its RSS stayed bounded, vortex_config_reloads_total counts every reload and the refusal, and
-no task failed (vortex_contained_failures_total). The counts are printed even when it passes."""
+Afterwards every endpoint is healthy again and Vortex serves every path, its descriptors are
+back at the baseline once its pools idled out, its RSS (jemalloc returning freed pages at once)
+stayed flat, vortex_config_reloads_total counts every reload and the refusal, and no task failed
+(vortex_contained_failures_total). The counts are printed even when it passes; the fds/RSS
+samples are kept in the test's tmp_path/resources.tsv."""
 
 from __future__ import annotations
 
