@@ -4,7 +4,8 @@ same port, redis-server (the rate-limit store, on_error: allow) restarts or hang
 reloads every few seconds (two valid variants in turn, by `vortexctl reload` and by SIGHUP; once
 a broken file that must be refused) and clients vanish mid-upload and mid-download.
 
-Every byte is checked and every outcome is counted by kind. What a fault may explain (`judge`):
+Every byte is checked (and a 200 must be in the access log as a 200 of as many bytes), and every
+outcome is counted by kind. What a fault may explain (`judge`):
   1. Never: wrong bytes under a 200; no progress for CLIENT_TIMEOUT_S (a hang); any status but
      200 and 502; a failed direct response (Redis down or hung is on_error: allow).
   2. A request may fail (502, or its connection or stream cut before or after the response head)
