@@ -141,9 +141,6 @@ clusters:
     assert 0.4 <= elapsed < 3.0, f"504 after {elapsed:.2f}s with timeout_ms 500"
 
 
-@pytest.mark.xfail(strict=True, reason="found by the fault soak: after an upstream dies mid-body, "
-                   "H2Stream::run waits limits.idle_timeout_ms (60 s) for progress that cannot come "
-                   "before it resets the stream; HTTP/1.1 closes at once")
 @pytest.mark.parametrize("then", ["reset", "close"])
 def test_upstream_gone_mid_body_resets_the_h2_stream_at_once(vortex, raw_origin, then):
     # The HTTP/2 twin of test_origin_reset_mid_response_cuts_the_client_connection: the 200
@@ -320,16 +317,12 @@ def test_a_slow_upstream_reader_makes_the_h2_client_wait(vortex, raw_origin, cer
         conn.close()
 
 
-@pytest.mark.parametrize("failure", ["reset", "bad_chunk"])
-def test_an_upstream_failing_mid_body_resets_the_h2_stream_at_once(vortex, raw_origin, failure):
+def test_a_bad_chunk_size_mid_body_resets_the_h2_stream_at_once(vortex, raw_origin):
     from h2frames import INTERNAL_ERROR, H2Conn, request_headers
     from origins import replying
 
-    if failure == "reset":
-        origin = raw_origin(replying(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"x" * 1000, then="reset"))
-    else:
-        origin = raw_origin(replying(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                                     b"3e8\r\n" + b"x" * 1000 + b"\r\nzz\r\n", then="hold"))
+    origin = raw_origin(replying(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                 b"3e8\r\n" + b"x" * 1000 + b"\r\nzz\r\n", then="hold"))
     proxy = vortex(simple_config(origin.address))  # idle_timeout_ms: the default 60 s
     conn = H2Conn(proxy.port)
     try:

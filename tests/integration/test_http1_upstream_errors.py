@@ -84,10 +84,6 @@ def test_origin_reset_mid_response_cuts_the_client_connection(vortex, raw_origin
     assert len(body) < 100000, "a truncated upstream body was presented as complete"
 
 
-@pytest.mark.xfail(strict=True, reason="found by the fault soak: send_head only buffers the head (it goes "
-                   "out with the first body bytes), so when the upstream dies before any body byte "
-                   "send_answer sees response_started() and the connection closes without a byte, "
-                   "while the access log says 502")
 @pytest.mark.parametrize("then", ["reset", "close"])
 def test_origin_gone_after_its_head_before_any_body_byte_still_gets_an_answer(vortex, raw_origin, then):
     origin = raw_origin(replying(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n", then=then))
