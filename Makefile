@@ -1,12 +1,13 @@
 # Vortex — every target starts from a fresh Debian 12 machine: `deps` runs the bootstrap first.
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
+BUILD_TSAN ?= build-tsan
 PYTHON     := /usr/bin/python3
 PYTEST     := $(PYTHON) -m pytest
 JOBS       ?= $(shell nproc)
 CMAKE_GEN  := cmake -G Ninja -Wno-dev
 
-.PHONY: all deps build run test test-unit test-integration test-slow test-asan bench bench-instructions bench-tail bench-ratelimit bench-wasm microbench \
+.PHONY: all deps build run test test-unit test-integration test-slow test-asan test-tsan bench bench-instructions bench-tail bench-ratelimit bench-wasm microbench \
         lint format clean
 
 all: build
@@ -47,6 +48,18 @@ test-asan: deps
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 VORTEX_SANITIZED=1 \
 	  VORTEX_BIN=$(abspath $(BUILD_ASAN))/vortex $(PYTEST) -q -m "not slow"
 
+# The same suites under ThreadSanitizer. A race is a failure: halt_on_error ends the process with
+# exitcode 66, which ctest and the integration harness report as a bad exit (docs/sanitizers.md).
+TSAN_OPTIONS_RUN := halt_on_error=1 exitcode=66 second_deadlock_stack=1 \
+                    suppressions=$(abspath tests/tsan.supp)
+test-tsan: deps
+	@$(CMAKE_GEN) -S . -B $(BUILD_TSAN) -DCMAKE_BUILD_TYPE=Debug -DVORTEX_SANITIZE_THREAD=ON \
+	  -DVORTEX_MICROBENCH=OFF >/dev/null
+	@ninja -C $(BUILD_TSAN) -j$(JOBS)
+	@TSAN_OPTIONS="$(TSAN_OPTIONS_RUN)" ctest --test-dir $(BUILD_TSAN) --output-on-failure -j$(JOBS)
+	@TSAN_OPTIONS="$(TSAN_OPTIONS_RUN)" VORTEX_SANITIZED=1 \
+	  VORTEX_BIN=$(abspath $(BUILD_TSAN))/vortex $(PYTEST) -q -m "not slow"
+
 bench: build
 	@VORTEX=$(abspath $(BUILD))/vortex bench/macro/http1.sh
 
@@ -79,4 +92,4 @@ format:
 	@clang-format -i $(SOURCES)
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN)

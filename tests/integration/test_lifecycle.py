@@ -22,7 +22,7 @@ def test_version_prints_name_semver_commit_and_build_type():
     assert re.fullmatch(r"vortex \d+\.\d+\.\d+ \([^,()\s]+, [^()]+\)", got.stdout.strip()), got.stdout
 
 
-@pytest.mark.skipif(os.environ.get("VORTEX_SANITIZED") == "1", reason="ASan replaces the allocator")
+@pytest.mark.skipif(os.environ.get("VORTEX_SANITIZED") == "1", reason="sanitizer builds replace the allocator")
 def test_allocator_is_jemalloc_with_the_frame_cache_setting():
     # src/app/vortex/allocator_tuning.cc: without it, coroutine frames overflow jemalloc's
     # per-thread cache under load. jemalloc prints its options at exit when asked.

@@ -84,7 +84,8 @@ def _has_top_key(text: str, key: str) -> bool:
 class VortexProcess:
     """One running `vortex run`. port/url are the first listener's."""
 
-    def __init__(self, config_path: Path, config_text: str, port: int, metrics_port: int, admin_socket: str, workdir: Path):
+    def __init__(self, config_path: Path, config_text: str, port: int, metrics_port: int, admin_socket: str, workdir: Path,
+                 env: dict[str, str] | None = None):
         self.config_path = config_path
         self.config_text = config_text
         self.port = port
@@ -102,6 +103,7 @@ class VortexProcess:
             stderr=self._err,
             stdin=subprocess.DEVNULL,
             cwd=str(workdir),
+            env={**os.environ, **env} if env else None,
         )
         self.pid = self.proc.pid
         self.stopped = False
@@ -196,7 +198,9 @@ class VortexFactory:
         full = "\n".join(head) + "\n" + text
         return full, port, metrics_port, admin
 
-    def __call__(self, text: str, *, workers: int = 1, listeners: int = 1, port: int | None = None, drain_timeout_ms: int = 3000, wait: bool = True) -> VortexProcess:
+    def __call__(self, text: str, *, workers: int = 1, listeners: int = 1, port: int | None = None, drain_timeout_ms: int = 3000, wait: bool = True,
+                 env: dict[str, str] | None = None) -> VortexProcess:
+        """`env`: variables added to the test's environment for this vortex only."""
         full, port, metrics_port, admin = self.config(text, workers=workers, port=port, drain_timeout_ms=drain_timeout_ms)
         workdir = self.tmp_path / f"vortex{self.counter}"
         workdir.mkdir()
@@ -205,28 +209,39 @@ class VortexFactory:
         binary = vortex_bin()
         if not os.access(binary, os.X_OK):
             raise AssertionError(f"no vortex binary at {binary}: run `make build` or set VORTEX_BIN")
-        proc = VortexProcess(path, full, port, metrics_port, admin, workdir)
+        proc = VortexProcess(path, full, port, metrics_port, admin, workdir, env)
         self.instances.append(proc)
         if wait:
             proc.wait_ready(listeners)
         return proc
 
     def cleanup(self) -> list[str]:
-        """Stops what the test left running; returns problems (crash, bad exit) to report."""
+        """Stops what the test left running; returns problems (crash, bad exit, a
+        ThreadSanitizer report from any instance, however it ended) to report."""
         problems = []
         for p in self.instances:
-            if p.stopped:
-                continue
-            if p.proc.poll() is not None:
-                problems.append(f"vortex exited on its own with {p.proc.returncode} during the test\n{p.describe()}")
-                p.stopped = True
-                continue
-            try:
-                p.stop(expect_exit=0, timeout=15)
-            except AssertionError as e:
-                problems.append(str(e))
+            if not p.stopped:
+                if p.proc.poll() is not None:
+                    problems.append(f"vortex exited on its own with {p.proc.returncode} during the test\n{p.describe()}")
+                    p.stopped = True
+                else:
+                    try:
+                        p.stop(expect_exit=0, timeout=15)
+                    except AssertionError as e:
+                        problems.append(str(e))
+            # `make test-tsan` halts vortex at its first race (exit 66, a bad exit above), but a
+            # test that kills vortex or expects another exit code would not see that one.
+            report = _tsan_report(p.stderr())
+            if report:
+                problems.append(f"vortex ({p.config_path.parent.name}) reported a race:\n{report}")
         shutil.rmtree(self.sockdir, ignore_errors=True)
         return problems
+
+
+def _tsan_report(stderr: str) -> str:
+    """The first ThreadSanitizer report in `stderr` (its first 12000 characters), or ""."""
+    start = stderr.find("WARNING: ThreadSanitizer:")
+    return stderr[start : start + 12000] if start >= 0 else ""
 
 
 def _dedent(text: str) -> str:

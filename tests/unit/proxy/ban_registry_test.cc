@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <thread>
+#include <vector>
+
 namespace vx::proxy {
 namespace {
 
@@ -55,6 +59,46 @@ TEST(BanRegistryTest, ManualBansWorkWithAutomaticBansOffAndUnbanLiftsAtOnce) {
   EXPECT_TRUE(registry.unban("192.0.2.9"));
   EXPECT_FALSE(view.is_banned("192.0.2.9"));
   EXPECT_FALSE(registry.unban("192.0.2.9"));
+}
+
+// The registry's threading contract (make test-tsan checks it): workers record violations and
+// read their own BanView on accept, the sweeper sweeps, the admin API bans, lists and unbans,
+// and a reload changes the settings, all at once.
+TEST(BanRegistryTest, WorkersSweeperAdminAndReloadShareItAcrossThreads) {
+  constexpr int kRounds = 200;
+  BanRegistry registry(settings(1));
+  auto worker = [&registry](std::string prefix) {
+    BanView view(registry);
+    for (int i = 0; i < kRounds; ++i) {
+      const std::string ip = prefix + std::to_string(i % 50);
+      registry.record_violation(ip, kT0 + milliseconds(i));
+      view.is_banned(ip);
+      view.is_banned("192.0.2.1");
+    }
+  };
+  std::thread a(worker, "10.0.0."), b(worker, "10.0.1.");
+  std::thread sweeper([&] {
+    for (int i = 0; i < kRounds; ++i) registry.sweep(kT0 + milliseconds(i * 5));
+  });
+  std::thread admin([&] {
+    for (int i = 0; i < kRounds; ++i) {
+      registry.ban("192.0.2.1", milliseconds(100), kT0 + milliseconds(i));
+      registry.list(kT0 + milliseconds(i));
+      registry.unban("192.0.2.1");
+      registry.active();
+    }
+  });
+  std::thread reload([&] {
+    for (int i = 0; i < kRounds; ++i) registry.update_settings(settings(i % 3));
+  });
+  for (std::thread* t : {&a, &b, &sweeper, &admin, &reload}) t->join();
+
+  registry.sweep(kT0 + std::chrono::hours(1));
+  BanView view(registry);
+  EXPECT_EQ(registry.active(), 0u);
+  EXPECT_FALSE(view.is_banned("10.0.0.1"));
+  EXPECT_TRUE(registry.ban("192.0.2.1", milliseconds(100), kT0));
+  EXPECT_TRUE(view.is_banned("192.0.2.1"));
 }
 
 }  // namespace

@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
+#include <thread>
 
 #include "proxy/runtime.h"
 #include "support/std_regex_compiler.h"
@@ -158,6 +160,44 @@ TEST(WorkerMetricsTest, StatusesOutsideHttpRangeAreNotCounted) {
   for (const auto& c : counters.by_status) total += c.load();
   EXPECT_EQ(total, 1u);
   EXPECT_EQ(counters.at(499), 1u);
+}
+
+// The shard's threading contract (make test-tsan checks it): the worker's thread counts and adds
+// series as reloads bring new names while the scrape thread walks the tables and sums them.
+TEST(WorkerMetricsTest, AScrapeOnAnotherThreadWalksTheTablesWhileReloadsAddSeries) {
+  constexpr int kReloads = 40;
+  constexpr uint64_t kStreamsPerReload = 50;
+  std::vector<std::shared_ptr<const Runtime>> runtimes;
+  for (int i = 0; i < kReloads; ++i) {
+    const std::string n = std::to_string(i);
+    runtimes.push_back(runtime_of({route("r" + n, "/" + n, "c" + n), route("api", "/", "c" + n)},
+                                  {cluster("c" + n, {"127.0.0.1:" + std::to_string(9000 + i)})}));
+  }
+  WorkerMetrics metrics;
+  std::atomic<bool> done{false};
+  std::thread worker([&] {
+    for (const auto& rt : runtimes) {
+      for (uint64_t k = 0; k < kStreamsPerReload; ++k) metrics.on_log(record(*rt, 1, 200, 1ms));
+      metrics.set_listener_connections("main", rt->serial());
+    }
+    done.store(true, std::memory_order_release);
+  });
+  uint64_t seen = 0;
+  do {
+    uint64_t api = 0;
+    metrics.visit(
+        [&](const auto& routes, const auto& upstreams, const auto&, const auto& listeners) {
+          for (const auto& r : routes) {
+            if (r->route == "api") api += r->requests.at(200);
+          }
+          for (const auto& u : upstreams) EXPECT_FALSE(u->endpoint.empty());
+          for (const auto& l : listeners) EXPECT_EQ(l->listener, "main");
+        });
+    EXPECT_GE(api, seen);  // one writer: a later scrape never sees less
+    seen = api;
+  } while (!done.load(std::memory_order_acquire));
+  worker.join();
+  EXPECT_EQ(find_route(metrics, "api")->requests.at(200), kReloads * kStreamsPerReload);
 }
 
 }  // namespace
