@@ -160,6 +160,9 @@ uint64_t set_header_map_pairs(void* h, const uint64_t* a) {
   if (!bytes) return r(WasmResult::InvalidMemoryAccess);
   const auto pairs = decode_pairs(*bytes);
   if (!pairs) return r(WasmResult::ParseFailure);
+  for (const auto& [name, value] : *pairs) {
+    if (name.empty()) return r(WasmResult::BadArgument);  // before any field is touched
+  }
   const auto* fields = map_fields(p, type);
   if (!fields) return r(WasmResult::NotFound);
   std::vector<std::string> names;  // the regular fields there now, gone unless set again

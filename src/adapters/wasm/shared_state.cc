@@ -24,8 +24,13 @@ std::optional<SharedState::Value> SharedState::get_data(std::string_view vm,
 WasmResult SharedState::set_data(std::string_view vm, std::string_view key, std::string_view bytes,
                                  uint32_t cas) {
   std::lock_guard lock(data_mutex_);
-  Value& value = data_[data_key(vm, key)];
-  if (cas != 0 && value.cas != cas) return WasmResult::CasMismatch;
+  std::string name = data_key(vm, key);
+  const auto found = data_.find(name);
+  // A CAS against a key nobody set fails without creating it (it stays NotFound).
+  if (cas != 0 && (found == data_.end() || found->second.cas != cas)) {
+    return WasmResult::CasMismatch;
+  }
+  Value& value = found != data_.end() ? found->second : data_[std::move(name)];
   value.bytes.assign(bytes);
   value.cas = next_cas_++;
   if (next_cas_ == 0) next_cas_ = 1;  // 0 means "no check"

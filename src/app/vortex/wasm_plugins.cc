@@ -73,9 +73,9 @@ wasm::WasmEngine& engine_named(std::string_view runtime) {
   return runtime == "wabt" ? wasm::wabt_engine() : wasm::v8_engine();
 }
 
-// Compiles `bytes` for `settings` on `engine`; with `start`, also starts it once on this thread with nothing
-// the workers own, so a module that fails vm_start or configure is refused before any worker
-// sees it.
+// Compiles `bytes` for `settings` on `engine`; with `start`, also starts it once on this thread
+// with nothing the workers own, so a module that fails vm_start or configure is refused before any
+// worker sees it.
 core::Result<std::shared_ptr<const wasm::PluginModule>, std::string> compile_plugin(
     const WasmPlugin& settings, const std::string& bytes, wasm::WasmEngine& engine, bool start) {
   auto module = wasm::PluginModule::create(settings, bytes, engine);
