@@ -362,7 +362,7 @@ EOF
 # Prints nothing: the caller runs "$VORTEX" itself, whatever characters its path holds.
 # BENCH_VORTEX_WASM=FILE: a `wasm:` block with one plugin (bench/macro/wasm.sh writes them),
 # appended to the config and run on the route.
-BENCH_VORTEX_WASM=""
+BENCH_VORTEX_WASM=${BENCH_VORTEX_WASM:-}
 gen_vortex() {
   local dir=$1 port=$2 upstream=$3 metrics_port=$4 plugins=""
   if [[ -n $BENCH_VORTEX_WASM ]]; then
