@@ -19,6 +19,19 @@ def test_empty_lines_before_a_request_line_are_ignored(echo_proxy):
     assert json.loads(resp.body)["path"] == "/after-crlf"
 
 
+def test_connection_cannot_strip_the_host_routing_used_nor_the_content_length(echo_proxy):
+    # A hop-by-hop list naming Host would have the upstream answer for its default virtual host,
+    # past a host-restricted route; naming Content-Length would leave the body undelimited.
+    with RawConnection(echo_proxy.port) as conn:
+        conn.send(b"POST /p HTTP/1.1\r\nHost: routed.example\r\nConnection: host, content-length\r\n"
+                  b"Content-Length: 5\r\n\r\nhello")
+        resp = conn.read_response()
+    assert resp.status == 200
+    seen = json.loads(resp.body)
+    assert dict((k.lower(), v) for k, v in seen["headers"])["host"] == "routed.example"
+    assert seen["body_bytes"] == 5
+
+
 def test_an_http10_client_gets_no_100_continue(echo_proxy):
     with RawConnection(echo_proxy.port) as conn:
         conn.send(b"POST /upload HTTP/1.0\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")

@@ -30,6 +30,10 @@ bool always_hop_by_hop(const Header& h, bool keep_upgrade) {
 
 // The field names Connection lists, beyond those dropped anyway ("keep-alive", and "close",
 // which names no field): most heads name nothing else, and then no field is compared.
+// Host and Content-Length are never honoured there: routing chose the upstream by that Host and
+// the body is framed by that length, so `Connection: host` must not send the upstream a request
+// without the Host it was routed by (its default virtual host would answer), nor
+// `Connection: content-length` a body it cannot delimit (nginx ignores both the same way).
 struct ConnectionTokens {
   // Tokens past the sixteenth are not honoured: a head with that many is hostile anyway.
   std::array<std::string_view, 16> names;
@@ -38,6 +42,7 @@ struct ConnectionTokens {
   void add_from(std::string_view list) {
     for_each_token(list, [&](std::string_view token) {
       if (iequals(token, "close") || iequals(token, "keep-alive")) return;
+      if (iequals(token, "host") || iequals(token, "content-length")) return;
       if (count < names.size()) names[count++] = token;
     });
   }

@@ -37,5 +37,14 @@ TEST(HopByHopTest, ConnectionTokensMatchCaseInsensitively) {
   EXPECT_EQ(names(headers), (std::vector<std::string_view>{"X-B"}));
 }
 
+TEST(HopByHopTest, ConnectionCannotRemoveTheHostRoutingUsedNorTheBodysLength) {
+  HeaderList headers{{"Host", "admin.internal"},
+                     {"Connection", "Host, content-length, X-A"},
+                     {"Content-Length", "3"},
+                     {"X-A", "1"}};
+  remove_hop_by_hop(headers, false);
+  EXPECT_EQ(names(headers), (std::vector<std::string_view>{"Host", "Content-Length"}));
+}
+
 }  // namespace
 }  // namespace vx::core::http
