@@ -260,6 +260,18 @@ TEST_P(WasmFilterTest, TheExecuteAbiAllowsWith200AndOtherwiseIs403) {
   EXPECT_NE(denied.answer().body.find("\"error\":\"Forbidden\""), std::string::npos);
 }
 
+TEST_P(WasmFilterTest, AnOutOfBoundsAccessIsATrapAndTheNextRequestRuns) {
+  auto config = plugin_config("oob");
+  config.abi = core::config::WasmAbi::Execute;
+  auto runtime = use("execute_out_of_bounds.wasm", config);
+  for (int i = 0; i < 2; ++i) {
+    FakeDownstreamExchange exchange(io_, {});
+    serve(exchange);
+    EXPECT_EQ(exchange.answer().status, 500);
+  }
+  EXPECT_EQ(runtime->counters().totals()[static_cast<size_t>(CallResult::Trap)], 2u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, WasmFilterTest, ::testing::Values(&v8_engine, &wabt_engine),
                          [](const auto& info) { return std::string(info.param().name()); });
 
