@@ -7,7 +7,7 @@ PYTEST     := $(PYTHON) -m pytest
 JOBS       ?= $(shell nproc)
 CMAKE_GEN  := cmake -G Ninja -Wno-dev
 
-.PHONY: all deps build run test test-unit test-integration test-slow test-asan test-tsan bench bench-instructions bench-tail bench-ratelimit microbench \
+.PHONY: all deps build run test test-unit test-integration test-slow test-asan test-tsan bench bench-instructions bench-tail bench-ratelimit bench-wasm microbench \
         lint format clean
 
 all: build
@@ -74,6 +74,10 @@ bench-tail: build
 # Rate limiting on vs off (local, Redis): bench/macro/ratelimit.sh, docs/BENCHMARKS.md issue 5.
 bench-ratelimit: build
 	@VORTEX=$(abspath $(BUILD))/vortex bench/macro/ratelimit.sh
+
+# No plugin vs a header-adding Proxy-Wasm plugin (V8, WABT) vs an execute plugin: docs/BENCHMARKS.md.
+bench-wasm: build
+	@VORTEX=$(abspath $(BUILD))/vortex bench/macro/wasm.sh
 
 microbench: build
 	@$(BUILD)/bench/micro/vortex_microbench

@@ -10,6 +10,10 @@ packages=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libjemalloc-dev
   libre2-dev libcurl4-openssl-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # Wasm: libnode108's run-time dependencies (libnode itself: scripts/fetch_libnode.sh), the
+  # tools that build the test and example guests, and wabt (also the WABT engine's headers and
+  # libwabt.a, wasm.runtime: wabt)
+  libuv1 libicu72 libc-ares2 libbrotli1 clang lld wabt
   # tests: real clients and servers
   python3 python3-pytest python3-pytest-timeout python3-pytest-rerunfailures python3-httpx python3-h2 python3-hyperframe python3-redis python3-grpcio
   curl openssl redis-server nghttp2-client prometheus
@@ -22,7 +26,9 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
+if [[ ${#missing[@]} -eq 0 ]]; then
+  exec "$(dirname "$0")/fetch_libnode.sh"
+fi
 
 sudo=""
 [[ $(id -u) -ne 0 ]] && sudo=sudo
@@ -34,3 +40,4 @@ $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 for svc in nginx haproxy redis-server prometheus; do
   $sudo systemctl disable --now "$svc" >/dev/null 2>&1 || true
 done
+exec "$(dirname "$0")/fetch_libnode.sh"

@@ -360,8 +360,14 @@ EOF
 
 # gen_vortex DIR PORT UPSTREAM METRICS_PORT: DIR/vortex.yaml (SPEC.md §2), the peers' shape.
 # Prints nothing: the caller runs "$VORTEX" itself, whatever characters its path holds.
+# BENCH_VORTEX_WASM=FILE: a `wasm:` block with one plugin (bench/macro/wasm.sh writes them),
+# appended to the config and run on the route.
+BENCH_VORTEX_WASM=${BENCH_VORTEX_WASM:-}
 gen_vortex() {
-  local dir=$1 port=$2 upstream=$3 metrics_port=$4
+  local dir=$1 port=$2 upstream=$3 metrics_port=$4 plugins=""
+  if [[ -n $BENCH_VORTEX_WASM ]]; then
+    plugins=", plugins: [$(awk '/name:/ { sub(/.*name: */, ""); sub(/[ ,}].*/, ""); print; exit }' "$BENCH_VORTEX_WASM")]"
+  fi
   mkdir -p "$dir"
   cat >"$dir/vortex.yaml" <<EOF
 workers: 1                 # one worker, pinned by taskset
@@ -379,7 +385,7 @@ $(if [[ -n $BENCH_TLS_CERT ]]; then
     echo "  - { name: bench, address: \"127.0.0.1:$port\" }"
   fi)
 routes:
-  - { name: all, match: { path_prefix: "/" }, cluster: origin }
+  - { name: all, match: { path_prefix: "/" }, cluster: origin$plugins }
 clusters:
   - name: origin
     lb: round_robin
@@ -390,4 +396,5 @@ admin: { socket: "$dir/admin.sock" }
 metrics: { address: "127.0.0.1:$metrics_port" }
 access_log: { path: "off" }
 EOF
+  if [[ -n $BENCH_VORTEX_WASM ]]; then cat "$BENCH_VORTEX_WASM" >>"$dir/vortex.yaml"; fi
 }

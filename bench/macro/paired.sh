@@ -8,7 +8,8 @@
 # same phase of the VM within a round, and the per-round ratios cancel most of the swing; the
 # script prints the medians and the median of the per-round ratios first target ÷ target.
 #
-# Usage: bench/macro/paired.sh TARGET...     TARGET: nginx, haproxy, or a Vortex binary's path
+# Usage: bench/macro/paired.sh TARGET...     TARGET: nginx, haproxy, or a Vortex binary's path,
+#          or BINARY+WASM.yaml: its route runs the plugin of that `wasm:` block (see wasm.sh)
 #   e.g. bench/macro/paired.sh nginx /tmp/vortex-before build/vortex
 #   (nginx first: the ratios are then http1.sh's "cpu eff vs nginx", above 1 = less CPU)
 # Env (defaults):
@@ -41,7 +42,10 @@ done
 for t in "$@"; do
   case $t in
     nginx | haproxy) have "$t" || die "missing $t" ;;
-    *) [[ -x $t ]] || die "no Vortex binary at $t" ;;
+    *)
+      [[ -x ${t%%+*} ]] || die "no Vortex binary at ${t%%+*}"
+      [[ $t != *+* || -f ${t#*+} ]] || die "no wasm block file at ${t#*+}"
+      ;;
   esac
 done
 
@@ -62,8 +66,11 @@ for t in "$@"; do
       start_pinned "$name" "$PROXY_CPU" $("gen_$t" "$RUN_DIR/$name" "$port" "$origin")
       ;;
     *)
+      BENCH_VORTEX_WASM=""
+      [[ $t == *+* ]] && BENCH_VORTEX_WASM=${t#*+}
       gen_vortex "$RUN_DIR/$name" "$port" "$origin" "${ports[i + 5]}"
-      start_pinned "$name" "$PROXY_CPU" "$t" run --config "$RUN_DIR/$name/vortex.yaml"
+      "${t%%+*}" check --config "$RUN_DIR/$name/vortex.yaml" >&2 || die "$t: vortex check refuses its config"
+      start_pinned "$name" "$PROXY_CPU" "${t%%+*}" run --config "$RUN_DIR/$name/vortex.yaml"
       ;;
   esac
   wait_ok "$name" "http://127.0.0.1:$port/"

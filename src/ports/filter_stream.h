@@ -20,6 +20,16 @@ class FilterState {
   virtual ~FilterState() = default;
 };
 
+// Where a request came from and arrived, and how (Proxy-Wasm properties, traces).
+struct ConnectionFacts {
+  std::string_view client_ip;
+  uint16_t client_port = 0;
+  std::string_view local_ip;
+  uint16_t local_port = 0;
+  std::string_view listener;  // the configured listener's name
+  std::string_view protocol;  // "HTTP/1.0", "HTTP/1.1", "HTTP/2"
+};
+
 // How the stream ended, for on_log.
 struct StreamOutcome {
   uint16_t status = 0;  // the status sent (499: the client left first)
@@ -42,6 +52,11 @@ class FilterStream {
   virtual std::string_view request_id() const = 0;
   virtual std::string_view route_name() const = 0;    // "" before routing
   virtual std::string_view cluster_name() const = 0;  // "" before routing or without a cluster
+  virtual ConnectionFacts connection() const = 0;
+  // The worker the stream runs on (0-based): where a filter keeps per-worker state.
+  virtual unsigned worker_index() const = 0;
+  // When the request's head arrived (wall clock, for reports).
+  virtual std::chrono::system_clock::time_point start_time() const = 0;
 
   // A copy of `bytes` that lives as long as the stream (for LocalResponse, say).
   virtual std::string_view keep(std::string_view bytes) = 0;

@@ -22,9 +22,10 @@ enum class TaskKind : uint8_t {
   HealthCheckerThread,  // the health checker thread's event loop
   BanSweeperThread,     // the ban and rate-limit bucket sweeper
   MetricsServerThread,  // the metrics endpoint
+  SideCall,             // a request a filter makes on its own (a Wasm plugin's HTTP call)
 };
 
-inline constexpr size_t kTaskKindCount = static_cast<size_t>(TaskKind::MetricsServerThread) + 1;
+inline constexpr size_t kTaskKindCount = static_cast<size_t>(TaskKind::SideCall) + 1;
 
 // The label value: snake_case and stable, since dashboards and alerts select on it.
 constexpr std::string_view task_kind_name(TaskKind kind) {
@@ -55,6 +56,8 @@ constexpr std::string_view task_kind_name(TaskKind kind) {
       return "ban_sweeper_thread";
     case TaskKind::MetricsServerThread:
       return "metrics_server_thread";
+    case TaskKind::SideCall:
+      return "side_call";
   }
   return "unknown";
 }

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "core/http/message_head.h"
+#include "ports/filter_stream.h"
 #include "ports/upstream_pool.h"
 #include "proxy/stream_scratch.h"
 
@@ -21,6 +22,14 @@ class DownstreamExchange {
   virtual core::http::RequestHead& request() = 0;
   virtual std::string_view client_ip() const = 0;
   virtual bool tls() const = 0;
+  // Addresses, listener and protocol of the request's connection; views live as long as the
+  // exchange. The default knows only the client's address.
+  virtual ports::ConnectionFacts connection_facts() const {
+    ports::ConnectionFacts facts;
+    facts.client_ip = client_ip();
+    facts.protocol = "HTTP/1.1";
+    return facts;
+  }
   virtual StreamScratch& scratch() = 0;
   // The keep-alive idle timeout: the longest any single wait of the exchange may take.
   virtual std::chrono::milliseconds idle_timeout() const = 0;

@@ -43,6 +43,12 @@ class WorkerRuntime {
     }
     return current_;
   }
+  // Drops the snapshot held here (a worker that ended: what its snapshot owns, such as Wasm
+  // instances, is released while the worker's io_context still exists).
+  void release() {
+    current_.reset();
+    generation_ = ~0ULL;
+  }
 
  private:
   const RuntimeHolder& holder_;

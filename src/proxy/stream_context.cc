@@ -229,6 +229,13 @@ std::string_view StreamContext::cluster_name() const {
   return cluster_ ? std::string_view(cluster_->config->name) : std::string_view{};
 }
 
+std::chrono::system_clock::time_point StreamContext::start_time() const {
+  // Derived when asked rather than read for every stream: most never are.
+  const auto age = Clock::now() - started_;
+  return std::chrono::system_clock::now() -
+         std::chrono::duration_cast<std::chrono::system_clock::duration>(age);
+}
+
 std::string_view StreamContext::keep(std::string_view bytes) {
   return exchange_.scratch().arena.keep(bytes);
 }

@@ -118,6 +118,9 @@ class StreamContext final : public ports::FilterStream {
   std::string_view request_id() const override;
   std::string_view route_name() const override;
   std::string_view cluster_name() const override;
+  ports::ConnectionFacts connection() const override { return exchange_.connection_facts(); }
+  std::chrono::system_clock::time_point start_time() const override;
+  unsigned worker_index() const override { return worker_.index; }
   std::string_view keep(std::string_view bytes) override;
   bool add_response_header(std::string_view name, std::string_view value) override;
   void respond(const core::filter::LocalResponse& response) override;

@@ -33,6 +33,8 @@ struct WorkerContext {
   // Bans: null = off. The view is this worker's lock-free reader of the registry.
   BanRegistry* bans = nullptr;
   std::unique_ptr<BanView> ban_view;
+  // Which worker this is (0-based): where filters keep per-worker state.
+  unsigned index = 0;
 };
 
 }  // namespace vx::proxy

@@ -134,17 +134,6 @@ def test_ban_refuses_what_is_not_an_address(vortex, echo_origin):
     assert ctl(proxy, "ban", "1.2.3.4", "--ttl-ms", "soon").returncode == 2
 
 
-def test_wasm_push_is_refused_until_the_wasm_host_lands(vortex, echo_origin, tmp_path):
-    proxy = vortex(simple_config(echo_origin.address))
-    module = tmp_path / "m.wasm"
-    module.write_bytes(b"\0asm\1\0\0\0")
-    out = ctl(proxy, "wasm", "push", str(module), "--plugin", "auth")
-    assert out.returncode == 1
-    assert "wasm plugins not available yet" in out.stderr
-    missing = ctl(proxy, "wasm", "push", str(tmp_path / "none.wasm"))
-    assert missing.returncode == 1 and "cannot read" in missing.stderr
-
-
 def test_reload_command_swaps_the_routes(vortex, echo_origin):
     proxy = vortex(simple_config(echo_origin.address))
     assert httpx.get(proxy.url + "/hello", trust_env=False).status_code == 200

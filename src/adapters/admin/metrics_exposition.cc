@@ -1,5 +1,7 @@
 #include "adapters/admin/metrics_exposition.h"
 
+#include <algorithm>
+
 #include <array>
 #include <cstdio>
 #include <map>
@@ -182,6 +184,40 @@ std::string render_metrics(std::span<const proxy::WorkerMetrics* const> shards,
   out.sample("vortex_xdp_dropped_packets_total", {}, process.xdp_dropped_packets);
   out.family("vortex_wasm_calls_total", "counter",
              "Wasm plugin calls by plugin and result (continue, deny, trap, timeout).");
+  static constexpr std::string_view kResults[] = {"continue", "deny", "trap", "timeout"};
+  for (const auto& plugin : process.wasm_calls) {
+    for (size_t i = 0; i < std::size(kResults); ++i) {
+      out.sample("vortex_wasm_calls_total", {{"plugin", plugin.plugin}, {"result", kResults[i]}},
+                 plugin.results[i]);
+    }
+  }
+  // Metrics plugins define: their names become a label, so any name a plugin picks is valid
+  // exposition (Prometheus metric names cannot hold every string).
+  using Type = WasmPluginMetric::Type;
+  out.family("vortex_wasm_plugin_metric_total", "counter", "Counters Wasm plugins define.");
+  for (const auto& m : process.wasm_metrics) {
+    if (m.type == Type::Counter) {
+      out.sample("vortex_wasm_plugin_metric_total", {{"plugin", m.plugin}, {"metric", m.name}},
+                 static_cast<uint64_t>(std::max<int64_t>(m.value, 0)));
+    }
+  }
+  out.family("vortex_wasm_plugin_metric_current", "gauge", "Gauges Wasm plugins define.");
+  for (const auto& m : process.wasm_metrics) {
+    if (m.type == Type::Gauge) {
+      out.sample("vortex_wasm_plugin_metric_current", {{"plugin", m.plugin}, {"metric", m.name}},
+                 static_cast<double>(m.value));
+    }
+  }
+  out.family("vortex_wasm_plugin_metric_recorded", "summary",
+             "Histograms Wasm plugins define, as the sum and count of what they recorded.");
+  for (const auto& m : process.wasm_metrics) {
+    if (m.type == Type::Histogram) {
+      out.sample("vortex_wasm_plugin_metric_recorded_sum",
+                 {{"plugin", m.plugin}, {"metric", m.name}}, static_cast<double>(m.value));
+      out.sample("vortex_wasm_plugin_metric_recorded_count",
+                 {{"plugin", m.plugin}, {"metric", m.name}}, m.count);
+    }
+  }
   out.family("vortex_config_reloads_total", "counter",
              "Config reloads (admin ReloadConfig and SIGHUP) by result.");
   out.sample("vortex_config_reloads_total", {{"result", "success"}}, process.reloads_success);

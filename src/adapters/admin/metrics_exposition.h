@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "core/ports/clock.h"
 #include "ports/task_kind.h"
@@ -14,6 +15,22 @@
 #include "proxy/worker_metrics.h"
 
 namespace vx::adapters::admin {
+
+// One Wasm plugin's calls (vortex_wasm_calls_total): continue, deny, trap, timeout.
+struct WasmPluginCalls {
+  std::string plugin;
+  std::array<uint64_t, 4> results{};
+};
+
+// A metric a Wasm plugin defined (proxy_define_metric).
+struct WasmPluginMetric {
+  enum class Type : uint8_t { Counter, Gauge, Histogram };
+  std::string plugin;
+  std::string name;
+  Type type = Type::Counter;
+  int64_t value = 0;   // a histogram's sum
+  uint64_t count = 0;  // a histogram's observations
+};
 
 // What only the app knows.
 struct ProcessMetrics {
@@ -25,6 +42,8 @@ struct ProcessMetrics {
   uint64_t tracing_spans_dropped = 0;
   // By ports::TaskKind (ports::ContainedFailures::count).
   std::array<uint64_t, ports::kTaskKindCount> contained_failures{};
+  std::vector<WasmPluginCalls> wasm_calls;
+  std::vector<WasmPluginMetric> wasm_metrics;
 };
 
 // runtime may be null (nothing loaded yet): the endpoint gauges are then left out.

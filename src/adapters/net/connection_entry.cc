@@ -44,14 +44,14 @@ bool alpn_is_h2(TlsStream& stream) {
 ports::Awaitable<void> serve_connection(Socket socket, ConnectionSlot& slot, ConnectionEnv env,
                                         std::shared_ptr<const TlsServerContext> tls) {
   if (!tls) {
-    H1Connection h1(std::move(socket), env.worker, env.limits, false, true);
+    H1Connection h1(std::move(socket), env.worker, env.limits, env.listener, false, true);
     slot.attach(&h1);
     const H1Exit exit = co_await h1.run();
     slot.attach(nullptr);
     if (exit == H1Exit::Closed) co_return;
     // h2c: the HTTP/1.1 connection read the preface or answered the Upgrade with 101.
     std::string initial(h1.buffered());
-    H2Connection h2(std::move(h1.stream()), env.worker, env.limits, false);
+    H2Connection h2(std::move(h1.stream()), env.worker, env.limits, env.listener, false);
     if (exit == H1Exit::UpgradeH2c) {
       const auto& request = h1.upgrade_request();
       const auto settings = core::http::find_header(request.headers, "http2-settings");
@@ -74,13 +74,13 @@ ports::Awaitable<void> serve_connection(Socket socket, ConnectionSlot& slot, Con
     co_return;
   }
   if (alpn_is_h2(stream)) {
-    TlsH2Connection h2(std::move(stream), env.worker, env.limits, true);
+    TlsH2Connection h2(std::move(stream), env.worker, env.limits, env.listener, true);
     slot.attach(&h2);
     co_await h2.run({});
     slot.attach(nullptr);
     co_return;
   }
-  TlsH1Connection h1(std::move(stream), env.worker, env.limits, true, false);
+  TlsH1Connection h1(std::move(stream), env.worker, env.limits, env.listener, true, false);
   slot.attach(&h1);
   co_await h1.run();
   slot.attach(nullptr);

@@ -15,6 +15,7 @@ namespace vx::adapters::net {
 struct ConnectionEnv {
   proxy::WorkerContext& worker;
   const core::config::Limits& limits;
+  std::string_view listener;  // the configured listener's name
 };
 
 // Serves the connection until it ends; `tls` null = plain TCP. Never throws on peer input.

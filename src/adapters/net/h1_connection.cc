@@ -37,12 +37,14 @@ h1::ParseLimits parse_limits(const core::config::Limits& limits) {
 
 template <typename Stream>
 BasicH1Connection<Stream>::BasicH1Connection(Stream stream, proxy::WorkerContext& worker,
-                                             const core::config::Limits& limits, bool tls, bool h2c)
+                                             const core::config::Limits& limits,
+                                             std::string_view listener, bool tls, bool h2c)
     : socket_(std::move(stream)),
       worker_(worker),
       limits_(limits),
       tls_(tls),
       h2c_(h2c),
+      facts_(tcp_of(socket_).native_handle(), listener),
       timer_(socket_.get_executor()),
       watchdog_exit_(socket_.get_executor()),
       in_(kReadBufferBytes),

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "adapters/codec/h1/h1_parser.h"
+#include "adapters/net/socket_facts.h"
 #include "adapters/net/stream.h"
 #include "core/config/config.h"
 #include "ports/buffer_view.h"
@@ -36,8 +37,9 @@ template <typename Stream>
 class BasicH1Connection final : public proxy::DownstreamExchange, public DownstreamConnection {
  public:
   // h2c: plain listeners detect the HTTP/2 preface and accept Upgrade: h2c.
+  // `listener`: the configured listener's name (filters see it), which outlives the connection.
   BasicH1Connection(Stream stream, proxy::WorkerContext& worker, const core::config::Limits& limits,
-                    bool tls, bool h2c);
+                    std::string_view listener, bool tls, bool h2c);
 
   // Serves requests until the connection ends. Never throws. On a handover (H1Exit other than
   // Closed) the stream is left open.
@@ -56,6 +58,9 @@ class BasicH1Connection final : public proxy::DownstreamExchange, public Downstr
   // proxy::DownstreamExchange
   core::http::RequestHead& request() override { return request_; }
   std::string_view client_ip() const override { return client_ip_; }
+  ports::ConnectionFacts connection_facts() const override {
+    return facts_.get(client_ip_, request_.version_minor == 0 ? "HTTP/1.0" : "HTTP/1.1");
+  }
   bool tls() const override { return tls_; }
   proxy::StreamScratch& scratch() override { return scratch_; }
   std::chrono::milliseconds idle_timeout() const override { return limits_.idle_timeout; }
@@ -124,6 +129,7 @@ class BasicH1Connection final : public proxy::DownstreamExchange, public Downstr
   bool h2c_;
   bool first_request_ = true;
   std::string client_ip_;
+  SocketFacts facts_;
 
   // Watchdog (invariant 1). It runs beside serve() as a coroutine of its own rather than in
   // `serve() || watchdog()`: under that operator every read and write of serve() carried a

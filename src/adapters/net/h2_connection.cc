@@ -31,12 +31,14 @@ h2::H2Settings settings_for(const core::config::Limits& limits) {
 }  // namespace
 
 H2Downstream::H2Downstream(ports::Executor executor, proxy::WorkerContext& worker,
-                           const core::config::Limits& limits, bool tls, std::string client_ip)
+                           const core::config::Limits& limits, bool tls, std::string client_ip,
+                           SocketFacts facts)
     : executor_(executor),
       worker_(worker),
       limits_(limits),
       tls_(tls),
       client_ip_(std::move(client_ip)),
+      facts_(facts),
       session_(h2::H2Session::Role::Server, settings_for(limits), *this),
       write_signal_(executor),
       done_signal_(executor),
@@ -257,8 +259,10 @@ ports::Awaitable<void> H2Downstream::run(std::string initial) {
 
 template <typename Stream>
 BasicH2Connection<Stream>::BasicH2Connection(Stream stream, proxy::WorkerContext& worker,
-                                             const core::config::Limits& limits, bool tls)
-    : H2Downstream(stream.get_executor(), worker, limits, tls, client_address(tcp_of(stream))),
+                                             const core::config::Limits& limits,
+                                             std::string_view listener, bool tls)
+    : H2Downstream(stream.get_executor(), worker, limits, tls, client_address(tcp_of(stream)),
+                   SocketFacts(tcp_of(stream).native_handle(), listener)),
       stream_(std::move(stream)) {}
 
 template <typename Stream>

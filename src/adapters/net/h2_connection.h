@@ -20,6 +20,7 @@
 
 #include "adapters/codec/h2/h2_session.h"
 #include "adapters/net/h2_stream.h"
+#include "adapters/net/socket_facts.h"
 #include "adapters/net/stream.h"
 #include "core/config/config.h"
 #include "proxy/worker_context.h"
@@ -28,8 +29,10 @@ namespace vx::adapters::net {
 
 class H2Downstream : public DownstreamConnection, private h2::H2Events {
  public:
+  // `facts`: the connection's socket and listener, as filters see them.
   H2Downstream(ports::Executor executor, proxy::WorkerContext& worker,
-               const core::config::Limits& limits, bool tls, std::string client_ip);
+               const core::config::Limits& limits, bool tls, std::string client_ip,
+               SocketFacts facts);
   ~H2Downstream() override;
 
   // h2c Upgrade (RFC 7540 §3.2): `request` (answered 101 already) becomes stream 1;
@@ -43,6 +46,7 @@ class H2Downstream : public DownstreamConnection, private h2::H2Events {
   const core::config::Limits& limits() const { return limits_; }
   bool tls() const { return tls_; }
   std::string_view client_ip() const { return client_ip_; }
+  const SocketFacts& facts() const { return facts_; }
   ports::Executor executor() const { return executor_; }
   void wake_writer() { write_signal_.cancel(); }
   // The stream is woken (notify) after the writer's next produce(): its last frames are then
@@ -90,6 +94,7 @@ class H2Downstream : public DownstreamConnection, private h2::H2Events {
   const core::config::Limits& limits_;
   bool tls_;
   std::string client_ip_;
+  SocketFacts facts_;
   h2::H2Session session_;
   std::unordered_map<int32_t, H2Stream*> streams_;
   std::vector<std::unique_ptr<H2Stream>> spare_streams_;  // finished, kept for the next ones
@@ -114,7 +119,7 @@ template <typename Stream>
 class BasicH2Connection final : public H2Downstream {
  public:
   BasicH2Connection(Stream stream, proxy::WorkerContext& worker, const core::config::Limits& limits,
-                    bool tls);
+                    std::string_view listener, bool tls);
 
  private:
   ports::Awaitable<std::pair<boost::system::error_code, size_t>> read_some(

@@ -204,6 +204,10 @@ bool H2Stream::accept_websocket(const core::http::ResponseHead& head) {
 std::string_view H2Stream::client_ip() const {
   return connection_.client_ip();
 }
+
+ports::ConnectionFacts H2Stream::connection_facts() const {
+  return connection_.facts().get(connection_.client_ip(), "HTTP/2");
+}
 bool H2Stream::tls() const {
   return connection_.tls();
 }

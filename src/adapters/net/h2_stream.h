@@ -63,6 +63,7 @@ class H2Stream final : public proxy::DownstreamExchange {
   // proxy::DownstreamExchange
   core::http::RequestHead& request() override { return request_; }
   std::string_view client_ip() const override;
+  ports::ConnectionFacts connection_facts() const override;
   bool tls() const override;
   proxy::StreamScratch& scratch() override { return scratch_; }
   std::chrono::milliseconds idle_timeout() const override;

@@ -85,7 +85,8 @@ ports::Awaitable<void> TcpListener::serve() {
     auto it = connections_.emplace(connections_.end());
     ports::spawn_guarded(
         executor_,
-        serve_connection(std::move(socket), *it, ConnectionEnv{worker_, limits_}, std::move(tls)),
+        serve_connection(std::move(socket), *it, ConnectionEnv{worker_, limits_, config_.name},
+                         std::move(tls)),
         ports::TaskKind::Connection, [this, it] {
           connections_.erase(it);
           budget_.open.fetch_sub(1, std::memory_order_relaxed);

@@ -6,6 +6,7 @@
 #include "adapters/admin/metrics_exposition.h"
 #include "adapters/config/yaml_config_loader.h"
 #include "app/version.h"
+#include "app/vortex/wasm_plugins.h"
 #include "app/vortex/worker.h"
 #include "core/config/socket_address.h"
 #include "ports/contained_failures.h"
@@ -163,9 +164,26 @@ admin::BanListResult ControlPlane::bans() {
   return result;
 }
 
-admin::CallResult ControlPlane::update_wasm(std::string_view, const std::string&) {
-  // TODO(wasm): load, check and swap the module once the Wasm host lands (issue 7).
-  return {false, "wasm plugins not available yet"};
+admin::CallResult ControlPlane::update_wasm(std::string_view wasm_binary,
+                                            const std::string& plugin_name) {
+  const auto config = applier_.current();
+  if (!wasm_ || config->wasm.plugins.empty()) return {false, "no wasm plugins are configured"};
+  const std::string name = plugin_name.empty() ? config->wasm.plugins.front().name : plugin_name;
+  std::lock_guard lock(push_mutex_);
+  auto previous = wasm_->push(name, std::string(wasm_binary));
+  if (!previous) return {false, previous.error()};
+  const auto applied = applier_.apply(config, "wasm push to plugin '" + name + "'");
+  if (!applied.success) {
+    wasm_->restore(std::move(*previous));
+    std::string message =
+        "wasm push to plugin '" + name + "' refused; the running module keeps serving:";
+    for (const auto& e : applied.errors) message += "\n  " + e;
+    if (applied.errors.empty()) message += " " + applied.message;
+    return {false, std::move(message)};
+  }
+  return {true, "wasm plugin '" + name + "' runs the pushed module (" +
+                    std::to_string(wasm_binary.size()) + " bytes) from config generation " +
+                    std::to_string(applied.config_generation)};
 }
 
 std::string ControlPlane::render_metrics() {
@@ -179,6 +197,10 @@ std::string ControlPlane::render_metrics() {
   for (size_t i = 0; i < process.contained_failures.size(); ++i) {
     process.contained_failures[i] =
         ports::ContainedFailures::count(static_cast<ports::TaskKind>(i));
+  }
+  if (wasm_) {
+    process.wasm_calls = wasm_->calls();
+    process.wasm_metrics = wasm_->plugin_metrics();
   }
   const auto runtime = holder_.load();
   return admin::render_metrics(shards, runtime.get(), process, std::chrono::steady_clock::now());

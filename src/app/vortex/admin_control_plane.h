@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,7 @@
 
 namespace vx::app {
 
+class WasmPlugins;
 class Worker;
 
 class ControlPlane final : public adapters::admin::AdminBackend,
@@ -34,6 +36,7 @@ class ControlPlane final : public adapters::admin::AdminBackend,
 
   // Main thread, before start_servers().
   void attach_bans(proxy::BanRegistry* bans) { bans_ = bans; }
+  void attach_wasm(WasmPlugins* wasm) { wasm_ = wasm; }
 
   // Starts the admin socket (admin.socket) and the metrics endpoint (metrics.address; "" =
   // off). Refuses with the reason (socket taken by a live Vortex, port in use ...).
@@ -42,7 +45,11 @@ class ControlPlane final : public adapters::admin::AdminBackend,
   void stop_servers();
 
   // adapters::admin::AdminBackend. reload() loads the file (`path`, or the running one's when
-  // empty; parse and validate, every "FILE:LINE: message") and applies it.
+  // empty; parse and validate, every "FILE:LINE: message") and applies it. update_wasm() makes
+  // `wasm_binary` the module of plugin `plugin_name` (empty: the config's first) and applies
+  // the running config with it: the module compiles and starts on every worker before new
+  // requests reach it, requests in flight finish on the old one, and a module that cannot is
+  // refused with why while the old one keeps serving (WasmPlugins::push says how long it lasts).
   adapters::admin::ReloadResult reload(const std::string& path) override;
   adapters::admin::Stats stats() override;
   std::vector<adapters::admin::BackendInfo> backends() override;
@@ -64,6 +71,8 @@ class ControlPlane final : public adapters::admin::AdminBackend,
   const adapters::net::ConnectionBudget& budget_;
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   proxy::BanRegistry* bans_ = nullptr;
+  WasmPlugins* wasm_ = nullptr;
+  std::mutex push_mutex_;  // one UpdateWasmPlugin at a time: push, apply, restore if refused
 
   std::unique_ptr<adapters::admin::AdminServer> admin_server_;
   std::unique_ptr<adapters::admin::MetricsHttpServer> metrics_server_;

@@ -53,7 +53,7 @@ std::vector<std::string> restart_only_changes(const Config& now, const Config& n
 
 ConfigApplier::ConfigApplier(std::shared_ptr<const Config> running, proxy::RuntimeHolder& holder,
                              const std::vector<std::unique_ptr<Worker>>& workers,
-                             proxy::FilterSources filters)
+                             FilterStep filters)
     : holder_(holder),
       workers_(workers),
       filters_(std::move(filters)),
@@ -103,10 +103,14 @@ admin::ReloadResult ConfigApplier::apply(Loaded loaded, std::string_view source)
     return refuse(source, std::move(errors));
   }
 
-  // 3. Build the snapshot; endpoints that stay keep their state (EWMA, breaker, in flight).
+  // 3. Its filters, then the snapshot; endpoints that stay keep their state (EWMA, breaker,
+  //    requests in flight).
+  auto filters = filters_ ? filters_(*next) : FilterSetup{};
+  if (!filters) return refuse(source, std::move(filters.error()));
   const auto running = holder_.load();
-  auto runtime = proxy::Runtime::build(next, regex, std::chrono::steady_clock::now(), running.get(),
-                                       &adapters::upstream::ClientTlsContext::create, filters_);
+  auto runtime =
+      proxy::Runtime::build(next, regex, std::chrono::steady_clock::now(), running.get(),
+                            &adapters::upstream::ClientTlsContext::create, filters->sources);
   if (!runtime) return refuse(source, std::move(runtime.error()));
 
   // 4. Every subsystem checks its part (TLS certificates ...); nothing is applied yet.
@@ -142,6 +146,7 @@ admin::ReloadResult ConfigApplier::apply(Loaded loaded, std::string_view source)
   // Swap: new streams take the new snapshot, streams in flight finish on theirs.
   holder_.publish(std::move(*runtime));
   for (auto& commit : commits) commit();
+  if (filters->commit) filters->commit();
   for (const auto& worker : workers_) worker->commit_listeners(next, removed);
   {
     std::lock_guard config_lock(config_mutex_);

@@ -32,11 +32,20 @@ class ConfigApplier {
   using ReloadStep = std::function<core::Result<Commit, std::vector<std::string>>(
       const core::config::Config& config)>;
 
+  // What a config's filter chains take besides the built-in filters (its Wasm plugins, the
+  // benchmark filters), prepared for each apply before its Runtime is built: refusing refuses
+  // the apply; `commit` runs once the apply succeeded.
+  struct FilterSetup {
+    proxy::FilterSources sources;
+    Commit commit;
+  };
+  using FilterStep = std::function<core::Result<FilterSetup, std::vector<std::string>>(
+      const core::config::Config&)>;
+
   // `running`: the config the workers were started with (generation 1). `holder` already
-  // holds its Runtime. Both `holder` and `workers` must outlive the applier. `filters`: what
-  // every Runtime's filter chains take besides the built-in filters, the same as the first's.
+  // holds its Runtime. Both `holder` and `workers` must outlive the applier.
   ConfigApplier(std::shared_ptr<const core::config::Config> running, proxy::RuntimeHolder& holder,
-                const std::vector<std::unique_ptr<Worker>>& workers, proxy::FilterSources filters);
+                const std::vector<std::unique_ptr<Worker>>& workers, FilterStep filters);
 
   // Main thread, before the first apply.
   void add_reload_step(ReloadStep step);
@@ -57,8 +66,9 @@ class ConfigApplier {
   //  1. refused while not ready(); then a source that could not load refuses with its messages;
   //  2. validated as `vortex check` does (core::config::validate: names, references, ranges,
   //     patterns), so a source that built `next` itself cannot skip it;
-  //  3. a new proxy::Runtime built with the running one as `previous`: endpoints that stay
-  //     keep EWMA, breaker, health and requests in flight; names resolve; upstream TLS compiles;
+  //  3. its filters prepared (FilterStep: the Wasm plugins compile and start on every worker),
+  //     then a new proxy::Runtime built with the running one as `previous`: endpoints that
+  //     stay keep EWMA, breaker, health and requests in flight; names resolve; TLS compiles;
   //  4. every reload step checks its part (listener certificates, bans ...);
   //  5. listeners added or changed are bound on every worker, not accepting yet (a port in use
   //     refuses; the ones bound are closed again).
@@ -80,7 +90,7 @@ class ConfigApplier {
 
   proxy::RuntimeHolder& holder_;
   const std::vector<std::unique_ptr<Worker>>& workers_;
-  const proxy::FilterSources filters_;
+  const FilterStep filters_;
   std::vector<ReloadStep> steps_;
 
   std::mutex apply_mutex_;           // one apply at a time

@@ -9,6 +9,7 @@
 #include "adapters/upstream/client_tls_context.h"
 #include "app/version.h"
 #include "app/vortex/server.h"
+#include "app/vortex/wasm_plugins.h"
 
 namespace {
 
@@ -48,17 +49,21 @@ int main(int argc, char** argv) {
     return 1;
   }
   // Certificates and keys are read and matched here so `check` refuses what `run` would.
-  auto tls_problems = vx::adapters::net::check_tls(**loaded);
+  auto problems = vx::adapters::net::check_tls(**loaded);
   // Upstream trust stores too (tls.ca): a cluster that could never connect is refused now.
   for (const auto& cluster : (*loaded)->clusters) {
     auto context = vx::adapters::upstream::ClientTlsContext::create(cluster);
     if (!context) {
-      tls_problems.push_back({(*loaded)->file, cluster.where.of("tls"),
-                              "cluster '" + cluster.name + "': " + context.error()});
+      problems.push_back({(*loaded)->file, cluster.where.of("tls"),
+                          "cluster '" + cluster.name + "': " + context.error()});
     }
   }
-  if (!tls_problems.empty()) {
-    for (const auto& d : tls_problems) std::fprintf(stderr, "%s\n", d.to_string().c_str());
+  // Wasm plugins compile and start once, so a module `run` would refuse is refused here.
+  for (auto& [plugin, problem] : vx::app::WasmPlugins::check(**loaded)) {
+    problems.push_back({(*loaded)->file, plugin->where.of("file"), std::move(problem)});
+  }
+  if (!problems.empty()) {
+    for (const auto& d : problems) std::fprintf(stderr, "%s\n", d.to_string().c_str());
     return 1;
   }
   if (command == "check") {

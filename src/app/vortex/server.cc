@@ -17,6 +17,7 @@
 #include "app/vortex/bench_filters.h"
 #include "app/vortex/config_applier.h"
 #include "app/vortex/rate_limiting.h"
+#include "app/vortex/wasm_plugins.h"
 #include "app/vortex/worker.h"
 #include "proxy/runtime.h"
 
@@ -56,20 +57,6 @@ int run_server(std::shared_ptr<const core::config::Config> config) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
-  const char* bench_spec = std::getenv("VORTEX_BENCH_FILTERS");
-  auto filters = bench_filters(bench_spec ? bench_spec : "");
-  if (!filters) {
-    std::fprintf(stderr, "vortex: %s\n", filters.error().c_str());
-    return 1;
-  }
-  if (!filters->on_cluster_routes.empty()) {
-    std::fprintf(stderr, "vortex: VORTEX_BENCH_FILTERS=%s: %zu no-op filters on every route\n",
-                 bench_spec, filters->on_cluster_routes.size());
-  }
-  proxy::RuntimeHolder holder;
-  auto runtime = build_runtime(config, *filters);
-  if (!runtime) return 1;
-  holder.publish(runtime);
   adapters::net::TlsContextsHolder tls_holder;
   {
     auto tls = adapters::net::TlsContexts::build(*config);
@@ -80,6 +67,9 @@ int run_server(std::shared_ptr<const core::config::Config> config) {
     tls_holder.publish(std::move(*tls));
   }
 
+  // Declared before the workers, which read it, and the Wasm plugins, which their snapshots
+  // run.
+  proxy::RuntimeHolder holder;
   adapters::net::ConnectionBudget budget;
   budget.max = config->limits.max_connections;
   std::vector<std::unique_ptr<Worker>> workers;
@@ -94,6 +84,35 @@ int run_server(std::shared_ptr<const core::config::Config> config) {
     }
     workers.push_back(std::move(worker));
   }
+
+  // The filters a config's chains take besides the built-in ones: its Wasm plugins (compiled
+  // and started here once, so a plugin that cannot start refuses the start), and the
+  // benchmark's no-op filters.
+  const char* bench_spec = std::getenv("VORTEX_BENCH_FILTERS");
+  auto bench = bench_filters(bench_spec ? bench_spec : "");
+  if (!bench) {
+    std::fprintf(stderr, "vortex: %s\n", bench.error().c_str());
+    return 1;
+  }
+  if (!bench->on_cluster_routes.empty()) {
+    std::fprintf(stderr, "vortex: VORTEX_BENCH_FILTERS=%s: %zu no-op filters on every route\n",
+                 bench_spec, bench->on_cluster_routes.size());
+  }
+  WasmPlugins wasm(workers);
+  auto with_bench = [bench = *bench](auto setup) -> decltype(setup) {
+    if (setup) setup->sources.on_cluster_routes = bench.on_cluster_routes;
+    return setup;
+  };
+  auto first_filters = with_bench(wasm.prepare_first(*config));
+  if (!first_filters) {
+    for (const auto& e : first_filters.error()) std::fprintf(stderr, "vortex: %s\n", e.c_str());
+    return 1;
+  }
+  auto runtime = build_runtime(config, first_filters->sources);
+  if (!runtime) return 1;
+  holder.publish(std::move(runtime));
+  if (first_filters->commit) first_filters->commit();
+
   auto rate_limiting = RateLimiting::create(*config, workers);
   if (!rate_limiting) {
     std::fprintf(stderr, "vortex: %s\n", rate_limiting.error().c_str());
@@ -101,7 +120,10 @@ int run_server(std::shared_ptr<const core::config::Config> config) {
   }
   // Every new config, whichever its source, goes through the applier; the control plane
   // (admin socket, metrics endpoint, SIGHUP) feeds it the config file.
-  ConfigApplier applier(config, holder, workers, *filters);
+  ConfigApplier applier(config, holder, workers,
+                        [&wasm, with_bench](const core::config::Config& next) {
+                          return with_bench(wasm.prepare(next));
+                        });
   proxy::BanRegistry& bans = (*rate_limiting)->bans();
   // New certificates apply to new handshakes (issue 4); a bad one refuses the whole reload.
   applier.add_reload_step([&tls_holder](const core::config::Config& next)
@@ -121,6 +143,7 @@ int run_server(std::shared_ptr<const core::config::Config> config) {
   });
   ControlPlane control(applier, holder, workers, budget);
   control.attach_bans(&bans);
+  control.attach_wasm(&wasm);
   if (auto serving = control.start_servers(); !serving) {
     std::fprintf(stderr, "vortex: %s\n", serving.error().c_str());
     return 1;
@@ -151,6 +174,9 @@ int run_server(std::shared_ptr<const core::config::Config> config) {
   health_checker.stop();
   for (auto& w : workers) w->drain();
   for (auto& w : workers) w->join();
+  // Every Wasm instance goes before the io_context of the worker it ran on.
+  wasm.close();
+  holder.publish(nullptr);
   (*rate_limiting)->stop();
   std::fprintf(stderr, "vortex: stopped\n");
   return 0;

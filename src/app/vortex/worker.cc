@@ -4,6 +4,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <cstdio>
 #include <future>
 #include <random>
@@ -35,7 +36,9 @@ Worker::Worker(unsigned index, const proxy::RuntimeHolder& runtime,
       pool_(io_.get_executor()),
       context_{proxy::WorkerRuntime(runtime), pool_, random_, {}},
       budget_(budget),
-      limits_(config_->limits) {}
+      limits_(config_->limits) {
+  context_.index = index;
+}
 
 Worker::~Worker() {
   join();
@@ -64,6 +67,9 @@ core::Result<void, std::vector<std::string>> Worker::open() {
 }
 
 void Worker::start(bool pin_cpu) {
+  // Posted first, so they run before the accept loops take their first connection.
+  for (auto& task : before_accepting_) asio::post(io_, std::move(task));
+  before_accepting_.clear();
   for (auto& listener : listeners_) {
     ports::spawn_guarded(io_.get_executor(), listener->serve(), ports::TaskKind::Listener);
   }
@@ -214,6 +220,7 @@ void Worker::publish_connection_gauges() {
 
 void Worker::join() {
   if (thread_.joinable()) thread_.join();
+  context_.runtime.release();
 }
 
 }  // namespace vx::app

@@ -35,6 +35,7 @@ class Worker {
   void start(bool pin_cpu);
   // Any thread: stop accepting, let connections finish within drain_timeout, then stop.
   void drain();
+  // Waits for the thread to end, then drops the snapshot it held.
   void join();
   // Before open(): the TLS certificates of this worker's TLS listeners (swapped on reload).
   void attach_tls(const adapters::net::TlsContextsHolder& tls) { tls_ = &tls; }
@@ -56,12 +57,22 @@ class Worker {
   // This worker's metrics shard (read by the scrape and GetStats on other threads).
   const proxy::WorkerMetrics& metrics() const { return metrics_; }
 
+  unsigned index() const { return index_; }
+  proxy::WorkerContext& context() { return context_; }
+  // Runs `task` on the worker's thread and waits for it; false when the worker did not run it
+  // within 10 s (stopped or stuck). Any thread but the worker's; the worker must be started.
+  bool run_on_thread(std::function<void()> task);
+  // Runs `task` on the worker's thread without waiting. Any thread.
+  void post(std::function<void()> task) { inbox_.post(std::move(task)); }
+  // Before start(): `task` runs on the worker's thread before it accepts any connection (the
+  // Wasm plugins' instances are made there).
+  void before_accepting(std::function<void()> task) {
+    before_accepting_.push_back(std::move(task));
+  }
+
  private:
   ports::Awaitable<void> housekeeping();
   ports::Awaitable<void> wait_drained();
-  // Runs `task` on the worker's thread and waits for it; false when the worker did not run it
-  // within 10 s (stopped or stuck).
-  bool run_on_thread(std::function<void()> task);
   void publish_connection_gauges();
   // Makes and binds the listeners `config` needs (make_listeners), appending every one to
   // `into`, bound or not (whoever closes `into` closes them all), and each bind error to
@@ -101,6 +112,7 @@ class Worker {
   proxy::WorkerMetrics metrics_;
   bool metrics_on_ = false;
   const adapters::net::TlsContextsHolder* tls_ = nullptr;
+  std::vector<std::function<void()>> before_accepting_;
   std::thread thread_;
   bool draining_ = false;
 };

@@ -1,5 +1,6 @@
 #include "core/filter/head_editor.h"
 
+#include "core/http/authority.h"
 #include "core/http/token.h"
 
 namespace vx::core::filter {
@@ -67,6 +68,15 @@ bool RequestHeadEditor::set_target(std::string_view target) {
     if (byte <= 0x20 || byte == 0x7f || c == '#') return false;
   }
   head_.target = arena().keep(target);
+  return true;
+}
+
+bool RequestHeadEditor::set_authority(std::string_view authority) {
+  if (authority.empty() || !http::is_valid_authority(authority)) return false;
+  head_.authority = arena().keep(authority);
+  for (auto& h : head_.headers) {
+    if (http::iequals(h.name, "host")) h.value = head_.authority;
+  }
   return true;
 }
 

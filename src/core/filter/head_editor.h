@@ -57,6 +57,9 @@ class RequestHeadEditor : public HeaderEditor {
   // The origin-form target, path and query ("/a/b?c"). Refuses one that does not start with
   // '/' or holds a space, a control byte or '#'.
   bool set_target(std::string_view target);
+  // The authority the upstream sees (:authority, and Host when the head has one). Refuses an
+  // empty one and what core::http::is_valid_authority refuses.
+  bool set_authority(std::string_view authority);
 
  private:
   http::RequestHead& head_;

@@ -13,12 +13,8 @@
 
 #include <gtest/gtest.h>
 
-#include "proxy/runtime_holder.h"
-#include "support/fake_downstream_exchange.h"
-#include "support/fake_upstream_pool.h"
+#include "support/pipeline_harness.h"
 #include "support/scripted_filter.h"
-#include "support/seeded_random.h"
-#include "support/std_regex_compiler.h"
 
 namespace vx::proxy {
 namespace {
@@ -34,22 +30,6 @@ using testing::OriginScript;
 using testing::ScriptedFilter;
 using Request = FakeDownstreamExchange::Request;
 
-// What an observer saw of one stream (the record's views die with the call).
-struct Logged {
-  uint16_t status;
-  std::string route;
-  std::string upstream;
-  uint64_t bytes_sent;
-};
-
-class RecordingObserver final : public RequestLogger {
- public:
-  void on_log(const RequestRecord& r) override {
-    records.push_back({r.status, std::string(r.route), std::string(r.upstream), r.bytes_sent});
-  }
-  std::vector<Logged> records;
-};
-
 std::string upper(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -62,72 +42,18 @@ std::string bytes_of(const BodyBuffer& body) {
   return out;
 }
 
-class PipelineTest : public ::testing::Test {
+class PipelineTest : public ::testing::Test, protected testing::PipelineHarness {
  protected:
-  // One route "api" (every path, unless `prefix`) to cluster "api" with two endpoints; its
-  // plugins are the filters given, in order.
   void configure(std::vector<std::shared_ptr<ScriptedFilter>> filters,
                  std::function<void(core::config::Route&)> adjust = {}, std::string prefix = "/") {
-    auto config = std::make_shared<core::config::Config>();
-    core::config::Cluster cluster;
-    cluster.name = "api";
-    cluster.lb = core::config::LbPolicy::RoundRobin;
-    for (uint16_t port : {9001, 9002}) {
-      core::config::Endpoint e;
-      e.address.host = "127.0.0.1";
-      e.address.port = port;
-      e.address.text = "127.0.0.1:" + std::to_string(port);
-      cluster.endpoints.push_back(std::move(e));
-    }
-    config->clusters.push_back(std::move(cluster));
-    core::config::Route route;
-    route.name = "api";
-    route.match.path_prefix = prefix;
-    route.cluster = "api";
-    for (const auto& f : filters) route.plugins.push_back(std::string(f->name()));
-    if (adjust) adjust(route);
-    config->routes.push_back(std::move(route));
-    FilterSources sources;
-    sources.plugin = [filters](std::string_view name) -> std::shared_ptr<const ports::HttpFilter> {
-      for (const auto& f : filters) {
-        if (f->name() == name) return f;
-      }
-      return nullptr;
-    };
-    testing::StdRegexCompiler regex;
-    auto built = Runtime::build(config, regex, core::SteadyClock::now(), holder_.load().get(),
-                                nullptr, sources);
-    ASSERT_TRUE(built.has_value());
-    holder_.publish(*built);
+    PipelineHarness::configure(Filters(filters.begin(), filters.end()), std::move(adjust),
+                               std::move(prefix));
   }
 
   std::shared_ptr<ScriptedFilter> filter(std::string name) {
     return std::make_shared<ScriptedFilter>(std::move(name), trace_);
   }
 
-  // Serves one stream to its end.
-  void serve(FakeDownstreamExchange& exchange) {
-    bool done = false;
-    start(exchange, done);
-    io_.run_for(10s);
-    io_.restart();
-    ASSERT_TRUE(done) << "the stream did not finish";
-  }
-  void start(FakeDownstreamExchange& exchange, bool& done) {
-    boost::asio::co_spawn(io_.get_executor(), serve_stream(exchange, worker_),
-                          [&exchange, &done](std::exception_ptr error) {
-                            done = true;
-                            exchange.disarm();
-                            if (error) std::rethrow_exception(error);
-                          });
-  }
-
-  boost::asio::io_context io_;
-  FakeUpstreamPool pool_{io_};
-  test::SeededRandom random_;
-  RuntimeHolder holder_;
-  RecordingObserver observer_;
-  WorkerContext worker_{WorkerRuntime(holder_), pool_, random_, {&observer_}};
   std::vector<std::string> trace_;
 };
 

@@ -32,7 +32,9 @@ void append_fields(std::string& out, const core::http::HeaderList& headers) {
     at += h.name.size();
     std::memcpy(p + at, ": ", 2);
     at += 2;
-    std::memcpy(p + at, h.value.data(), h.value.size());
+    // An empty value may be a view with no data at all (a filter set it empty): memcpy must
+    // not be handed its null pointer, even for zero bytes.
+    if (!h.value.empty()) std::memcpy(p + at, h.value.data(), h.value.size());
     at += h.value.size();
     std::memcpy(p + at, "\r\n", 2);
     at += 2;

@@ -120,3 +120,23 @@ TEST(HeadEditorTest, SetsOnlyAFinalResponseStatus) {
 
 }  // namespace
 }  // namespace vx::core::filter
+
+namespace vx::core::filter {
+namespace {
+
+TEST(HeadEditorTest, SetsTheAuthorityAndTheHostThatCarriesIt) {
+  http::RequestHead head;
+  head.authority = "old.example";
+  head.headers = {{"host", "old.example"}, {"accept", "*/*"}};
+  StringArena arena;
+  RequestHeadEditor editor(head, arena);
+  EXPECT_TRUE(editor.set_authority("new.example:8443"));
+  EXPECT_EQ(head.authority, "new.example:8443");
+  EXPECT_EQ(head.headers[0].value, "new.example:8443");
+  EXPECT_FALSE(editor.set_authority("user@evil.example"));
+  EXPECT_FALSE(editor.set_authority(""));
+  EXPECT_EQ(head.authority, "new.example:8443");
+}
+
+}  // namespace
+}  // namespace vx::core::filter

@@ -1,0 +1,363 @@
+#include "adapters/wasm/plugin_instance.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdio>
+#include <cstring>
+
+#include "adapters/wasm/host_functions.h"
+
+namespace vx::adapters::wasm {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+}  // namespace
+
+struct PluginInstance::TickTimer {
+  explicit TickTimer(ports::Executor executor) : timer(executor) {}
+  boost::asio::basic_waitable_timer<Clock, boost::asio::wait_traits<Clock>, ports::Executor> timer;
+};
+
+PluginInstance::PluginInstance(std::shared_ptr<const PluginModule> module, PluginEnvironment env)
+    : module_(std::move(module)), env_(env) {
+  root_.id = 1;
+  root_.root = true;
+}
+
+PluginInstance::~PluginInstance() {
+  *alive_ = false;  // a tick or an HTTP call answered after this finds nothing to call
+  if (tick_) tick_->timer.cancel();
+}
+
+core::Result<std::unique_ptr<PluginInstance>, std::string> PluginInstance::start(
+    std::shared_ptr<const PluginModule> module, PluginEnvironment env) {
+  std::unique_ptr<PluginInstance> instance(new PluginInstance(std::move(module), env));
+  auto booted = instance->boot();
+  if (!booted) return core::unexpected(booted.error());
+  return instance;
+}
+
+core::Result<void, std::string> PluginInstance::boot() {
+  InstanceLimits limits;
+  limits.max_call = module_->max_call();
+  auto made = module_->engine().instantiate(module_->module(), host_functions(), this, limits);
+  if (!made) return core::unexpected(made.error());
+  vm_ = std::move(*made);
+  allocate_ = vm_->function("proxy_on_memory_allocate", {{ValueType::I32}, ValueType::I32});
+  if (!allocate_) allocate_ = vm_->function("malloc", {{ValueType::I32}, ValueType::I32});
+
+  auto failed = [&](const char* what) -> core::Result<void, std::string> {
+    return core::unexpected(std::string(what) + (broken_ ? " trapped or timed out" : " failed"));
+  };
+  // WASI reactors export _initialize (and may have a main to run once); commands _start.
+  if (module_->exports("_initialize")) {
+    if (!call("_initialize", {}, &root_).ok) return failed("_initialize");
+    if (module_->exports("main")) {
+      if (!call("main", {0, 0}, &root_, true).ok) return failed("main");
+    }
+  } else if (module_->exports("_start")) {
+    if (!call("_start", {}, &root_).ok) return failed("_start");
+  }
+  if (module_->abi() == core::config::WasmAbi::Execute) return {};
+  if (!call("proxy_on_context_create", {root_.id, 0}, &root_).ok) {
+    return failed("proxy_on_context_create");
+  }
+  const Called started = call("proxy_on_vm_start", {root_.id, 0}, &root_, true);
+  if (!started.ok || (started.exported && started.value == 0)) return failed("proxy_on_vm_start");
+  const Called configured =
+      call("proxy_on_configure", {root_.id, module_->configuration().size()}, &root_, true);
+  if (!configured.ok || (configured.exported && configured.value == 0)) {
+    return failed("proxy_on_configure");
+  }
+  return {};
+}
+
+PluginInstance::Called PluginInstance::call(std::string_view name,
+                                            std::initializer_list<uint64_t> args, Context* context,
+                                            bool has_result) {
+  Called called;
+  if (broken_) {
+    called.ok = false;
+    return called;
+  }
+  auto found = functions_.find(name);
+  if (found == functions_.end()) found = functions_.emplace(std::string(name), Export{}).first;
+  Export& cached = found->second;
+  if (!cached.looked_up) {
+    Signature signature;
+    signature.params.assign(args.size(), ValueType::I32);
+    if (has_result) signature.result = ValueType::I32;
+    cached.function = vm_->function(name, std::move(signature));
+    cached.looked_up = true;
+  }
+  if (!cached.function) return called;  // not exported: nothing to do, not a failure
+  called.exported = true;
+  Context* const outer = current_;
+  current_ = context;
+  const CallStatus status = vm_->call(*cached.function, {args.begin(), args.size()},
+                                      has_result ? &called.value : nullptr);
+  current_ = outer;
+  if (status != CallStatus::Ok) {
+    broken_ = true;  // invariant 1
+    last_failure_ = status;
+    called.ok = false;
+    called.status = status;
+  }
+  return called;
+}
+
+Outcome PluginInstance::outcome_of(const Called& called) const {
+  if (!called.ok) return called.status == CallStatus::Timeout ? Outcome::Timeout : Outcome::Trap;
+  // Every non-zero action of every SDK (Pause, StopIteration, StopAllIterationAndBuffer ...)
+  // stops the stream until the guest resumes it.
+  return called.exported && called.value != static_cast<uint32_t>(Action::Continue)
+             ? Outcome::Pause
+             : Outcome::Continue;
+}
+
+PluginInstance::Context* PluginInstance::context(uint32_t id) {
+  if (id == root_.id) return &root_;
+  const auto it = streams_.find(id);
+  return it == streams_.end() ? nullptr : &it->second;
+}
+
+uint32_t PluginInstance::create_stream(ports::FilterStream& stream) {
+  const uint32_t id = next_context_++;
+  if (next_context_ == 0) next_context_ = 2;
+  Context& c = streams_[id];
+  c.id = id;
+  c.stream = &stream;
+  call("proxy_on_context_create", {id, root_.id}, &c);
+  return id;
+}
+
+bool PluginInstance::responded(uint32_t id) const {
+  const auto it = streams_.find(id);
+  return it != streams_.end() && it->second.responded;
+}
+
+Outcome PluginInstance::on_request_headers(uint32_t id, uint32_t headers, bool end_of_stream) {
+  Context* c = context(id);
+  if (!c) return Outcome::Continue;
+  // ABI 0.1.0 has no end_of_stream argument on the headers callbacks.
+  const Called called =
+      module_->version() == AbiVersion::V0_1_0
+          ? call("proxy_on_request_headers", {id, headers}, c, true)
+          : call("proxy_on_request_headers", {id, headers, end_of_stream}, c, true);
+  return outcome_of(called);
+}
+
+Outcome PluginInstance::on_response_headers(uint32_t id, uint32_t headers, bool end_of_stream) {
+  Context* c = context(id);
+  if (!c) return Outcome::Continue;
+  c->in_response = true;
+  const Called called =
+      module_->version() == AbiVersion::V0_1_0
+          ? call("proxy_on_response_headers", {id, headers}, c, true)
+          : call("proxy_on_response_headers", {id, headers, end_of_stream}, c, true);
+  return outcome_of(called);
+}
+
+Outcome PluginInstance::on_request_body(uint32_t id, core::filter::BodyBuffer& body,
+                                        bool end_of_stream) {
+  Context* c = context(id);
+  if (!c) return Outcome::Continue;
+  c->body = &body;
+  c->body_type = BufferType::HttpRequestBody;
+  c->end_of_stream = end_of_stream;
+  const Called called = call("proxy_on_request_body", {id, body.size(), end_of_stream}, c, true);
+  c->body = nullptr;
+  return outcome_of(called);
+}
+
+Outcome PluginInstance::on_response_body(uint32_t id, core::filter::BodyBuffer& body,
+                                         bool end_of_stream) {
+  Context* c = context(id);
+  if (!c) return Outcome::Continue;
+  c->in_response = true;
+  c->body = &body;
+  c->body_type = BufferType::HttpResponseBody;
+  c->end_of_stream = end_of_stream;
+  const Called called = call("proxy_on_response_body", {id, body.size(), end_of_stream}, c, true);
+  c->body = nullptr;
+  return outcome_of(called);
+}
+
+void PluginInstance::finish_stream(uint32_t id) {
+  Context* c = context(id);
+  if (!c) return;
+  call("proxy_on_done", {id}, c, true);
+  call("proxy_on_log", {id}, c);
+  call("proxy_on_delete", {id}, c);
+  forget_stream(id);
+}
+
+void PluginInstance::forget_stream(uint32_t id) {
+  if (current_ && current_->id == id) current_ = nullptr;
+  for (auto it = calls_.begin(); it != calls_.end();) {
+    it = it->second == id ? calls_.erase(it) : std::next(it);
+  }
+  streams_.erase(id);
+}
+
+std::optional<int32_t> PluginInstance::execute() {
+  const Called called = call("execute", {}, &root_, true);
+  if (!called.ok || !called.exported) return std::nullopt;
+  return static_cast<int32_t>(static_cast<uint32_t>(called.value));
+}
+
+std::optional<std::string_view> PluginInstance::read(uint64_t ptr, uint64_t size) {
+  const auto memory = vm_->memory();
+  if (ptr > memory.size() || size > memory.size() - ptr) return std::nullopt;
+  return std::string_view(reinterpret_cast<const char*>(memory.data()) + ptr, size);
+}
+
+bool PluginInstance::write_u32(uint64_t ptr, uint32_t value) {
+  const auto memory = vm_->memory();
+  if (ptr > memory.size() || memory.size() - ptr < 4) return false;
+  std::memcpy(memory.data() + ptr, &value, 4);  // Wasm is little-endian, as x86-64 is
+  return true;
+}
+
+bool PluginInstance::write_u64(uint64_t ptr, uint64_t value) {
+  const auto memory = vm_->memory();
+  if (ptr > memory.size() || memory.size() - ptr < 8) return false;
+  std::memcpy(memory.data() + ptr, &value, 8);
+  return true;
+}
+
+WasmResult PluginInstance::hand_out(std::string_view bytes, uint64_t ptr_out, uint64_t size_out) {
+  uint64_t address = 0;
+  if (!bytes.empty()) {
+    if (!allocate_ || broken_) return WasmResult::InternalFailure;
+    const uint64_t size[] = {bytes.size()};
+    if (vm_->call(*allocate_, size, &address) != CallStatus::Ok) {
+      broken_ = true;
+      return WasmResult::InternalFailure;
+    }
+    if (address == 0) return WasmResult::InternalFailure;  // the guest is out of memory
+    const auto memory = vm_->memory();  // re-read: the allocation may have grown it
+    if (address > memory.size() || memory.size() - address < bytes.size()) {
+      return WasmResult::InvalidMemoryAccess;
+    }
+    std::memcpy(memory.data() + address, bytes.data(), bytes.size());
+  }
+  if (!write_u32(ptr_out, static_cast<uint32_t>(address)) ||
+      !write_u32(size_out, static_cast<uint32_t>(bytes.size()))) {
+    return WasmResult::InvalidMemoryAccess;
+  }
+  return WasmResult::Ok;
+}
+
+void PluginInstance::set_tick_period(std::chrono::milliseconds period) {
+  tick_period_ = period;
+  if (!tick_) tick_ = std::make_unique<TickTimer>(env_.executor);
+  tick_->timer.cancel();
+  if (period.count() > 0) schedule_tick();
+}
+
+void PluginInstance::schedule_tick() {
+  tick_->timer.expires_after(tick_period_);
+  tick_->timer.async_wait([this, alive = alive_](boost::system::error_code ec) {
+    if (ec || !*alive || tick_period_.count() == 0) return;
+    call("proxy_on_tick", {root_.id}, &root_);
+    if (!broken_ && tick_period_.count() > 0) schedule_tick();
+  });
+}
+
+core::Result<uint32_t, WasmResult> PluginInstance::http_call(std::string_view cluster,
+                                                             HttpCaller::Request request,
+                                                             std::chrono::milliseconds timeout) {
+  if (!env_.http || !current_) return core::unexpected(WasmResult::InternalFailure);
+  const uint32_t token = next_call_++;
+  const uint32_t from = current_->id;
+  const bool sent =
+      env_.http->call(cluster, std::move(request), timeout,
+                      [this, alive = alive_, token, from](std::optional<HttpCaller::Response> r) {
+                        if (*alive) on_http_call_done(token, from, std::move(r));
+                      });
+  if (!sent) return core::unexpected(WasmResult::BadArgument);  // no such cluster, bad request
+  calls_[token] = from;
+  return token;
+}
+
+void PluginInstance::on_http_call_done(uint32_t token, uint32_t from,
+                                       std::optional<HttpCaller::Response> response) {
+  const auto it = calls_.find(token);
+  if (it == calls_.end()) return;  // the stream that made it is gone
+  calls_.erase(it);
+  Context* c = context(from);
+  if (!c || broken_) return;
+  CallResponse answer;
+  answer.failed = !response;
+  if (response) {
+    answer.headers.push_back({":status", status_text_.assign(std::to_string(response->status))});
+    for (const auto& [n, v] : response->headers) answer.headers.push_back({n, v});
+    for (const auto& [n, v] : response->trailers) answer.trailers.push_back({n, v});
+    answer.body = std::move(response->body);
+  }
+  call_response_ = &answer;
+  // num_headers 0 tells the guest the call failed (ABI: proxy_on_http_call_response).
+  call("proxy_on_http_call_response",
+       {c->id, token, answer.failed ? 0 : answer.headers.size(), answer.body.size(),
+        answer.trailers.size()},
+       c);
+  call_response_ = nullptr;
+  if (c->stream && !c->root && broken_) {
+    // The guest failed while it held the stream: the stream must not wait out its hold.
+    c->stream->respond({500, "application/json",
+                        R"({"error":"Internal Server Error","message":"wasm plugin failed"})"});
+  }
+}
+
+SharedState::Ready PluginInstance::queue_ready_notifier() {
+  return [post = env_.post, alive = alive_, this](uint32_t queue) {
+    if (!post) return;
+    post([alive, this, queue] {
+      if (*alive) call("proxy_on_queue_ready", {root_.id, queue}, &root_);
+    });
+  };
+}
+
+void PluginInstance::write_stdio(int fd, std::string_view bytes) {
+  constexpr size_t kMaxLine = 4096;
+  std::string& line = stdio_[fd == 2 ? 1 : 0];
+  const LogLevel level = fd == 2 ? LogLevel::Error : LogLevel::Info;
+  for (const char c : bytes) {
+    if (c == '\n' || line.size() == kMaxLine) {
+      log(level, line);
+      line.clear();
+      if (c == '\n') continue;
+    }
+    line.push_back(c);
+  }
+}
+
+void PluginInstance::log(LogLevel level, std::string_view message) {
+  // A plugin may log every header of every request: at most 100 lines a second per instance
+  // reach stderr, and the rest are counted in the next line that does.
+  constexpr uint32_t kLinesPerSecond = 100;
+  const auto now = Clock::now();
+  if (now - log_window_ >= std::chrono::seconds(1)) {
+    log_window_ = now;
+    log_lines_ = 0;
+  }
+  if (++log_lines_ > kLinesPerSecond) {
+    ++log_dropped_;
+    return;
+  }
+  static constexpr const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "critical"};
+  const auto index = static_cast<size_t>(level);
+  const char* name = index < std::size(kLevels) ? kLevels[index] : "info";
+  if (log_dropped_ > 0) {
+    std::fprintf(stderr, "vortex: wasm plugin %s: (%u lines dropped)\n", module_->name().c_str(),
+                 log_dropped_);
+    log_dropped_ = 0;
+  }
+  std::fprintf(stderr, "vortex: wasm plugin %s [%s]: %.*s\n", module_->name().c_str(), name,
+               static_cast<int>(message.size()), message.data());
+}
+
+}  // namespace vx::adapters::wasm

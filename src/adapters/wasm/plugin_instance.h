@@ -1,0 +1,185 @@
+// PluginInstance: one worker's running instance of one plugin: its Wasm instance, its root
+// context and the stream contexts of the requests it serves now, and every host function the
+// guest may import (adapters/wasm/host_functions.cc). Made and used on one worker's thread only.
+//
+// Invariants:
+//  1. The host calls into the guest only through call(); a Trap or Timeout marks the instance
+//     broken, and a broken instance is never called again (its owner makes a new one).
+//  2. A stream context lives from on_request_head to on_log; its FilterStream pointer is
+//     cleared when the stream is gone, so a late callback (an HTTP call's answer) finds no
+//     stream instead of a dangling one.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "adapters/wasm/abi.h"
+#include "adapters/wasm/http_caller.h"
+#include "adapters/wasm/plugin_module.h"
+#include "adapters/wasm/shared_state.h"
+#include "core/filter/body_buffer.h"
+#include "core/ports/random.h"
+#include "ports/awaitable_result.h"
+#include "ports/filter_stream.h"
+
+namespace vx::adapters::wasm {
+
+// What a worker lends its plugin instances.
+struct PluginEnvironment {
+  ports::Executor executor;
+  core::Random& random;
+  SharedState& shared;
+  HttpCaller* http = nullptr;  // how proxy_http_call reaches a cluster; null: refused
+  // Runs a task on this worker's thread, from any thread (a shared queue's item arriving).
+  std::function<void(std::function<void()>)> post;
+};
+
+// How a guest callback ended, as the filter acts on it.
+enum class Outcome : uint8_t {
+  Continue,
+  Pause,   // the guest paused the stream (it resumes it later, or answers locally)
+  Trap,    // the guest trapped: the instance is broken
+  Timeout  // the guest ran past max_call: the instance is broken
+};
+
+class PluginInstance {
+ public:
+  // Instantiates `module` on the calling (worker) thread and starts it as the SDKs expect:
+  // _initialize (then main, if exported) or _start; the root context; proxy_on_vm_start with
+  // the VM configuration (empty) and proxy_on_configure with the plugin's `config`. Refuses
+  // with why (a missing import, a trap, a false from vm_start or configure).
+  static core::Result<std::unique_ptr<PluginInstance>, std::string> start(
+      std::shared_ptr<const PluginModule> module, PluginEnvironment env);
+  ~PluginInstance();
+  PluginInstance(const PluginInstance&) = delete;
+  PluginInstance& operator=(const PluginInstance&) = delete;
+
+  const PluginModule& module() const { return *module_; }
+  bool broken() const { return broken_; }
+  // The last failure was a call stopped at max_call (not a trap).
+  bool timed_out() const { return last_failure_ == CallStatus::Timeout; }
+
+  // Stream contexts (proxy_wasm ABI). A stream context is created for `stream` and returns its
+  // id; the hooks return how the guest answered. `end_of_stream` as the ABI passes it.
+  uint32_t create_stream(ports::FilterStream& stream);
+  Outcome on_request_headers(uint32_t context, uint32_t headers, bool end_of_stream);
+  Outcome on_request_body(uint32_t context, core::filter::BodyBuffer& body, bool end_of_stream);
+  Outcome on_response_headers(uint32_t context, uint32_t headers, bool end_of_stream);
+  Outcome on_response_body(uint32_t context, core::filter::BodyBuffer& body, bool end_of_stream);
+  // proxy_on_done, proxy_on_log, proxy_on_delete: the stream is over.
+  void finish_stream(uint32_t context);
+  // The stream went away without on_log (its worker shutting down): forget it, calling nothing.
+  void forget_stream(uint32_t context);
+  // The stream answered locally through proxy_send_local_response during the last hook.
+  bool responded(uint32_t context) const;
+
+  // The execute ABI: the guest's verdict (200 lets the request on), or a Trap/Timeout.
+  std::optional<int32_t> execute();
+
+  // For the host functions (host_functions.cc).
+  struct Context {
+    uint32_t id = 0;
+    bool root = false;
+    ports::FilterStream* stream = nullptr;     // invariant 2
+    core::filter::BodyBuffer* body = nullptr;  // during a body callback
+    BufferType body_type = BufferType::HttpRequestBody;
+    bool end_of_stream = false;
+    bool in_response = false;  // the response hooks have begun
+    bool responded = false;
+  };
+  struct CallResponse {  // an HTTP call's answer, while proxy_on_http_call_response runs
+    core::http::HeaderList headers;
+    core::http::HeaderList trailers;
+    std::string body;
+    bool failed = false;
+  };
+  Context* current() { return current_; }
+  Context* context(uint32_t id);
+  void set_current(Context* context) { current_ = context; }
+  PluginEnvironment& env() { return env_; }
+  WasmInstance& vm() { return *vm_; }
+  // Guest memory helpers (bounds-checked; false/nullopt when out of range).
+  std::optional<std::string_view> read(uint64_t ptr, uint64_t size);
+  bool write_u32(uint64_t ptr, uint32_t value);
+  bool write_u64(uint64_t ptr, uint64_t value);
+  // Copies `bytes` into memory the guest allocates (proxy_on_memory_allocate / malloc) and
+  // writes its address and size at ptr_out/size_out; the guest owns it afterwards.
+  WasmResult hand_out(std::string_view bytes, uint64_t ptr_out, uint64_t size_out);
+  const CallResponse* call_response() const { return call_response_; }
+  void set_tick_period(std::chrono::milliseconds period);
+  // proxy_http_call: the answer comes back through proxy_on_http_call_response on the context
+  // that made the call. Returns the call id, or a WasmResult error.
+  core::Result<uint32_t, WasmResult> http_call(std::string_view cluster,
+                                               HttpCaller::Request request,
+                                               std::chrono::milliseconds timeout);
+  void log(LogLevel level, std::string_view message);
+  // WASI fd_write to stdout (1) or stderr (2): whole lines reach log() at info or error, since
+  // guests write as they please (TinyGo's println: a byte at a time). Longer than 4 KiB: cut.
+  void write_stdio(int fd, std::string_view bytes);
+  // WASI proc_exit: the guest ended itself; the instance is done (invariant 1).
+  void exit() { broken_ = true; }
+  // What SharedState calls when an item reaches a queue this instance registered: posts
+  // proxy_on_queue_ready to this worker.
+  SharedState::Ready queue_ready_notifier();
+
+ private:
+  PluginInstance(std::shared_ptr<const PluginModule> module, PluginEnvironment env);
+  core::Result<void, std::string> boot();
+  // How one call into the guest went.
+  struct Called {
+    bool exported = false;  // false: the guest does not export the callback (nothing ran)
+    bool ok = true;         // false: it trapped or timed out (status says which)
+    CallStatus status = CallStatus::Ok;
+    uint64_t value = 0;  // the i32 result, when has_result
+  };
+  // Calls an exported callback with i32 arguments, `context` current (invariant 1).
+  Called call(std::string_view name, std::initializer_list<uint64_t> args, Context* context,
+              bool has_result = false);
+  Outcome outcome_of(const Called& called) const;
+  void schedule_tick();
+  void on_http_call_done(uint32_t token, uint32_t from, std::optional<HttpCaller::Response>);
+
+  std::shared_ptr<const PluginModule> module_;
+  PluginEnvironment env_;
+  std::unique_ptr<WasmInstance> vm_;
+  bool broken_ = false;
+  CallStatus last_failure_ = CallStatus::Ok;
+  struct Export {
+    bool looked_up = false;
+    std::optional<WasmInstance::Function> function;
+  };
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  // By name, resolved on first use; found without building a string.
+  std::unordered_map<std::string, Export, NameHash, std::equal_to<>> functions_;
+  std::optional<WasmInstance::Function> allocate_;
+  Context root_;
+  std::unordered_map<uint32_t, Context> streams_;
+  Context* current_ = nullptr;
+  uint32_t next_context_ = 2;  // 1 is the root context
+  uint32_t next_call_ = 1;
+  const CallResponse* call_response_ = nullptr;
+  std::map<uint32_t, uint32_t> calls_;  // HTTP call id -> the context that made it
+  std::string status_text_;             // an HTTP call's :status, while its answer is read
+  std::chrono::milliseconds tick_period_{0};
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for timers and calls
+  struct TickTimer;
+  std::unique_ptr<TickTimer> tick_;
+  // Log lines per second, so a plugin logging every header of every request cannot flood.
+  std::chrono::steady_clock::time_point log_window_{};
+  uint32_t log_lines_ = 0;
+  uint32_t log_dropped_ = 0;
+  std::array<std::string, 2> stdio_;  // stdout's and stderr's line so far
+};
+
+}  // namespace vx::adapters::wasm

@@ -1,0 +1,462 @@
+#include "adapters/wasm/vm/v8/v8_engine.h"
+
+#include <libplatform/libplatform.h>
+#include <v8.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <thread>
+
+// The headers and the library must be Node 18's V8; /usr/include/node on a machine with
+// NodeSource's nodejs holds V8 11's, which link and then fail at run time (docs/wasm.md).
+static_assert(V8_MAJOR_VERSION == 10 && V8_MINOR_VERSION == 2, "V8 headers are not libnode108's");
+
+namespace vx::adapters::wasm {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+v8::Local<v8::String> str(v8::Isolate* isolate, std::string_view s) {
+  return v8::String::NewFromUtf8(isolate, s.data(), v8::NewStringType::kNormal,
+                                 static_cast<int>(s.size()))
+      .ToLocalChecked();
+}
+
+std::string to_string(v8::Isolate* isolate, v8::Local<v8::Value> value) {
+  v8::String::Utf8Value utf8(isolate, value);
+  return *utf8 ? std::string(*utf8, static_cast<size_t>(utf8.length())) : std::string();
+}
+
+// One thread's calls into its isolate, as the watchdog sees them. `state` is (call serial << 2)
+// | phase; the caller moves Idle -> Running -> Idle, the watchdog Running -> Stopping ->
+// Stopped, and only then calls TerminateExecution, so a caller that finds its call Stopping
+// waits for Stopped and then cancels: a termination never outlives the call it was meant for.
+struct CallSlot {
+  enum Phase : uint64_t { Idle = 0, Running = 1, Stopping = 2, Stopped = 3 };
+  std::atomic<uint64_t> state{Idle};
+  std::atomic<int64_t> deadline_ns{0};
+  v8::Isolate* isolate = nullptr;
+};
+
+// Stops calls past their deadline. Wakes every few milliseconds while the process has an
+// isolate; a timeout fires at most one tick late.
+class Watchdog {
+ public:
+  static constexpr auto kTick = std::chrono::milliseconds(5);
+
+  void watch(std::shared_ptr<CallSlot> slot) {
+    std::lock_guard lock(mutex_);
+    slots_.push_back(std::move(slot));
+    if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+  }
+  void forget(const CallSlot* slot) {
+    std::lock_guard lock(mutex_);
+    std::erase_if(slots_, [&](const auto& s) { return s.get() == slot; });
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      wake_.wait_for(lock, kTick);
+      const int64_t now = Clock::now().time_since_epoch().count();
+      for (const auto& slot : slots_) {
+        uint64_t state = slot->state.load(std::memory_order_acquire);
+        if ((state & 3) != CallSlot::Running) continue;
+        if (now < slot->deadline_ns.load(std::memory_order_relaxed)) continue;
+        const uint64_t serial = state >> 2;
+        if (!slot->state.compare_exchange_strong(state, serial << 2 | CallSlot::Stopping)) {
+          continue;  // the call ended meanwhile
+        }
+        slot->isolate->TerminateExecution();
+        slot->state.store(serial << 2 | CallSlot::Stopped, std::memory_order_release);
+      }
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::vector<std::shared_ptr<CallSlot>> slots_;
+  std::thread thread_;  // runs for the life of the process, as V8 does
+};
+
+// The isolate of one thread, and the context its instances live in. Shared by the thread and
+// its instances: an instance destroyed after its thread ended (a worker's plugins are released
+// by the main thread) still finds its isolate.
+struct ThreadIsolate {
+  v8::Isolate* isolate = nullptr;
+  v8::Global<v8::Context> context;
+  std::unique_ptr<v8::ArrayBuffer::Allocator> allocator;
+  std::shared_ptr<CallSlot> slot = std::make_shared<CallSlot>();
+  uint64_t serial = 0;
+  int depth = 0;  // calls in progress (a host function may call back into the guest)
+  Watchdog* watchdog = nullptr;
+
+  // The outermost call into the guest starts: past `max_call` the watchdog stops it.
+  uint64_t arm(std::chrono::milliseconds max_call) {
+    const uint64_t id = ++serial;
+    const auto deadline = Clock::now() + max_call;
+    slot->deadline_ns.store(deadline.time_since_epoch().count(), std::memory_order_relaxed);
+    slot->state.store(id << 2 | CallSlot::Running, std::memory_order_release);
+    return id;
+  }
+  // It ended; true when the watchdog stopped it (the termination is cleared here, once the
+  // watchdog is done, so that it cannot hit the next call).
+  bool disarm(uint64_t id) {
+    uint64_t running = id << 2 | CallSlot::Running;
+    if (slot->state.compare_exchange_strong(running, id << 2 | CallSlot::Idle)) return false;
+    while ((slot->state.load(std::memory_order_acquire) & 3) != CallSlot::Stopped) {
+      std::this_thread::yield();
+    }
+    isolate->CancelTerminateExecution();
+    slot->state.store(id << 2 | CallSlot::Idle, std::memory_order_release);
+    return true;
+  }
+
+  ~ThreadIsolate() {
+    watchdog->forget(slot.get());
+    context.Reset();
+    isolate->Dispose();
+  }
+};
+
+class V8Module final : public WasmModule {
+ public:
+  V8Module(v8::CompiledWasmModule compiled, std::vector<Import> imports,
+           std::vector<std::string> exports)
+      : compiled_(std::move(compiled)),
+        imports_(std::move(imports)),
+        exports_(std::move(exports)) {}
+  const std::vector<Import>& imports() const override { return imports_; }
+  const std::vector<std::string>& function_exports() const override { return exports_; }
+  const v8::CompiledWasmModule& compiled() const { return compiled_; }
+
+ private:
+  v8::CompiledWasmModule compiled_;
+  std::vector<Import> imports_;
+  std::vector<std::string> exports_;
+};
+
+// What a host function's V8 trampoline needs.
+struct Binding {
+  const HostFunction* function;
+  void* host;
+};
+
+class V8Instance final : public WasmInstance {
+ public:
+  V8Instance(std::shared_ptr<ThreadIsolate> thread, InstanceLimits limits)
+      : thread_(std::move(thread)), limits_(limits) {}
+  ~V8Instance() override {
+    for (auto& f : functions_) f.handle.Reset();
+    memory_.Reset();
+    instance_.Reset();
+  }
+
+  std::optional<Function> function(std::string_view name, Signature signature) override {
+    for (size_t i = 0; i < functions_.size(); ++i) {
+      if (functions_[i].name != name) continue;
+      functions_[i].params = std::move(signature.params);
+      functions_[i].i64_result = signature.result == ValueType::I64;
+      return static_cast<Function>(i);
+    }
+    return std::nullopt;
+  }
+
+  CallStatus call(Function fn, std::span<const uint64_t> args, uint64_t* result) override;
+
+  std::span<uint8_t> memory() override {
+    if (memory_.IsEmpty()) return {};
+    v8::Isolate* isolate = thread_->isolate;
+    v8::Isolate::Scope isolate_scope(isolate);
+    v8::HandleScope handles(isolate);
+    auto buffer = memory_.Get(isolate)->Buffer();
+    return {static_cast<uint8_t*>(buffer->Data()), buffer->ByteLength()};
+  }
+
+  struct Export {
+    std::string name;
+    v8::Global<v8::Function> handle;
+    std::vector<ValueType> params;  // the signature the host calls it with
+    bool i64_result = false;
+  };
+
+  std::shared_ptr<ThreadIsolate> thread_;
+  InstanceLimits limits_;
+  std::vector<Binding> bindings_;
+  v8::Global<v8::Object> instance_;
+  v8::Global<v8::WasmMemoryObject> memory_;
+  std::vector<Export> functions_;
+};
+
+void trampoline(const v8::FunctionCallbackInfo<v8::Value>& info) {
+  const auto* binding = static_cast<const Binding*>(info.Data().As<v8::External>()->Value());
+  const HostFunction& f = *binding->function;
+  uint64_t args[16] = {};
+  const size_t n = std::min<size_t>(f.params.size(), std::size(args));
+  for (size_t i = 0; i < n; ++i) {
+    v8::Local<v8::Value> v = info[static_cast<int>(i)];
+    if (f.params[i] == ValueType::I64) {
+      args[i] = v->IsBigInt() ? v.As<v8::BigInt>()->Uint64Value() : 0;
+    } else {
+      args[i] = static_cast<uint32_t>(
+          v->IsInt32() ? v.As<v8::Int32>()->Value()
+                       : v->Uint32Value(info.GetIsolate()->GetCurrentContext()).FromMaybe(0));
+    }
+  }
+  const uint64_t r = f.callback(binding->host, args);
+  if (!f.result) return;
+  if (*f.result == ValueType::I64) {
+    info.GetReturnValue().Set(v8::BigInt::NewFromUnsigned(info.GetIsolate(), r));
+  } else {
+    info.GetReturnValue().Set(static_cast<int32_t>(static_cast<uint32_t>(r)));
+  }
+}
+
+CallStatus V8Instance::call(Function fn, std::span<const uint64_t> args, uint64_t* result) {
+  ThreadIsolate& t = *thread_;
+  v8::Isolate* isolate = t.isolate;
+  v8::Isolate::Scope isolate_scope(isolate);
+  v8::HandleScope handles(isolate);
+  v8::Local<v8::Context> context = t.context.Get(isolate);
+  v8::Context::Scope context_scope(context);
+  const Export& e = functions_[fn];
+
+  v8::Local<v8::Value> argv[16];
+  const size_t argc = std::min<size_t>(args.size(), std::size(argv));
+  for (size_t i = 0; i < argc; ++i) {
+    const bool i64 = i < e.params.size() && e.params[i] == ValueType::I64;
+    argv[i] = i64 ? v8::Local<v8::Value>(v8::BigInt::NewFromUnsigned(isolate, args[i]))
+                  : v8::Local<v8::Value>(v8::Integer::New(
+                        isolate, static_cast<int32_t>(static_cast<uint32_t>(args[i]))));
+  }
+
+  const bool outermost = t.depth++ == 0;
+  const uint64_t serial = outermost ? t.arm(limits_.max_call) : 0;
+  v8::TryCatch caught(isolate);
+  v8::MaybeLocal<v8::Value> returned =
+      e.handle.Get(isolate)->Call(context, v8::Undefined(isolate), static_cast<int>(argc), argv);
+  --t.depth;
+
+  bool stopped = false;
+  if (outermost) {
+    stopped = t.disarm(serial);
+  } else if (isolate->IsExecutionTerminating()) {
+    return CallStatus::Timeout;  // the outermost call reports and cancels it
+  }
+  if (stopped) return CallStatus::Timeout;
+  v8::Local<v8::Value> value;
+  if (!returned.ToLocal(&value)) return CallStatus::Trap;
+  if (!memory_.IsEmpty() &&
+      memory_.Get(isolate)->Buffer()->ByteLength() > uint64_t{limits_.max_memory_pages} << 16) {
+    return CallStatus::Trap;  // grew past its cap: stopped like a trap
+  }
+  if (result) {
+    if (e.i64_result && value->IsBigInt()) {
+      *result = value.As<v8::BigInt>()->Uint64Value();
+    } else if (value->IsNumber()) {
+      *result = static_cast<uint32_t>(value->Int32Value(context).FromMaybe(0));
+    } else {
+      *result = 0;
+    }
+  }
+  return CallStatus::Ok;
+}
+
+class V8Engine final : public WasmEngine {
+ public:
+  V8Engine() {
+    // A module's memory never grows past twice the largest cap an instance may have: a guest
+    // that keeps growing fails its grow there (and is stopped, being past its cap) instead of
+    // reaching V8's own 4 GiB.
+    v8::V8::SetFlagsFromString(
+        ("--wasm-max-mem-pages=" + std::to_string(2 * InstanceLimits::kMaxMemoryPages)).c_str());
+    platform_ = v8::platform::NewDefaultPlatform();
+    v8::V8::InitializePlatform(platform_.get());
+    // Out-of-bounds accesses become traps through guard pages, with no bounds checks in code.
+    v8::V8::EnableWebAssemblyTrapHandler(true);
+    v8::V8::Initialize();
+    compiler_ = new_isolate();
+  }
+
+  std::string_view name() const override { return "v8"; }
+
+  core::Result<std::shared_ptr<const WasmModule>, std::string> compile(
+      std::string_view bytes) override;
+  core::Result<std::unique_ptr<WasmInstance>, std::string> instantiate(
+      const WasmModule& module, std::span<const HostFunction> functions, void* host,
+      InstanceLimits limits) override;
+
+ private:
+  std::shared_ptr<ThreadIsolate> new_isolate() {
+    auto t = std::make_shared<ThreadIsolate>();
+    t->allocator.reset(v8::ArrayBuffer::Allocator::NewDefaultAllocator());
+    v8::Isolate::CreateParams params;
+    params.array_buffer_allocator = t->allocator.get();
+    t->isolate = v8::Isolate::New(params);
+    t->slot->isolate = t->isolate;
+    t->watchdog = &watchdog_;
+    {
+      v8::Isolate::Scope scope(t->isolate);
+      v8::HandleScope handles(t->isolate);
+      t->context.Reset(t->isolate, v8::Context::New(t->isolate));
+    }
+    watchdog_.watch(t->slot);
+    return t;
+  }
+  std::shared_ptr<ThreadIsolate> thread_isolate() {
+    thread_local std::shared_ptr<ThreadIsolate> mine = new_isolate();
+    return mine;
+  }
+
+  std::unique_ptr<v8::Platform> platform_;
+  Watchdog watchdog_;
+  std::mutex compile_mutex_;
+  std::shared_ptr<ThreadIsolate> compiler_;
+};
+
+// WebAssembly.Module.<what>(module) as {module, name, kind} triples.
+std::vector<WasmModule::Import> describe(v8::Isolate* isolate, v8::Local<v8::Context> context,
+                                         v8::Local<v8::WasmModuleObject> module, const char* what) {
+  std::vector<WasmModule::Import> out;
+  auto wasm = context->Global()->Get(context, str(isolate, "WebAssembly")).ToLocalChecked();
+  auto module_ctor = wasm.As<v8::Object>()->Get(context, str(isolate, "Module")).ToLocalChecked();
+  auto fn = module_ctor.As<v8::Object>()->Get(context, str(isolate, what)).ToLocalChecked();
+  v8::Local<v8::Value> argv[] = {module};
+  auto list = fn.As<v8::Function>()->Call(context, module_ctor, 1, argv).ToLocalChecked();
+  auto array = list.As<v8::Array>();
+  for (uint32_t i = 0; i < array->Length(); ++i) {
+    auto entry = array->Get(context, i).ToLocalChecked().As<v8::Object>();
+    auto field = [&](const char* key) {
+      return to_string(isolate, entry->Get(context, str(isolate, key)).ToLocalChecked());
+    };
+    out.push_back({field("module"), field("name"), field("kind") == "function"});
+  }
+  return out;
+}
+
+core::Result<std::shared_ptr<const WasmModule>, std::string> V8Engine::compile(
+    std::string_view bytes) {
+  std::lock_guard lock(compile_mutex_);
+  v8::Isolate* isolate = compiler_->isolate;
+  v8::Isolate::Scope isolate_scope(isolate);
+  v8::HandleScope handles(isolate);
+  v8::Local<v8::Context> context = compiler_->context.Get(isolate);
+  v8::Context::Scope context_scope(context);
+  v8::TryCatch caught(isolate);
+  v8::Local<v8::WasmModuleObject> module;
+  if (!v8::WasmModuleObject::Compile(isolate,
+                                     {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()})
+           .ToLocal(&module)) {
+    std::string why = caught.HasCaught() ? to_string(isolate, caught.Exception()) : "";
+    return core::unexpected(why.empty() ? std::string("not a valid Wasm module") : why);
+  }
+  auto imports = describe(isolate, context, module, "imports");
+  std::vector<std::string> exports;
+  for (auto& e : describe(isolate, context, module, "exports")) {
+    if (e.function) exports.push_back(std::move(e.name));
+  }
+  return std::shared_ptr<const WasmModule>(std::make_shared<V8Module>(
+      module->GetCompiledModule(), std::move(imports), std::move(exports)));
+}
+
+core::Result<std::unique_ptr<WasmInstance>, std::string> V8Engine::instantiate(
+    const WasmModule& module, std::span<const HostFunction> functions, void* host,
+    InstanceLimits limits) {
+  const auto& v8_module = static_cast<const V8Module&>(module);
+  auto thread = thread_isolate();
+  v8::Isolate* isolate = thread->isolate;
+  v8::Isolate::Scope isolate_scope(isolate);
+  v8::HandleScope handles(isolate);
+  v8::Local<v8::Context> context = thread->context.Get(isolate);
+  v8::Context::Scope context_scope(context);
+  v8::TryCatch caught(isolate);
+
+  auto instance = std::make_unique<V8Instance>(thread, limits);
+  instance->bindings_.reserve(module.imports().size());  // trampolines point into it
+  auto imports = v8::Object::New(isolate);
+  for (const auto& import : module.imports()) {
+    if (!import.function) {
+      return core::unexpected("imports a " + import.module + "." + import.name +
+                              " that is not a function (not supported)");
+    }
+    const HostFunction* found = nullptr;
+    for (const auto& f : functions) {
+      if (f.module == import.module && f.name == import.name) found = &f;
+    }
+    if (!found) {
+      return core::unexpected("imports " + import.module + "." + import.name +
+                              ", which this host does not provide");
+    }
+    instance->bindings_.push_back({found, host});
+    auto data = v8::External::New(isolate, &instance->bindings_.back());
+    auto fn = v8::Function::New(context, trampoline, data).ToLocalChecked();
+    v8::Local<v8::Value> ns;
+    auto ns_name = str(isolate, import.module);
+    if (!imports->Get(context, ns_name).ToLocal(&ns) || !ns->IsObject()) {
+      ns = v8::Object::New(isolate);
+      imports->Set(context, ns_name, ns).Check();
+    }
+    ns.As<v8::Object>()->Set(context, str(isolate, import.name), fn).Check();
+  }
+
+  auto compiled = v8::WasmModuleObject::FromCompiledModule(isolate, v8_module.compiled());
+  v8::Local<v8::WasmModuleObject> module_object;
+  if (!compiled.ToLocal(&module_object)) return core::unexpected(std::string("cannot load module"));
+  auto wasm = context->Global()->Get(context, str(isolate, "WebAssembly")).ToLocalChecked();
+  auto ctor = wasm.As<v8::Object>()->Get(context, str(isolate, "Instance")).ToLocalChecked();
+  v8::Local<v8::Value> argv[] = {module_object, imports};
+  v8::Local<v8::Object> object;
+  // The module's start function runs in here: as long as max_call, like any call.
+  const uint64_t serial = thread->arm(limits.max_call);
+  const bool made = ctor.As<v8::Function>()->NewInstance(context, 2, argv).ToLocal(&object);
+  if (thread->disarm(serial)) {
+    return core::unexpected("its start function ran past max_call (" +
+                            std::to_string(limits.max_call.count()) + " ms)");
+  }
+  if (!made) {
+    const std::string why = caught.HasCaught() ? to_string(isolate, caught.Exception()) : "";
+    return core::unexpected("instantiation failed" + (why.empty() ? "" : ": " + why));
+  }
+  instance->instance_.Reset(isolate, object);
+  auto exports = object->Get(context, str(isolate, "exports")).ToLocalChecked().As<v8::Object>();
+  auto names = exports->GetOwnPropertyNames(context).ToLocalChecked();
+  for (uint32_t i = 0; i < names->Length(); ++i) {
+    auto key = names->Get(context, i).ToLocalChecked();
+    auto value = exports->Get(context, key).ToLocalChecked();
+    if (value->IsWasmMemoryObject()) {
+      instance->memory_.Reset(isolate, value.As<v8::WasmMemoryObject>());
+    } else if (value->IsFunction()) {
+      V8Instance::Export e;
+      e.name = to_string(isolate, key);
+      e.handle.Reset(isolate, value.As<v8::Function>());
+      instance->functions_.push_back(std::move(e));
+    }
+  }
+  if (instance->memory_.IsEmpty()) return core::unexpected(std::string("exports no memory"));
+  return std::unique_ptr<WasmInstance>(std::move(instance));
+}
+
+}  // namespace
+
+WasmEngine& v8_engine() {
+  // Never destroyed: V8 cannot be initialised twice, and isolates of worker threads may outlive
+  // static destruction's order.
+  static V8Engine* engine = new V8Engine;
+  return *engine;
+}
+
+}  // namespace vx::adapters::wasm
+
+#if defined(__SANITIZE_ADDRESS__)
+// LeakSanitizer cannot see V8's heap (mmap'ed pages it does not scan), so the small blocks V8
+// hangs off it (slot sets, remembered sets) look unreachable. They are V8's to free, not ours.
+extern "C" const char* __lsan_default_suppressions() {
+  return "leak:libnode.so\n";
+}
+#endif

@@ -1,0 +1,158 @@
+#include "adapters/wasm/wasm_filter.h"
+
+namespace vx::adapters::wasm {
+
+using core::filter::BodyStatus;
+using core::filter::FilterStatus;
+using core::filter::Hook;
+
+namespace {
+
+// The stream's context in its plugin instance; forgets it there if the stream goes away
+// without its log hook (a worker shutting down).
+struct StreamState final : ports::FilterState {
+  std::shared_ptr<PluginInstance> instance;
+  uint32_t context = 0;
+  bool finished = false;
+  ~StreamState() override {
+    if (instance && !finished) instance->forget_stream(context);
+  }
+};
+
+StreamState* state_of(ports::FilterStream& stream) {
+  return static_cast<StreamState*>(stream.state().get());
+}
+
+uint32_t request_fields(ports::FilterStream& stream) {
+  return static_cast<uint32_t>(stream.request().fields().size() + 4);  // + the pseudo-headers
+}
+
+constexpr std::string_view kFailed =
+    R"({"error":"Internal Server Error","message":"wasm plugin failed"})";
+
+}  // namespace
+
+WasmFilter::WasmFilter(std::shared_ptr<PluginRuntime> runtime) : runtime_(std::move(runtime)) {
+  const PluginModule& m = runtime_->module();
+  hooks_ = Hook::RequestHead;
+  if (m.abi() == core::config::WasmAbi::ProxyWasm) {
+    // Only what the guest exports: a body callback makes the body rewritable, and then its
+    // Content-Length cannot be trusted (docs/ports.md).
+    hooks_ = hooks_ | Hook::Log;
+    if (m.exports("proxy_on_request_body")) hooks_ = hooks_ | Hook::RequestBody;
+    if (m.exports("proxy_on_response_headers")) hooks_ = hooks_ | Hook::ResponseHead;
+    if (m.exports("proxy_on_response_body")) hooks_ = hooks_ | Hook::ResponseBody;
+  }
+}
+
+bool WasmFilter::fail(ports::FilterStream& stream, Outcome outcome) const {
+  runtime_->count(stream.worker_index(),
+                  outcome == Outcome::Timeout ? CallResult::Timeout : CallResult::Trap);
+  if (runtime_->module().fail_open()) return false;
+  stream.respond({500, "application/json", kFailed});
+  return true;
+}
+
+FilterStatus WasmFilter::decide(ports::FilterStream& stream, PluginInstance& instance,
+                                uint32_t context, Outcome outcome) const {
+  const unsigned worker = stream.worker_index();
+  if (instance.responded(context)) {
+    runtime_->count(worker, CallResult::Deny);
+    return FilterStatus::Respond;
+  }
+  switch (outcome) {
+    case Outcome::Continue:
+      runtime_->count(worker, CallResult::Continue);
+      return FilterStatus::Continue;
+    case Outcome::Pause:
+      // SPEC.md §3: a plugin that pauses and does not resume within max_call_ms denies (403).
+      runtime_->count(worker, CallResult::Continue);
+      stream.hold(runtime_->module().max_call());
+      return FilterStatus::Hold;
+    case Outcome::Trap:
+    case Outcome::Timeout:
+      return fail(stream, outcome) ? FilterStatus::Respond : FilterStatus::Continue;
+  }
+  return FilterStatus::Continue;
+}
+
+FilterStatus WasmFilter::on_request_head(ports::FilterStream& stream) const {
+  if (runtime_->module().abi() == core::config::WasmAbi::Execute) return execute(stream);
+  auto instance = runtime_->instance(stream.worker_index());
+  if (!instance)
+    return fail(stream, Outcome::Trap) ? FilterStatus::Respond : FilterStatus::Continue;
+  auto state = std::make_unique<StreamState>();
+  state->instance = instance;
+  state->context = instance->create_stream(stream);
+  const uint32_t context = state->context;
+  stream.state() = std::move(state);
+  if (instance->broken())
+    return fail(stream, Outcome::Trap) ? FilterStatus::Respond : FilterStatus::Continue;
+  const bool end_of_stream = stream.request().head().framing == core::http::BodyFraming::None;
+  const Outcome outcome =
+      instance->on_request_headers(context, request_fields(stream), end_of_stream);
+  return decide(stream, *instance, context, outcome);
+}
+
+BodyStatus WasmFilter::on_request_body(ports::FilterStream& stream, core::filter::BodyBuffer& body,
+                                       bool end_of_stream) const {
+  StreamState* state = state_of(stream);
+  if (!state || state->instance->broken()) return BodyStatus::Continue;
+  const Outcome outcome = state->instance->on_request_body(state->context, body, end_of_stream);
+  if (state->instance->responded(state->context)) return BodyStatus::Respond;
+  if (outcome == Outcome::Trap || outcome == Outcome::Timeout) {
+    return fail(stream, outcome) ? BodyStatus::Respond : BodyStatus::Continue;
+  }
+  return outcome == Outcome::Pause ? BodyStatus::Buffer : BodyStatus::Continue;
+}
+
+FilterStatus WasmFilter::on_response_head(ports::FilterStream& stream) const {
+  StreamState* state = state_of(stream);
+  if (!state || state->instance->broken()) return FilterStatus::Continue;
+  const auto response = stream.response();
+  const uint32_t fields = static_cast<uint32_t>(response.fields().size() + 1);  // + :status
+  const bool end_of_stream = response.head().framing == core::http::BodyFraming::None;
+  const Outcome outcome =
+      state->instance->on_response_headers(state->context, fields, end_of_stream);
+  return decide(stream, *state->instance, state->context, outcome);
+}
+
+BodyStatus WasmFilter::on_response_body(ports::FilterStream& stream, core::filter::BodyBuffer& body,
+                                        bool end_of_stream) const {
+  StreamState* state = state_of(stream);
+  if (!state || state->instance->broken()) return BodyStatus::Continue;
+  const Outcome outcome = state->instance->on_response_body(state->context, body, end_of_stream);
+  if (outcome == Outcome::Trap || outcome == Outcome::Timeout) {
+    // The head is out: the response goes on as it is, and the failure is counted.
+    runtime_->count(stream.worker_index(),
+                    outcome == Outcome::Timeout ? CallResult::Timeout : CallResult::Trap);
+    return BodyStatus::Continue;
+  }
+  return outcome == Outcome::Pause ? BodyStatus::Buffer : BodyStatus::Continue;
+}
+
+void WasmFilter::on_log(ports::FilterStream& stream, const ports::StreamOutcome&) const {
+  StreamState* state = state_of(stream);
+  if (!state) return;
+  state->instance->finish_stream(state->context);
+  state->finished = true;
+}
+
+FilterStatus WasmFilter::execute(ports::FilterStream& stream) const {
+  auto instance = runtime_->instance(stream.worker_index());
+  const std::optional<int32_t> verdict = instance ? instance->execute() : std::nullopt;
+  if (!verdict) {
+    const Outcome outcome = instance && instance->timed_out() ? Outcome::Timeout : Outcome::Trap;
+    return fail(stream, outcome) ? FilterStatus::Respond : FilterStatus::Continue;
+  }
+  if (*verdict == 200) {
+    runtime_->count(stream.worker_index(), CallResult::Continue);
+    return FilterStatus::Continue;
+  }
+  runtime_->count(stream.worker_index(), CallResult::Deny);
+  stream.respond(
+      {403, "application/json", R"({"error":"Forbidden","message":"denied by a wasm plugin"})"});
+  return FilterStatus::Respond;
+}
+
+}  // namespace vx::adapters::wasm

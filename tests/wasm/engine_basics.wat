@@ -1,0 +1,38 @@
+;; Guest for the engine port's conformance tests: a host import with i32 and i64 values, a call
+;; back into the guest from inside a host function, a start function, a trap, an endless loop,
+;; endless recursion and a memory bomb.
+(module
+  (import "env" "host_add" (func $host_add (param i32 i32) (result i32)))
+  (import "env" "host_twice64" (func $host_twice64 (param i64) (result i64)))
+  (import "env" "host_reenter" (func $host_reenter (param i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "hello")
+  ;; The start function marks byte 32: it ran at instantiation.
+  (func $mark (i32.store8 (i32.const 32) (i32.const 1)))
+  (start $mark)
+  (export "host_add_reexported" (func $host_add))
+  (func (export "add40") (param i32) (result i32)
+    (call $host_add (local.get 0) (i32.const 40)))
+  (func (export "twice64_low") (param i32) (result i32)
+    (i32.wrap_i64 (call $host_twice64 (i64.extend_i32_u (local.get 0)))))
+  (func (export "times3_64") (param i64) (result i64)
+    (i64.mul (local.get 0) (i64.const 3)))
+  (func (export "plus_one") (param i32) (result i32)
+    (i32.add (local.get 0) (i32.const 1)))
+  (func (export "reenter") (param i32) (result i32)
+    (call $host_reenter (local.get 0)))
+  (func (export "load_u8") (param i32) (result i32)
+    (i32.load8_u (local.get 0)))
+  (func (export "grow") (param i32) (result i32)
+    (memory.grow (local.get 0)))
+  (func (export "trap") (unreachable))
+  (func (export "spin") (loop $forever (br $forever)))
+  (func (export "spin_i32") (param i32) (result i32)
+    (loop $forever (br $forever))
+    (i32.const 0))
+  (func $recurse (export "recurse") (param i32) (result i32)
+    (call $recurse (i32.add (local.get 0) (i32.const 1))))
+  (func (export "grow_forever") (result i32)
+    (loop $more
+      (br_if $more (i32.ne (memory.grow (i32.const 16)) (i32.const -1))))
+    (i32.const 0)))
