@@ -303,6 +303,7 @@ Error H1Parser::check_request_head(std::string_view head) const {
   }
   int hosts = 0;
   std::string_view host;
+  bool transfer_encoding = false;
   for (const auto& f : fields_) {
     std::string_view name = view(head, f.name.offset, f.name.length);
     if (!core::http::is_token(name)) return {ErrorKind::BadRequest, "invalid header field name"};
@@ -310,6 +311,14 @@ Error H1Parser::check_request_head(std::string_view head) const {
       ++hosts;
       host = trim_trailing_ows(view(head, f.value.offset, f.value.length));
     }
+    transfer_encoding = transfer_encoding || core::http::iequals(name, "transfer-encoding");
+  }
+  // RFC 9112 §6.3 rule 4: a request whose Transfer-Encoding does not end in chunked has no
+  // knowable length. llhttp refuses one that names another coding, but an empty value names
+  // none and passed as "no body", even beside a Content-Length (SPEC.md §3: both are a 400).
+  // §6.1: in HTTP/1.0 the field means faulty framing whatever it says.
+  if (transfer_encoding && (!(parser_.flags & F_CHUNKED) || parser_.http_minor == 0)) {
+    return {ErrorKind::BadRequest, "invalid Transfer-Encoding"};
   }
   if (hosts > 1) return {ErrorKind::BadRequest, "more than one Host field"};
   if (hosts == 0 && parser_.http_minor == 1) return {ErrorKind::BadRequest, "missing Host field"};

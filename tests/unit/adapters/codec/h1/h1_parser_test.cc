@@ -108,6 +108,25 @@ TEST(H1ParserTest, RefusesAmbiguousFraming) {
       ErrorKind::BadRequest);
 }
 
+// Found by tests/fuzz/h1_request_fuzz.cc: llhttp takes an empty Transfer-Encoding for none.
+TEST(H1ParserTest, RefusesATransferEncodingThatDoesNotEndInChunked) {
+  EXPECT_EQ(head_error("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding:\r\n\r\n"),
+            ErrorKind::BadRequest);
+  EXPECT_EQ(head_error("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: \r\n"
+                       "Content-Length: 3\r\n\r\nabc"),
+            ErrorKind::BadRequest);
+  EXPECT_EQ(head_error("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            ErrorKind::BadRequest);
+  // An empty list element is ignored (RFC 9110 §5.6.1.2): chunked is still the last coding.
+  H1Parser parser(H1Parser::Mode::Request, {});
+  const std::string wire =
+      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding:\r\n\r\n";
+  ASSERT_EQ(parser.parse_head(wire).status, ParseStatus::Done);
+  core::http::RequestHead head;
+  parser.request_head(wire, head);
+  EXPECT_EQ(head.framing, BodyFraming::Chunked);
+}
+
 TEST(H1ParserTest, RefusesWhatLlhttpLeavesToTheApplication) {
   EXPECT_EQ(head_error("GET / HTTP/1.1\nHost: h\n\n"), ErrorKind::BadRequest);  // bare LF
   EXPECT_EQ(head_error("GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\n"), ErrorKind::BadRequest);
