@@ -181,19 +181,23 @@ int H1Parser::on_body(llhttp_t* p, const char* at, size_t n) {
 
 int H1Parser::on_message_complete(llhttp_t* p) {
   H1Parser& s = self(p);
+  if (!s.finish_trailers()) return -1;  // HPE_CB_MESSAGE_COMPLETE
   s.message_done_ = true;
-  s.finish_trailers();
   return HPE_PAUSED;  // keep pipelined bytes for the next message
 }
 
-void H1Parser::finish_trailers() {
+bool H1Parser::finish_trailers() {
   trailers_.clear();
   for (auto [name_at, value_at] : trailer_marks_) {
     if (value_at == 0) continue;
     std::string_view name(trailer_bytes_.data() + name_at, value_at - 1 - name_at);
     std::string_view value(trailer_bytes_.data() + value_at);
+    // llhttp's loose mode passes a trailer name that is empty or holds a space or a separator
+    // ("A b: c", ": c"); the head's names are checked after it, and trailers are forwarded too.
+    if (!core::http::is_token(name)) return false;
     trailers_.push_back({name, trim_trailing_ows(value)});
   }
+  return true;
 }
 
 Error H1Parser::llhttp_error(llhttp_errno_t err) const {
@@ -206,12 +210,14 @@ Error H1Parser::llhttp_error(llhttp_errno_t err) const {
     if (reason && std::strcmp(reason, "request body too large") == 0) {
       return {ErrorKind::BodyTooLarge, "request body too large"};
     }
-    return {ErrorKind::BadRequest, "malformed trailers"};
   }
-  if (err == HPE_CB_HEADERS_COMPLETE) return {ErrorKind::BodyTooLarge, "request body too large"};
   const bool request = mode_ == Mode::Request;
   const ErrorKind kind = request ? ErrorKind::BadRequest : ErrorKind::UpstreamBadResponse;
+  if (err == HPE_USER) return {kind, "trailers too large"};
+  if (err == HPE_CB_HEADERS_COMPLETE) return {ErrorKind::BodyTooLarge, "request body too large"};
   switch (err) {
+    case HPE_CB_MESSAGE_COMPLETE:
+      return {kind, "malformed trailers"};
     case HPE_UNEXPECTED_CONTENT_LENGTH:
       return {kind, "conflicting Content-Length and Transfer-Encoding"};
     case HPE_INVALID_CONTENT_LENGTH:

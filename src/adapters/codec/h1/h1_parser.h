@@ -94,7 +94,8 @@ class H1Parser {
   void extend(Span& span, const char* at, size_t n);
   core::http::Error check_request_head(std::string_view buffer) const;
   core::http::Error llhttp_error(llhttp_errno_t err) const;
-  void finish_trailers();
+  // Builds trailers_; false when a trailer's name is not a token.
+  bool finish_trailers();
 
   Mode mode_;
   ParseLimits limits_;

@@ -86,6 +86,25 @@ TEST(H1ParserTest, DecodesChunkedBodyAndTrailers) {
   EXPECT_EQ(parser.trailers()[0].value, "5");
 }
 
+// Found by tests/fuzz/h1_request_fuzz.cc: llhttp's loose mode lets these names through.
+TEST(H1ParserTest, RefusesATrailerWhoseNameIsNotAToken) {
+  for (const char* trailer : {"A b: c\r\n", ": c\r\n", "A(: c\r\n"}) {
+    H1Parser request(H1Parser::Mode::Request, {});
+    const std::string head = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
+    ASSERT_EQ(request.parse_head(head).status, ParseStatus::Done);
+    BodyResult r = request.parse_body("1\r\na\r\n0\r\n" + std::string(trailer) + "\r\n");
+    ASSERT_EQ(r.status, ParseStatus::Error) << trailer;
+    EXPECT_EQ(r.error.kind, ErrorKind::BadRequest);
+
+    H1Parser response(H1Parser::Mode::Response, {});
+    ASSERT_EQ(response.parse_head("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n").status,
+              ParseStatus::Done);
+    r = response.parse_body("0\r\n" + std::string(trailer) + "\r\n");
+    ASSERT_EQ(r.status, ParseStatus::Error) << trailer;
+    EXPECT_EQ(r.error.kind, ErrorKind::UpstreamBadResponse);
+  }
+}
+
 ErrorKind head_error(std::string_view wire, ParseLimits limits = {}) {
   H1Parser parser(H1Parser::Mode::Request, limits);
   std::string buffer(wire);
