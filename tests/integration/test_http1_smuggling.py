@@ -61,6 +61,7 @@ MALFORMED_CHUNKED_BODIES = [
     ("chunk_data_longer_than_its_size", b"3\r\nhello\r\n0\r\n\r\n" + SMUGGLED),
     ("bare_lf_after_chunk_size", b"5\nhello\r\n0\r\n\r\n"),
     ("bare_lf_after_chunk_data", b"5\r\nhello\n0\r\n\r\n"),
+    ("chunk_data_ended_by_other_than_crlf", b"5\r\nhelloXY0\r\n\r\n"),
 ]
 
 

@@ -1,7 +1,9 @@
 #include "adapters/codec/h1/h1_parser.h"
 
+#include <algorithm>
 #include <cstring>
 
+#include "adapters/codec/h1/h1_serializer.h"
 #include "core/http/token.h"
 
 namespace vx::adapters::h1 {
@@ -55,6 +57,7 @@ void H1Parser::reset(bool response_to_head) {
   field_open_ = false;
   body_bytes_ = 0;
   message_done_ = false;
+  crlf_unchecked_ = 0;
   body_pieces_.clear();
   trailer_bytes_.clear();
   trailer_marks_.clear();
@@ -175,8 +178,21 @@ int H1Parser::on_body(llhttp_t* p, const char* at, size_t n) {
     llhttp_set_error_reason(p, "request body too large");
     return HPE_USER;
   }
+  if ((p->flags & F_CHUNKED) && p->content_length == 0 && !s.chunk_data_ends_well(at + n)) {
+    llhttp_set_error_reason(p, "invalid chunk ending");
+    return HPE_USER;
+  }
   s.body_pieces_.emplace_back(at, n);
   return 0;
+}
+
+// RFC 9112 §7.1: chunk-data is followed by CRLF. llhttp's loose mode skips those two bytes
+// unread ("3\r\nabcXY0\r\n\r\n" passed as "abc"), so they are checked here, and the ones
+// past the end of this call's bytes at the start of the next parse_body.
+bool H1Parser::chunk_data_ends_well(const char* after) {
+  const size_t here = std::min<size_t>(kCrlf.size(), static_cast<size_t>(end_ - after));
+  crlf_unchecked_ = static_cast<uint8_t>(kCrlf.size() - here);
+  return std::string_view(after, here) == kCrlf.substr(0, here);
 }
 
 int H1Parser::on_message_complete(llhttp_t* p) {
@@ -201,6 +217,8 @@ bool H1Parser::finish_trailers() {
 }
 
 Error H1Parser::llhttp_error(llhttp_errno_t err) const {
+  const bool request = mode_ == Mode::Request;
+  const ErrorKind kind = request ? ErrorKind::BadRequest : ErrorKind::UpstreamBadResponse;
   if (err == HPE_USER) {
     const char* reason = llhttp_get_error_reason(&parser_);
     if (too_many_headers_) return {ErrorKind::HeadersTooLarge, "too many header fields"};
@@ -210,10 +228,9 @@ Error H1Parser::llhttp_error(llhttp_errno_t err) const {
     if (reason && std::strcmp(reason, "request body too large") == 0) {
       return {ErrorKind::BodyTooLarge, "request body too large"};
     }
+    // The callbacks' other reasons are literals that serve as the detail.
+    return {kind, reason ? reason : "malformed message"};
   }
-  const bool request = mode_ == Mode::Request;
-  const ErrorKind kind = request ? ErrorKind::BadRequest : ErrorKind::UpstreamBadResponse;
-  if (err == HPE_USER) return {kind, "trailers too large"};
   if (err == HPE_CB_HEADERS_COMPLETE) return {ErrorKind::BodyTooLarge, "request body too large"};
   switch (err) {
     case HPE_CB_MESSAGE_COMPLETE:
@@ -406,6 +423,17 @@ BodyResult H1Parser::parse_body(std::string_view bytes) {
   body_pieces_.clear();
   if (message_done_) return {ParseStatus::Done, 0, {}};
   if (bytes.empty()) return {};
+  if (crlf_unchecked_ > 0) {  // the end of the previous call's last chunk (on_body)
+    const size_t n = std::min<size_t>(crlf_unchecked_, bytes.size());
+    if (bytes.substr(0, n) != kCrlf.substr(kCrlf.size() - crlf_unchecked_, n)) {
+      return {ParseStatus::Error,
+              0,
+              {mode_ == Mode::Request ? ErrorKind::BadRequest : ErrorKind::UpstreamBadResponse,
+               "invalid chunk ending"}};
+    }
+    crlf_unchecked_ = static_cast<uint8_t>(crlf_unchecked_ - n);
+  }
+  end_ = bytes.data() + bytes.size();
   const llhttp_errno_t err = llhttp_execute(&parser_, bytes.data(), bytes.size());
   if (err == HPE_OK) return {ParseStatus::NeedMore, bytes.size(), {}};
   if ((err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) && message_done_) {

@@ -105,6 +105,37 @@ TEST(H1ParserTest, RefusesATrailerWhoseNameIsNotAToken) {
   }
 }
 
+// Found by tests/fuzz/h1_request_fuzz.cc: llhttp's loose mode skips the two bytes after a
+// chunk's data without reading them.
+TEST(H1ParserTest, RefusesChunkDataNotEndedByCrlfWhateverTheSplit) {
+  const std::string head = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const std::string bad = "3\r\nabcXY0\r\n\r\n";
+  const std::string good = "3\r\nabc\r\n0\r\n\r\n";
+  for (size_t step : {1u, 2u, 5u, 100u}) {
+    for (const std::string* body : {&bad, &good}) {
+      H1Parser parser(H1Parser::Mode::Request, {});
+      ASSERT_EQ(parser.parse_head(head).status, ParseStatus::Done);
+      BodyResult r;
+      for (size_t at = 0; at < body->size(); at += r.consumed) {
+        r = parser.parse_body(std::string_view(*body).substr(at, step));
+        if (r.status != ParseStatus::NeedMore) break;
+      }
+      if (body == &bad) {
+        ASSERT_EQ(r.status, ParseStatus::Error) << "step " << step;
+        EXPECT_EQ(r.error.kind, ErrorKind::BadRequest);
+      } else {
+        EXPECT_EQ(r.status, ParseStatus::Done) << "step " << step;
+      }
+    }
+  }
+  H1Parser response(H1Parser::Mode::Response, {});
+  ASSERT_EQ(response.parse_head("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n").status,
+            ParseStatus::Done);
+  BodyResult r = response.parse_body(bad);
+  ASSERT_EQ(r.status, ParseStatus::Error);
+  EXPECT_EQ(r.error.kind, ErrorKind::UpstreamBadResponse);
+}
+
 ErrorKind head_error(std::string_view wire, ParseLimits limits = {}) {
   H1Parser parser(H1Parser::Mode::Request, limits);
   std::string buffer(wire);
