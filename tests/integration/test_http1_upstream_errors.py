@@ -5,6 +5,8 @@ origin closed is retried once on a fresh one for idempotent requests."""
 import threading
 import time
 
+import pytest
+
 from origins import closed_port, read_full_request, replying
 from rawhttp import RawConnection, assert_json_error, request_bytes
 from vortex_harness import simple_config
@@ -50,6 +52,19 @@ def test_invalid_status_line_gets_502(vortex, raw_origin):
     origin = raw_origin(replying(b"HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n", then="hold"))
     proxy = vortex(simple_config(origin.address))
     resp, _ = _get(proxy, "/bad-status")
+    assert_json_error(resp, 502, "Bad Gateway")
+
+
+@pytest.mark.parametrize("head", [
+    b"HTTP/1.1 200 OK\r\nX-Folded: a\r\n b\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nX Bad: v\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding:\r\nContent-Length: 2\r\n\r\nok",
+    b"HTTP/1.1 000 Zero\r\nContent-Length: 0\r\n\r\n",
+], ids=["obs_fold", "name_with_space", "empty_te_beside_content_length", "status_below_100"])
+def test_response_head_that_cannot_be_forwarded_intact_gets_502(vortex, raw_origin, head):
+    origin = raw_origin(replying(head, then="hold"))
+    proxy = vortex(simple_config(origin.address, route="timeout_ms: 2000"))
+    resp, _ = _get(proxy, "/loose")
     assert_json_error(resp, 502, "Bad Gateway")
 
 

@@ -160,6 +160,9 @@ int H1Parser::on_headers_complete(llhttp_t* p) {
     }
     body_follows = (p->flags & F_CHUNKED) || (has_length && p->content_length > 0);
   } else {
+    // RFC 9110 §15: below 100 is no status at all. llhttp reads a body until the close after
+    // one, where this parser takes it for 1xx without a body: refused rather than guessed.
+    if (p->status_code < 100) return -1;
     // RFC 9112 §6.3 rule 1: llhttp cannot know the request was a HEAD; 1 = "no body".
     if (s.response_to_head_) return 1;
     const int status = p->status_code;
@@ -231,7 +234,10 @@ Error H1Parser::llhttp_error(llhttp_errno_t err) const {
     // The callbacks' other reasons are literals that serve as the detail.
     return {kind, reason ? reason : "malformed message"};
   }
-  if (err == HPE_CB_HEADERS_COMPLETE) return {ErrorKind::BodyTooLarge, "request body too large"};
+  if (err == HPE_CB_HEADERS_COMPLETE) {
+    return request ? Error{ErrorKind::BodyTooLarge, "request body too large"}
+                   : Error{kind, "invalid status code"};
+  }
   switch (err) {
     case HPE_CB_MESSAGE_COMPLETE:
       return {kind, "malformed trailers"};
@@ -294,10 +300,9 @@ HeadResult H1Parser::parse_head(std::string_view buffer) {
                 : Error{ErrorKind::UpstreamBadResponse, "response head too large"}};
   }
   parsed_ = consumed;
-  if (mode_ == Mode::Request) {
-    Error e = check_request_head(buffer.substr(0, consumed));
-    if (e.kind != ErrorKind::Internal) return {ParseStatus::Error, 0, e};
-  }
+  const Error e = mode_ == Mode::Request ? check_request_head(buffer.substr(0, consumed))
+                                         : check_response_head(buffer.substr(0, consumed));
+  if (e.kind != ErrorKind::Internal) return {ParseStatus::Error, 0, e};
   if (err == HPE_PAUSED && !message_done_) llhttp_resume(&parser_);
   return {ParseStatus::Done, consumed, {}};
 }
@@ -361,6 +366,32 @@ Error H1Parser::check_request_head(std::string_view head) const {
     if (hosts == 1 && !core::http::iequals(authority, host)) {
       return {ErrorKind::BadRequest, "request target and Host disagree"};
     }
+  }
+  return {ErrorKind::Internal, {}};
+}
+
+// What llhttp's loose mode lets through in a response head that Vortex would forward.
+// Internal = nothing.
+Error H1Parser::check_response_head(std::string_view head) const {
+  // RFC 9112 §5.2: an obs-fold's CRLF would stay inside the value handed downstream, where a
+  // client or the next proxy may take it for the end of the field; 502 is one of the two
+  // answers the RFC allows.
+  for (size_t i = head.find('\n'); i != std::string_view::npos; i = head.find('\n', i + 1)) {
+    if (i + 1 < head.size() && (head[i + 1] == ' ' || head[i + 1] == '\t')) {
+      return {ErrorKind::UpstreamBadResponse, "obsolete line folding"};
+    }
+  }
+  bool transfer_encoding = false;
+  for (const auto& f : fields_) {
+    const std::string_view name = view(head, f.name.offset, f.name.length);
+    if (!core::http::is_token(name)) {
+      return {ErrorKind::UpstreamBadResponse, "invalid header field name"};
+    }
+    transfer_encoding = transfer_encoding || core::http::iequals(name, "transfer-encoding");
+  }
+  // RFC 9112 §6.3 rule 3. llhttp refuses both fields unless the Transfer-Encoding is empty.
+  if (transfer_encoding && (parser_.flags & F_CONTENT_LENGTH)) {
+    return {ErrorKind::UpstreamBadResponse, "conflicting Content-Length and Transfer-Encoding"};
   }
   return {ErrorKind::Internal, {}};
 }

@@ -93,6 +93,7 @@ class H1Parser {
 
   void extend(Span& span, const char* at, size_t n);
   core::http::Error check_request_head(std::string_view buffer) const;
+  core::http::Error check_response_head(std::string_view buffer) const;
   core::http::Error llhttp_error(llhttp_errno_t err) const;
   bool chunk_data_ends_well(const char* after);
   // Builds trailers_; false when a trailer's name is not a token.

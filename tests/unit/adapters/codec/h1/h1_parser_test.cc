@@ -251,6 +251,23 @@ TEST(H1ParserTest, InterimResponseIsAMessageOfItsOwn) {
   EXPECT_EQ(wire.substr(r.consumed), "HTTP/1.1 200 OK\r\n");
 }
 
+// Found by tests/fuzz/h1_response_fuzz.cc: llhttp's loose mode passes these heads.
+TEST(H1ParserTest, RefusesAResponseHeadItCouldNotForwardIntact) {
+  for (const char* wire : {
+           "HTTP/1.1 200 OK\r\nX Bad: v\r\nContent-Length: 0\r\n\r\n",
+           "HTTP/1.1 200 OK\r\n: v\r\nContent-Length: 0\r\n\r\n",
+           "HTTP/1.1 200 OK\r\nX: a\r\n b\r\nContent-Length: 0\r\n\r\n",
+           "HTTP/1.1 200 OK\r\nTransfer-Encoding:\r\nContent-Length: 3\r\n\r\nabc",
+           "HTTP/1.1 000 Zero\r\n\r\n",
+           "HTTP/1.1 099 Low\r\nContent-Length: 0\r\n\r\n",
+       }) {
+    H1Parser parser(H1Parser::Mode::Response, {});
+    HeadResult r = parser.parse_head(wire);
+    ASSERT_EQ(r.status, ParseStatus::Error) << wire;
+    EXPECT_EQ(r.error.kind, ErrorKind::UpstreamBadResponse) << wire;
+  }
+}
+
 TEST(H1ParserTest, GarbageResponseIsAnUpstreamError) {
   H1Parser parser(H1Parser::Mode::Response, {});
   HeadResult r = parser.parse_head("SSH-2.0-OpenSSH\r\n\r\n");
