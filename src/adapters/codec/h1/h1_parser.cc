@@ -160,14 +160,15 @@ int H1Parser::on_headers_complete(llhttp_t* p) {
     }
     body_follows = (p->flags & F_CHUNKED) || (has_length && p->content_length > 0);
   } else {
-    // RFC 9110 §15: below 100 is no status at all. llhttp reads a body until the close after
-    // one, where this parser takes it for 1xx without a body: refused rather than guessed.
-    if (p->status_code < 100) return -1;
-    // RFC 9112 §6.3 rule 1: llhttp cannot know the request was a HEAD; 1 = "no body".
-    if (s.response_to_head_) return 1;
     const int status = p->status_code;
-    body_follows =
-        status >= 200 && status != 204 && status != 304 && !(has_length && p->content_length == 0);
+    // RFC 9110 §15: below 100 is no status at all (it would pass for an interim 1xx).
+    if (status < 100) return -1;
+    // RFC 9112 §6.3 rules 1 and 2: no body after a HEAD request, nor in a 1xx, 204 or 304,
+    // whatever the fields say. llhttp knows only 100 and 101 (and nothing of the request), so
+    // it is told with 1 = "no body"; otherwise it read a 204's Content-Length worth of the
+    // next response as this one's body.
+    if (s.response_to_head_ || status < 200 || status == 204 || status == 304) return 1;
+    body_follows = !(has_length && p->content_length == 0);
   }
   // Without a body on_message_complete follows at once and pauses there instead.
   return body_follows ? HPE_PAUSED : 0;

@@ -240,6 +240,24 @@ TEST(H1ParserTest, ResponseToHeadHasNoBodyDespiteItsLength) {
   EXPECT_EQ(parser.parse_body(std::string_view(wire).substr(r.consumed)).status, ParseStatus::Done);
 }
 
+// Found by tests/fuzz/h1_response_fuzz.cc: llhttp read a 204's Content-Length as its body.
+TEST(H1ParserTest, ResponseWithoutBodyByItsStatusIgnoresItsLength) {
+  for (const char* status : {"204 No Content", "304 Not Modified", "103 Early Hints"}) {
+    H1Parser parser(H1Parser::Mode::Response, {});
+    const std::string first = "HTTP/1.1 " + std::string(status) + "\r\nContent-Length: 10\r\n\r\n";
+    const std::string wire = first + "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    HeadResult r = parser.parse_head(wire);
+    ASSERT_EQ(r.status, ParseStatus::Done) << status;
+    EXPECT_EQ(r.consumed, first.size()) << status;
+    EXPECT_TRUE(parser.body_pieces().empty());
+    core::http::ResponseHead head;
+    parser.response_head(wire, head);
+    EXPECT_EQ(head.framing, BodyFraming::None);
+    EXPECT_EQ(parser.parse_body(std::string_view(wire).substr(r.consumed)).status,
+              ParseStatus::Done);
+  }
+}
+
 TEST(H1ParserTest, InterimResponseIsAMessageOfItsOwn) {
   H1Parser parser(H1Parser::Mode::Response, {});
   const std::string wire = "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\n";
