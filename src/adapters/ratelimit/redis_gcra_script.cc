@@ -93,12 +93,21 @@ std::optional<core::ratelimit::Decision> parse_gcra_reply(const redisReply* r, c
     const redisReply* e = r->element[i];
     if (e == nullptr || e->type != REDIS_REPLY_INTEGER || e->integer < 0) return std::nullopt;
   }
+  const long long allowed = r->element[0]->integer, remaining = r->element[1]->integer,
+                  retry_after = r->element[2]->integer, reset_after = r->element[3]->integer;
+  // The script never returns more than this (kScript: remaining <= burst, every delay within
+  // the window, clamped to kMaxWindowNs). Anything else is not its reply: a delay near 2^63
+  // overflowed now + reset_after, and remaining over the limit broke RateLimit-Remaining.
+  if (allowed > 1 || static_cast<uint64_t>(remaining) > limit ||
+      retry_after > core::ratelimit::kMaxWindowNs || reset_after > core::ratelimit::kMaxWindowNs) {
+    return std::nullopt;
+  }
   core::ratelimit::Decision d;
-  d.allowed = r->element[0]->integer == 1;
+  d.allowed = allowed == 1;
   d.limit = limit;
-  d.remaining = static_cast<uint64_t>(r->element[1]->integer);
-  d.retry_after = core::Nanos(r->element[2]->integer);
-  d.reset_after = core::Nanos(r->element[3]->integer);
+  d.remaining = static_cast<uint64_t>(remaining);
+  d.retry_after = core::Nanos(retry_after);
+  d.reset_after = core::Nanos(reset_after);
   d.new_tat = now + d.reset_after;
   return d;
 }

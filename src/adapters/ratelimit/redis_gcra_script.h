@@ -21,8 +21,9 @@ std::string_view gcra_script();
 // Lower-case hex SHA-1 of gcra_script(), the name EVALSHA calls it by.
 std::string_view gcra_script_sha1();
 
-// The script's reply as the Decision for `now` under a policy of `limit` (burst + 1); nullopt
-// when the reply is not an array of four non-negative integers.
+// The script's reply as the Decision for `now` under a policy of `limit` (burst + 1). Refuses
+// (nullopt) what the script cannot return: anything but an array of four non-negative
+// integers, allowed other than 0 or 1, remaining over `limit`, a delay over kMaxWindowNs.
 std::optional<core::ratelimit::Decision> parse_gcra_reply(const redisReply* reply,
                                                           core::TimePoint now, uint64_t limit);
 
