@@ -10,6 +10,8 @@ packages=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libjemalloc-dev
   libre2-dev libcurl4-openssl-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # fuzzing (make fuzz): clang with libFuzzer and the sanitizer runtimes
+  clang libclang-rt-14-dev
   # tests: real clients and servers
   python3 python3-pytest python3-pytest-timeout python3-pytest-rerunfailures python3-httpx python3-h2 python3-hyperframe python3-redis python3-grpcio
   curl openssl redis-server nghttp2-client prometheus
