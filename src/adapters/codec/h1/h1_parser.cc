@@ -225,7 +225,9 @@ Error H1Parser::llhttp_error(llhttp_errno_t err) const {
   const ErrorKind kind = request ? ErrorKind::BadRequest : ErrorKind::UpstreamBadResponse;
   if (err == HPE_USER) {
     const char* reason = llhttp_get_error_reason(&parser_);
-    if (too_many_headers_) return {ErrorKind::HeadersTooLarge, "too many header fields"};
+    if (too_many_headers_) {  // an upstream's fault is a 502, not the client's 431
+      return {request ? ErrorKind::HeadersTooLarge : kind, "too many header fields"};
+    }
     if (reason && std::strcmp(reason, "uri too long") == 0) {
       return {ErrorKind::UriTooLong, "request target too long"};
     }

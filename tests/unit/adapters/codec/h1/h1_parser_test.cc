@@ -286,6 +286,14 @@ TEST(H1ParserTest, RefusesAResponseHeadItCouldNotForwardIntact) {
   }
 }
 
+// Found by tests/fuzz/h1_response_fuzz.cc: it was HeadersTooLarge, a 431 for the client.
+TEST(H1ParserTest, ResponseWithTooManyFieldsIsAnUpstreamError) {
+  H1Parser parser(H1Parser::Mode::Response, {.max_headers = 3});
+  HeadResult r = parser.parse_head("HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n");
+  ASSERT_EQ(r.status, ParseStatus::Error);
+  EXPECT_EQ(r.error.kind, ErrorKind::UpstreamBadResponse);
+}
+
 TEST(H1ParserTest, GarbageResponseIsAnUpstreamError) {
   H1Parser parser(H1Parser::Mode::Response, {});
   HeadResult r = parser.parse_head("SSH-2.0-OpenSSH\r\n\r\n");
