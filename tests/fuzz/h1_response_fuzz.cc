@@ -141,6 +141,9 @@ std::string run(std::string_view bytes, const ParseLimits& limits,
     if (head.framing == BodyFraming::None) VX_FUZZ_CHECK(body_bytes == 0);
     if (head.framing != BodyFraming::Chunked) VX_FUZZ_CHECK(parser.trailers().empty());
     transcript += "body " + body + "\n";
+    size_t trailer_bytes = 0;  // max_header_bytes bounds the trailer section too
+    for (const auto& t : parser.trailers()) trailer_bytes += t.name.size() + t.value.size();
+    VX_FUZZ_CHECK(trailer_bytes <= limits.max_header_bytes);
     for (const auto& t : parser.trailers()) {
       VX_FUZZ_CHECK(vx::core::http::is_token(t.name));
       VX_FUZZ_CHECK(carries_no_line_break(t.value));

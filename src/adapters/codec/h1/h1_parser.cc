@@ -124,6 +124,11 @@ int H1Parser::on_header_value(llhttp_t* p, const char* at, size_t n) {
       s.trailer_name_open_ = false;
     }
     s.trailer_bytes_.append(at, n);
+    // The trailers are copied (their bytes go by with the body's): bound names and values.
+    if (s.trailer_bytes_.size() > s.limits_.max_header_bytes) {
+      llhttp_set_error_reason(p, "trailers too large");
+      return HPE_USER;
+    }
     return 0;
   }
   s.field_open_ = false;

@@ -136,6 +136,21 @@ TEST(H1ParserTest, RefusesChunkDataNotEndedByCrlfWhateverTheSplit) {
   EXPECT_EQ(r.error.kind, ErrorKind::UpstreamBadResponse);
 }
 
+// Found reviewing tests/fuzz/h1_request_fuzz.cc: only names counted, so one trailer's value
+// could grow the parser's copy without bound.
+TEST(H1ParserTest, BoundsTrailerValuesByTheHeadLimit) {
+  H1Parser parser(H1Parser::Mode::Request, {.max_header_bytes = 1024});
+  const std::string head = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
+  ASSERT_EQ(parser.parse_head(head).status, ParseStatus::Done);
+  ASSERT_EQ(parser.parse_body("0\r\nX-Big: ").status, ParseStatus::NeedMore);
+  BodyResult r;
+  for (int i = 0; i < 64 && r.status == ParseStatus::NeedMore; ++i) {
+    r = parser.parse_body(std::string(100, 'v'));
+  }
+  ASSERT_EQ(r.status, ParseStatus::Error);
+  EXPECT_EQ(r.error.kind, ErrorKind::BadRequest);
+}
+
 ErrorKind head_error(std::string_view wire, ParseLimits limits = {}) {
   H1Parser parser(H1Parser::Mode::Request, limits);
   std::string buffer(wire);
