@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "core/http/hop_by_hop.h"
+#include "core/http/upgrade.h"
 #include "ports/deadline_clock.h"
 #include "ports/guarded_spawn.h"
 #include "proxy/request_body_pump.h"
@@ -73,8 +74,11 @@ ports::Awaitable<AttemptOutcome> attempt_upstream(StreamContext& stream,
     out.resendable = body_replayable;
     co_return out;
   }
-  // The head's views die at the first read_body (the pump's): keep what the relay needs.
-  const bool upgrade = request.upgrade;
+  // The head's views die at the first read_body (the pump's): keep what the relay needs. Only a
+  // body-less request can switch protocols (its views then stay).
+  const bool upgrade = request.upgrade && body_replayable;
+  const std::string_view requested_upgrade =
+      upgrade ? core::http::find_header(request.headers, "upgrade").value_or("") : "";
   const bool head_request = request.method == "HEAD";
   if (request.expect_continue) co_await exchange.send_continue();
 
@@ -115,6 +119,14 @@ ports::Awaitable<AttemptOutcome> attempt_upstream(StreamContext& stream,
       break;
     }
     core::http::ResponseHead* received = **ready;
+    if (received->status == 101 &&
+        !core::http::upgrade_answer_matches(
+            requested_upgrade, core::http::find_header(received->headers, "upgrade"))) {
+      // A switch nobody asked for (or to another protocol) would be a raw tunnel past routing
+      // and filters: "h2c smuggling".
+      out.error = Error{ErrorKind::UpstreamBadResponse, "upstream switched protocols unasked"};
+      break;
+    }
     if (received->status >= 200 || received->status == 101) {
       active.on_response_head(Clock::now());  // the latency estimate ends at the head
       head = received;
@@ -137,7 +149,7 @@ ports::Awaitable<AttemptOutcome> attempt_upstream(StreamContext& stream,
     out.upstream_status = head->status;
     // From here every wait is bounded by the idle timeout, re-armed as bytes flow.
     exchange.arm_deadline(ports::deadline_now() + exchange.idle_timeout(), &upstream);
-    tunnel = head->status == 101 && upgrade;
+    tunnel = head->status == 101;  // an unasked one was refused above
     FilterStatus status = filter_response_head(stream, *head, tunnel);
     if (status == FilterStatus::Hold) {
       status = co_await stream.resume_after_hold(stream.filters(), Hook::ResponseHead);

@@ -2,7 +2,7 @@
 TLS with ALPN. One thread per connection; response bodies go out only as the peer's flow
 control windows allow, so a slow Vortex reader really does hold the origin back.
 
-H2Origin(handler=h2_echo, tls=None | (cert, key))
+H2Origin(handler=h2_echo, tls=None | (cert, key), port=0 (any free one))
   .address, .connections (accepted), .requests (one dict per completed request)
   .resets            -> RST_STREAM frames received
   .goaway_after = N  -> after N requests on a connection: GOAWAY(last = that stream), finish
@@ -39,6 +39,11 @@ class H2Response:
     length: bool = True  # send content-length
 
 
+def h2_bytes(n: int) -> bytes:
+    """What h2_echo serves on /bytes/N."""
+    return (b"0123456789abcdef" * (n // 16 + 1))[:n]
+
+
 def h2_echo(req: dict) -> H2Response:
     """GET /bytes/N: N pattern bytes; anything else: the request as JSON. `x-trailers: yes`
     asks for response trailers; `x-status: N` for that status; `x-no-length` for no
@@ -46,8 +51,7 @@ def h2_echo(req: dict) -> H2Response:
     headers = dict(req["headers"])
     if req["path"].startswith("/bytes/"):
         n = int(req["path"].split("/")[2].split("?")[0])
-        body = (b"0123456789abcdef" * (n // 16 + 1))[:n]
-        resp = H2Response(200, [("content-type", "application/octet-stream")], body)
+        resp = H2Response(200, [("content-type", "application/octet-stream")], h2_bytes(n))
     else:
         info = {k: req[k] for k in ("method", "path", "authority", "scheme", "body_bytes", "body_sha256")}
         info["headers"] = req["headers"]
@@ -62,7 +66,7 @@ def h2_echo(req: dict) -> H2Response:
 
 
 class H2Origin:
-    def __init__(self, handler=h2_echo, tls: tuple | None = None, max_concurrent_streams: int = 100):
+    def __init__(self, handler=h2_echo, tls: tuple | None = None, max_concurrent_streams: int = 100, port: int = 0):
         self.handler = handler
         self.lock = threading.Lock()
         self.connections = 0
@@ -77,7 +81,7 @@ class H2Origin:
             self.ssl_context.set_alpn_protocols(["h2"])
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(("127.0.0.1", 0))
+        self.listener.bind(("127.0.0.1", port))
         self.listener.listen(512)
         self.port = self.listener.getsockname()[1]
         self.address = f"127.0.0.1:{self.port}"

@@ -6,16 +6,22 @@
 - RawOrigin: runs a test-supplied script per accepted connection, for exact response
   bytes (garbage, resets, close-delimited bodies, 1xx, trailers, stalls, upgrades).
 - BlackholeListener: a listener whose backlog is full, so connects to it hang.
-Every server runs in daemon threads of the test process; stop() closes every socket.
+- OriginProcess: an echo OriginServer (or an h2c H2Origin) in a child process, for chaos tests:
+  kill() is a real SIGKILL and start() serves the same port again.
+Every other server runs in daemon threads of the test process; stop() closes every socket.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
+import select
 import socket
 import struct
+import subprocess
+import sys
 import threading
 import time
 from typing import Callable, Iterator
@@ -299,9 +305,9 @@ class OriginServer:
     """A threaded HTTP/1.1 origin. `requests` holds one dict per completed request
     (what the echo body says), `heads` counts every request head parsed, including those
     whose body never completed; `connections` counts connections that carried one.
-    Health probes (GET /healthz) are answered and counted nowhere."""
+    Health probes (GET /healthz) are answered and counted nowhere. `port` 0 takes any free one."""
 
-    def __init__(self, name: str = "echo", handler: Handler = echo_handler):
+    def __init__(self, name: str = "echo", handler: Handler = echo_handler, port: int = 0):
         self.name = name
         self.handler = handler
         self.lock = threading.Lock()
@@ -319,7 +325,7 @@ class OriginServer:
         self.release = threading.Event()  # lets hold=1 requests answer
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(("127.0.0.1", 0))
+        self.listener.bind(("127.0.0.1", port))
         self.listener.listen(512)
         self.port = self.listener.getsockname()[1]
         self.address = f"127.0.0.1:{self.port}"
@@ -587,3 +593,81 @@ def closed_port() -> int:
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+class OriginProcess:
+    """An origin in a child Python process: an echo OriginServer (protocol "http1") or an h2c
+    H2Origin with h2_echo ("h2c"). kill() is a real SIGKILL, so the kernel closes or resets every
+    connection at once and the port refuses connects; start() serves the same port again. The
+    child exits by itself when the test process dies (its stdin reaches EOF). Its requests are
+    not recorded here: check what a client gets back (the echo's body_bytes/body_sha256)."""
+
+    def __init__(self, name: str, protocol: str = "http1"):
+        if protocol not in ("http1", "h2c"):
+            raise ValueError(f"protocol {protocol!r}")
+        self.name = name
+        self.protocol = protocol
+        self.port = 0  # chosen by the first start(), kept by every later one
+        self.proc: subprocess.Popen | None = None
+        self.start()
+        self.address = f"127.0.0.1:{self.port}"
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self, timeout: float = 10.0):
+        """Starts the child and waits until it listens. The port can be briefly taken after a
+        kill (a client socket that the OS gave that port as its source), so binding is retried."""
+        assert not self.alive, f"{self.name} is already running"
+        deadline = time.monotonic() + timeout
+        while True:
+            self.proc = subprocess.Popen(
+                [sys.executable, os.path.abspath(__file__), self.protocol, self.name, str(self.port)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                cwd=os.path.dirname(os.path.abspath(__file__)),
+            )
+            line = b""
+            while time.monotonic() < deadline and self.proc.poll() is None:
+                if select.select([self.proc.stdout], [], [], 0.1)[0]:
+                    line = self.proc.stdout.readline()
+                    break
+            if line.startswith(b"listening "):
+                self.port = int(line.split()[1])
+                return
+            self.kill()
+            if time.monotonic() >= deadline:
+                raise RuntimeError(f"origin {self.name} could not listen on port {self.port}: {line!r}")
+            time.sleep(0.1)
+
+    def kill(self):
+        """SIGKILL; returns once the process is gone (its sockets closed by the kernel)."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(10)
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            pipe.close()
+
+    stop = kill
+
+
+def _serve_in_child(protocol: str, name: str, port: int):
+    """OriginProcess's child: serve on port (0: any), say where, live until stdin closes."""
+    if protocol == "h2c":
+        from h2_origins import H2Origin
+
+        server = H2Origin(port=port)
+    else:
+        server = OriginServer(name, port=port)
+    sys.stdout.write(f"listening {server.port}\n")
+    sys.stdout.flush()
+    while sys.stdin.buffer.read(4096):
+        pass
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    _serve_in_child(sys.argv[1], sys.argv[2], int(sys.argv[3]))

@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from h2frames import (DATA, END_STREAM, HEADERS, RST_STREAM, SETTINGS, WINDOW_UPDATE, H2Conn, frame,
-                      request_headers, settings)
+from h2frames import (ACK, DATA, END_HEADERS, END_STREAM, GOAWAY, HEADERS, RST_STREAM, SETTINGS, WINDOW_UPDATE,
+                      H2Conn, frame, request_headers, settings)
 from origins import PATTERN, _response, pattern_sha256
 from rawhttp import curl, header_values
 from tls_certs import make_cert, tls_listener
@@ -141,6 +141,28 @@ clusters:
     assert 0.4 <= elapsed < 3.0, f"504 after {elapsed:.2f}s with timeout_ms 500"
 
 
+@pytest.mark.parametrize("then", ["reset", "close"])
+def test_upstream_gone_mid_body_resets_the_h2_stream_at_once(vortex, raw_origin, then):
+    # The HTTP/2 twin of test_origin_reset_mid_response_cuts_the_client_connection: the 200
+    # head and some body went out, the rest never will, so the client must learn it now (a
+    # RST_STREAM with an error), not after the idle timeout (default 60 s) of the stream.
+    from origins import replying
+    origin = raw_origin(replying(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"x" * 1000, then=then))
+    proxy = vortex(simple_config(origin.address))
+    conn = H2Conn(proxy.port)
+    try:
+        conn.send(conn.headers(1, request_headers(proxy.port, "/midway")))
+        started = time.monotonic()
+        heads, body, _, reset = conn.response(1, timeout=3)
+        elapsed = time.monotonic() - started
+    finally:
+        conn.close()
+    assert dict(heads)[":status"] == "200"
+    assert len(body) < 100000, "a truncated upstream body was presented as complete"
+    assert reset not in (None, 0), f"the stream ended with {'END_STREAM' if reset is None else 'NO_ERROR'}"
+    assert elapsed < 2.0, f"RST_STREAM after {elapsed:.1f} s"
+
+
 def test_many_concurrent_streams_on_one_connection_with_h2load(h2_proxy):
     got = subprocess.run(["h2load", "-n", "400", "-c", "1", "-m", "50", f"http://127.0.0.1:{h2_proxy.port}/many"],
                          capture_output=True, text=True, timeout=60)
@@ -149,6 +171,56 @@ def test_many_concurrent_streams_on_one_connection_with_h2load(h2_proxy):
     got = subprocess.run(["h2load", "-n", "400", "-c", "2", "-m", "20", f"https://127.0.0.1:{h2_proxy.tls_port}/many"],
                          capture_output=True, text=True, timeout=60)
     assert "400 succeeded" in got.stdout, got.stdout + got.stderr
+
+
+def _run_streams(conn: H2Conn, port: int, first: int, count: int, batch: int = 50) -> int:
+    """`count` GETs of /d on `conn`, `batch` at a time (under the stream limit), each read to its
+    END_STREAM without decoding (the direct response's head is indexed after the first); returns
+    the next stream id."""
+    block, buf = None, b""
+    sid = first
+    for _ in range(count // batch):
+        if block is None:  # the encoder indexes the fields once; later blocks are the same bytes
+            conn.send(conn.headers(sid, request_headers(port, "/d")))
+            block = conn.encoder.encode(request_headers(port, "/d"))
+            sids = range(sid + 2, sid + 2 * batch, 2)
+        else:
+            sids = range(sid, sid + 2 * batch, 2)
+        conn.send(b"".join(frame(HEADERS, END_STREAM | END_HEADERS, i, block) for i in sids))
+        ended = 0
+        while ended < batch:
+            data = conn.sock.recv(1 << 16)
+            assert data, f"connection closed at stream {sid}"
+            buf += data
+            while len(buf) >= 9 and len(buf) >= 9 + int.from_bytes(buf[:3], "big"):
+                n, ftype, flags = int.from_bytes(buf[:3], "big"), buf[3], buf[4]
+                assert ftype not in (RST_STREAM, GOAWAY), f"frame type {ftype} at stream {sid}"
+                if ftype == SETTINGS and not flags & ACK:
+                    conn.send(frame(SETTINGS, ACK, 0))
+                elif ftype in (HEADERS, DATA) and flags & END_STREAM:
+                    ended += 1
+                buf = buf[9 + n :]
+        sid += 2 * batch
+    return sid
+
+
+@pytest.mark.skipif(os.environ.get("VORTEX_SANITIZED") == "1", reason="ASan's quarantine holds freed memory")
+def test_a_long_lived_h2_connection_does_not_grow_with_the_streams_it_carried(vortex):
+    """nghttp2 kept every closed stream of a server session (~250 bytes each) until the
+    connection closed: the fault soak's RSS drift under h2load. jemalloc returns freed pages at
+    once here, so RSS follows live memory; 30,000 streams kept would be over 7 MiB."""
+    proxy = vortex('routes:\n  - { name: d, match: { path_exact: /d }, direct_response: { status: 200, body: "d" } }\n',
+                   env={"MALLOC_CONF": "dirty_decay_ms:0,muzzy_decay_ms:0"})
+    conn = H2Conn(proxy.port)
+    try:
+        conn.send(frame(WINDOW_UPDATE, 0, 0, struct.pack(">I", 1 << 30)))
+        sid = _run_streams(conn, proxy.port, 1, 5000)  # warm-up: buffers, caches, spare streams
+        before = proxy.rss()
+        _run_streams(conn, proxy.port, sid, 30000)
+        growth = proxy.rss() - before
+        assert growth < 2 << 20, f"RSS grew by {growth / 2**20:.1f} MiB over 30,000 streams on one connection"
+    finally:
+        conn.close()
 
 
 def test_nghttp_sees_the_stream_limit_in_settings(h2_proxy):
@@ -292,4 +364,23 @@ def test_a_slow_upstream_reader_makes_the_h2_client_wait(vortex, raw_origin, cer
         assert proxy.proc.poll() is None
     finally:
         stop.set()
+        conn.close()
+
+
+def test_a_bad_chunk_size_mid_body_resets_the_h2_stream_at_once(vortex, raw_origin):
+    from h2frames import INTERNAL_ERROR, H2Conn, request_headers
+    from origins import replying
+
+    origin = raw_origin(replying(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                 b"3e8\r\n" + b"x" * 1000 + b"\r\nzz\r\n", then="hold"))
+    proxy = vortex(simple_config(origin.address))  # idle_timeout_ms: the default 60 s
+    conn = H2Conn(proxy.port)
+    try:
+        start = time.monotonic()
+        conn.send(conn.headers(1, request_headers(proxy.port, "/midway")))
+        heads, body, _, rst = conn.response(1, timeout=10)
+        # The head may or may not be out before the reset; the stream must not look complete.
+        assert rst == INTERNAL_ERROR, f"the stream ended with {rst} after {heads} and {len(body)} bytes"
+        assert time.monotonic() - start < 5
+    finally:
         conn.close()

@@ -50,6 +50,12 @@ MALFORMED_HEADS = [
     ("http11_request_without_host", b"GET /target HTTP/1.1\r\nX-A: b\r\n\r\n"),
     ("two_host_headers", b"GET /target HTTP/1.1\r\nHost: t\r\nHost: other.example\r\n\r\n"),
     ("absolute_form_target_disagreeing_with_host", b"GET http://other.example/target HTTP/1.1\r\nHost: t\r\n\r\n"),
+    ("raw_tab_in_request_target", b"GET /tar\tget HTTP/1.1\r\nHost: t\r\n\r\n"),
+    ("http10_with_transfer_encoding", post(b"Transfer-Encoding: chunked\r\n", b"0\r\n\r\n" + SMUGGLED, line=b"POST /target HTTP/1.0")),
+    ("host_with_a_space", b"GET /target HTTP/1.1\r\nHost: t t\r\n\r\n"),
+    ("host_with_a_slash", b"GET /target HTTP/1.1\r\nHost: t/evil\r\n\r\n"),
+    ("host_with_userinfo", b"GET /target HTTP/1.1\r\nHost: user@t\r\n\r\n"),
+    ("host_with_a_bad_port", b"GET /target HTTP/1.1\r\nHost: t:80x\r\n\r\n"),
 ]
 
 # (id, chunked body after a valid head).

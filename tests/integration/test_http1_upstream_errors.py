@@ -8,7 +8,7 @@ import time
 import pytest
 
 from origins import closed_port, read_full_request, replying
-from rawhttp import RawConnection, assert_json_error, request_bytes
+from rawhttp import RawConnection, assert_json_error, parse_responses, request_bytes
 from vortex_harness import simple_config
 
 
@@ -97,6 +97,22 @@ def test_origin_reset_mid_response_cuts_the_client_connection(vortex, raw_origin
     assert len(body) < 100000, "a truncated upstream body was presented as complete"
 
 
+@pytest.mark.parametrize("then", ["reset", "close"])
+def test_origin_gone_after_its_head_before_any_body_byte_still_gets_an_answer(vortex, raw_origin, then):
+    origin = raw_origin(replying(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n", then=then))
+    proxy = vortex(simple_config(origin.address))
+    with RawConnection(proxy.port) as conn:
+        conn.send(request_bytes("GET", "/head-only"))
+        data = conn.read_until_close(timeout=5)
+    # No byte of the response reached the client: it is owed the 502 of SPEC.md §3 (or at the
+    # least the 200 head of a cut response, as above), never a close without a word.
+    assert data, "the client connection was closed without a byte of response"
+    if data.startswith(b"HTTP/1.1 502"):
+        assert_json_error(parse_responses(data)[0], 502, "Bad Gateway")
+    else:
+        assert data.startswith(b"HTTP/1.1 200"), data[:200]
+
+
 def test_pooled_connection_closed_by_origin_is_replaced_for_get(vortex, raw_origin):
     answered = threading.Event()
 
@@ -143,3 +159,10 @@ def test_connect_timeout_gets_504(vortex, blackhole):
     resp, elapsed = _get(proxy, "/blackhole")
     assert_json_error(resp, 504, "Gateway Timeout")
     assert 0.25 <= elapsed < 4.0, f"504 after {elapsed:.2f}s with connect_timeout_ms 300"
+
+
+def test_a_bad_chunk_size_before_any_body_byte_gets_502(vortex, raw_origin):
+    origin = raw_origin(replying(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"))
+    proxy = vortex(simple_config(origin.address))
+    resp, _ = _get(proxy, "/bad-chunk")
+    assert_json_error(resp, 502, "Bad Gateway")

@@ -84,7 +84,8 @@ def _has_top_key(text: str, key: str) -> bool:
 class VortexProcess:
     """One running `vortex run`. port/url are the first listener's."""
 
-    def __init__(self, config_path: Path, config_text: str, port: int, metrics_port: int, admin_socket: str, workdir: Path):
+    def __init__(self, config_path: Path, config_text: str, port: int, metrics_port: int, admin_socket: str, workdir: Path,
+                 env: dict[str, str] | None = None):
         self.config_path = config_path
         self.config_text = config_text
         self.port = port
@@ -102,6 +103,7 @@ class VortexProcess:
             stderr=self._err,
             stdin=subprocess.DEVNULL,
             cwd=str(workdir),
+            env={**os.environ, **env} if env else None,
         )
         self.pid = self.proc.pid
         self.stopped = False
@@ -196,7 +198,9 @@ class VortexFactory:
         full = "\n".join(head) + "\n" + text
         return full, port, metrics_port, admin
 
-    def __call__(self, text: str, *, workers: int = 1, listeners: int = 1, port: int | None = None, drain_timeout_ms: int = 3000, wait: bool = True) -> VortexProcess:
+    def __call__(self, text: str, *, workers: int = 1, listeners: int = 1, port: int | None = None, drain_timeout_ms: int = 3000, wait: bool = True,
+                 env: dict[str, str] | None = None) -> VortexProcess:
+        """`env`: variables added to the test's environment for this vortex only."""
         full, port, metrics_port, admin = self.config(text, workers=workers, port=port, drain_timeout_ms=drain_timeout_ms)
         workdir = self.tmp_path / f"vortex{self.counter}"
         workdir.mkdir()
@@ -205,7 +209,7 @@ class VortexFactory:
         binary = vortex_bin()
         if not os.access(binary, os.X_OK):
             raise AssertionError(f"no vortex binary at {binary}: run `make build` or set VORTEX_BIN")
-        proc = VortexProcess(path, full, port, metrics_port, admin, workdir)
+        proc = VortexProcess(path, full, port, metrics_port, admin, workdir, env)
         self.instances.append(proc)
         if wait:
             proc.wait_ready(listeners)

@@ -6,6 +6,7 @@
 #include <exception>
 
 #include "adapters/codec/h1/h1_serializer.h"
+#include "adapters/codec/h2/upgrade_settings.h"
 #include "adapters/net/recv_now.h"
 #include "adapters/net/send_now.h"
 #include "ports/buffer_view.h"
@@ -144,7 +145,11 @@ bool BasicH1Connection<Stream>::begin_head() {
     // request (1 MiB of them for 64 connections).
     in_begin_ = in_end_ = 0;
     if (draining_) return false;
-    arm_deadline(ports::deadline_now() + limits_.idle_timeout, nullptr);
+    // A new connection has header_timeout for its first request, from accept: one that never
+    // sends anything is not held for the keep-alive idle timeout.
+    arm_deadline(
+        ports::deadline_now() + (first_request_ ? limits_.header_timeout : limits_.idle_timeout),
+        nullptr);
   } else {
     arm_deadline(ports::deadline_now() + limits_.header_timeout, nullptr);
   }
@@ -154,7 +159,14 @@ bool BasicH1Connection<Stream>::begin_head() {
 template <typename Stream>
 std::optional<typename BasicH1Connection<Stream>::HeadOutcome>
 BasicH1Connection<Stream>::parse_buffered_head() {
-  if (in_begin_ == in_end_) return std::nullopt;
+  // RFC 9112 §2.2: empty lines before a request line are ignored (a request line never starts
+  // with CR, so this only ever skips what precedes one).
+  while (in_end_ - in_begin_ >= 2 && in_[in_begin_] == '\r' && in_[in_begin_ + 1] == '\n') {
+    in_begin_ += 2;
+  }
+  if (in_begin_ == in_end_ || (in_end_ - in_begin_ == 1 && in_[in_begin_] == '\r')) {
+    return std::nullopt;
+  }
   const std::string_view buffered(in_.data() + in_begin_, in_end_ - in_begin_);
   if (h2c_ && first_request_) {
     // RFC 9113 §3.3: prior knowledge starts with the connection preface.
@@ -168,7 +180,15 @@ BasicH1Connection<Stream>::parse_buffered_head() {
   if (r.status == h1::ParseStatus::Done) {
     parser_.request_head(buffered, request_);
     in_begin_ += r.consumed;
-    if (h2c_ && first_request_ && wants_h2c_upgrade()) return HeadOutcome::UpgradeH2c;
+    if (h2c_ && first_request_ && wants_h2c_upgrade()) {
+      // Checked before the 101: afterwards the only answer left would be a silent close.
+      const auto settings = core::http::find_header(request_.headers, "http2-settings");
+      if (!h2::decode_http2_settings(settings.value_or(""))) {
+        parse_error_ = {ErrorKind::BadRequest, "malformed HTTP2-Settings"};
+        return HeadOutcome::Malformed;
+      }
+      return HeadOutcome::UpgradeH2c;
+    }
     first_request_ = false;
     return HeadOutcome::Request;
   }
@@ -247,6 +267,13 @@ bool BasicH1Connection<Stream>::wants_h2c_upgrade() const {
 template <typename Stream>
 bool BasicH1Connection<Stream>::keep_alive_after_response() const {
   return !close_after_response_ && !request_wants_close_ && !draining_ && body_done_;
+}
+
+template <typename Stream>
+std::string_view BasicH1Connection<Stream>::connection_field() const {
+  if (!keep_alive_after_response()) return "close";
+  // RFC 9112 §9.3: HTTP/1.0 closes unless told otherwise, so its keep-alive is said out loud.
+  return request_.version_minor == 0 ? "keep-alive" : "";
 }
 
 template <typename Stream>
@@ -344,7 +371,8 @@ ports::AsyncResult<void> BasicH1Connection<Stream>::write_out(
 
 template <typename Stream>
 ports::AsyncResult<void> BasicH1Connection<Stream>::send_continue() {
-  if (!request_.expect_continue || continue_sent_ || body_done_) {
+  // An HTTP/1.0 client knows no 1xx (RFC 9110 §10.1.1): it sends its body without waiting.
+  if (!request_.expect_continue || continue_sent_ || body_done_ || request_.version_minor == 0) {
     co_return core::Result<void, Error>{};
   }
   continue_sent_ = true;
@@ -391,7 +419,7 @@ template <typename Stream>
 ports::AsyncResult<void> BasicH1Connection<Stream>::send_interim(
     const core::http::ResponseHead& head) {
   if (request_.version_minor == 0) co_return core::Result<void, Error>{};  // 1.0 knows no 1xx
-  h1::append_response_head(out_, head, true);
+  h1::append_response_head(out_, head, BodyFraming::None, {});
   co_return co_await write_out({});
 }
 
@@ -400,9 +428,7 @@ core::Result<void, Error> BasicH1Connection<Stream>::send_head(
     const core::http::ResponseHead& head) {
   response_started_ = true;
   if (head.status == 101) {
-    h1::append_response_head(out_, head, true);
-    out_.resize(out_.size() - 2);
-    out_.append("connection: upgrade\r\n\r\n");
+    h1::append_response_head(out_, head, BodyFraming::None, "upgrade");
     return {};  // written when the tunnel starts
   }
   const BodyFraming upstream_framing = head.framing;
@@ -422,7 +448,7 @@ core::Result<void, Error> BasicH1Connection<Stream>::send_head(
   }
   // The answer may come before the request body was read (an early error): then the
   // connection cannot be reused (invariant 2).
-  h1::append_response_head(out_, head, framing, keep_alive_after_response());
+  h1::append_response_head(out_, head, framing, connection_field());
   return {};  // written with the first body bytes
 }
 
@@ -481,6 +507,12 @@ template <typename Stream>
 ports::AsyncResult<void> BasicH1Connection<Stream>::send_local(
     uint16_t status, std::string_view content_type, std::string_view body,
     const core::http::HeaderList& extra) {
+  if (response_started_ && !response_started()) {
+    // A head queued by send_head never went out (its body failed first): this answer replaces
+    // it, so the client gets a whole error instead of an empty close.
+    out_.clear();
+    response_chunked_ = false;
+  }
   response_started_ = true;
   core::http::ResponseHead head;
   head.status = status;
@@ -488,9 +520,8 @@ ports::AsyncResult<void> BasicH1Connection<Stream>::send_local(
   if (!content_type.empty()) head.headers.push_back({"content-type", content_type});
   head.framing = BodyFraming::ContentLength;
   head.content_length = body.size();
-  const bool keep_alive = keep_alive_after_response();
-  if (!keep_alive) close_after_response_ = true;
-  h1::append_response_head(out_, head, keep_alive);
+  if (!keep_alive_after_response()) close_after_response_ = true;
+  h1::append_response_head(out_, head, head.framing, connection_field());
   const std::string_view pieces[] = {request_.method == "HEAD" ? std::string_view{} : body};
   auto written = co_await write_out(pieces);
   response_complete_ = written.has_value();

@@ -69,7 +69,8 @@ class BasicH1Connection final : public proxy::DownstreamExchange, public Downstr
   ports::AsyncResult<void> send_local(uint16_t status, std::string_view content_type,
                                       std::string_view body,
                                       const core::http::HeaderList& extra) override;
-  bool response_started() const override { return response_started_; }
+  // A head send_head queued is not out yet: only written bytes start the response.
+  bool response_started() const override { return response_started_ && out_.empty(); }
   ports::Awaitable<void> tunnel(ports::UpstreamStream& upstream) override;
   void arm_deadline(std::chrono::steady_clock::time_point deadline,
                     ports::UpstreamStream* upstream) override;
@@ -111,6 +112,8 @@ class BasicH1Connection final : public proxy::DownstreamExchange, public Downstr
   ports::AsyncResult<void> write_out(std::span<const std::string_view> body);
   ports::Awaitable<void> answer_parse_error(const core::http::Error& error);
   bool keep_alive_after_response() const;
+  // The Connection field of a final response head ("" = none).
+  std::string_view connection_field() const;
 
   bool wants_h2c_upgrade() const;
 

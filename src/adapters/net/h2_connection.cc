@@ -1,5 +1,7 @@
 #include "adapters/net/h2_connection.h"
 
+#include "adapters/codec/h2/upgrade_settings.h"
+
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/write.hpp>
@@ -26,32 +28,6 @@ h2::H2Settings settings_for(const core::config::Limits& limits) {
   return s;
 }
 
-// RFC 4648 §5 base64url (HTTP2-Settings, RFC 7540 §3.2.1), padding optional.
-bool decode_base64url(std::string_view in, std::string& out) {
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '-' || c == '+') return 62;
-    if (c == '_' || c == '/') return 63;
-    return -1;
-  };
-  while (!in.empty() && in.back() == '=') in.remove_suffix(1);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    const int v = value(c);
-    if (v < 0) return false;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return true;
-}
-
 }  // namespace
 
 H2Downstream::H2Downstream(ports::Executor executor, proxy::WorkerContext& worker,
@@ -71,9 +47,8 @@ H2Downstream::~H2Downstream() = default;
 
 bool H2Downstream::accept_upgrade(const core::http::RequestHead& request,
                                   std::string_view settings) {
-  std::string payload;
-  if (!decode_base64url(settings, payload)) return false;
-  if (!session_.upgrade(payload, request.method == "HEAD")) return false;
+  const auto payload = h2::decode_http2_settings(settings);
+  if (!payload || !session_.upgrade(*payload, request.method == "HEAD")) return false;
   h2::HeaderBlock block;
   block.add(":method", request.method);
   block.add(":scheme", "http");
@@ -136,6 +111,10 @@ void H2Downstream::start_stream(int32_t id, h2::HeaderBlock& block, bool end_str
 
 void H2Downstream::on_headers(int32_t stream_id, h2::HeaderBlock& block, bool end_stream) {
   if (H2Stream* s = find(stream_id)) {
+    if (block.too_large) {
+      session_.reset(stream_id, NGHTTP2_PROTOCOL_ERROR);  // trailers over the limits
+      return;
+    }
     s->on_trailers(std::move(block));
     return;
   }

@@ -1,9 +1,14 @@
 #include "adapters/net/h2_stream.h"
 
+#include <openssl/evp.h>
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <charconv>
 #include <cstring>
+#include <vector>
 
 #include "adapters/net/h2_connection.h"
+#include "core/http/authority.h"
 #include "ports/deadline_clock.h"
 #include "proxy/pipeline.h"
 
@@ -66,18 +71,25 @@ void H2Stream::begin(int32_t id, h2::HeaderBlock& block, bool end_stream) {
   std::swap(head_block_, block);
   deadline_ = ports::deadline_now() + connection_.limits().header_timeout;
   end_stream_ = end_stream;
+  websocket_ = false;
+  malformed_ = check_request();
+  if (malformed_) return;
   request_.method = static_method(head_block_.find(":method"));
   request_.target = head_block_.find(":path");
   request_.authority = head_block_.find(":authority");
   request_.version_minor = 1;
   head_block_.regular_fields(request_.headers);
-  // HTTP/1.1 upstreams need Host (RFC 9113 §8.3.1: :authority replaces it in HTTP/2).
+  join_cookies();
+  // HTTP/1.1 upstreams need Host (RFC 9113 §8.3.1: :authority replaces it in HTTP/2; a Host
+  // beside it was checked to agree).
   if (request_.authority.empty()) {
     request_.authority = core::http::find_header(request_.headers, "host").value_or("");
   } else if (!core::http::find_header(request_.headers, "host")) {
     request_.headers.push_back({"host", request_.authority});
   }
-  if (end_stream) {
+  if (request_.method == "CONNECT") {
+    begin_websocket();
+  } else if (end_stream) {
     request_.framing = BodyFraming::None;
   } else if (auto length = core::http::find_header(request_.headers, "content-length")) {
     uint64_t n = 0;
@@ -91,6 +103,104 @@ void H2Stream::begin(int32_t id, h2::HeaderBlock& block, bool end_stream) {
   request_.expect_continue = expect && core::http::iequals(*expect, "100-continue");
 }
 
+std::optional<Error> H2Stream::check_request() const {
+  if (head_block_.too_large) {
+    return Error{ErrorKind::HeadersTooLarge, "request header fields too large"};
+  }
+  // nghttp2 checked the pseudo-headers' presence, order and bytes; these are the checks it
+  // leaves to the application.
+  const std::string_view method = head_block_.find(":method");
+  const std::string_view authority = head_block_.find(":authority");
+  if (!core::http::is_valid_authority(authority)) {
+    return Error{ErrorKind::BadRequest, "invalid :authority"};
+  }
+  int hosts = 0;
+  for (const auto& f : head_block_.fields) {
+    if (head_block_.name(f) != "host") continue;
+    const std::string_view host = head_block_.value(f);
+    // RFC 9113 §8.3.1: a Host that differs from :authority makes the request malformed;
+    // routing uses one, so the upstream must never see the other.
+    if (++hosts > 1 || !core::http::is_valid_authority(host) ||
+        (!authority.empty() && !core::http::iequals(host, authority))) {
+      return Error{ErrorKind::BadRequest, "Host and :authority disagree"};
+    }
+  }
+  if (method == "CONNECT") {
+    // Only RFC 8441's extended CONNECT for WebSocket: Vortex is no forward proxy.
+    if (head_block_.find(":protocol") != "websocket") {
+      return Error{ErrorKind::BadRequest, "CONNECT is only supported for WebSocket"};
+    }
+  }
+  const std::string_view scheme = head_block_.find(":scheme");
+  if (scheme != "http" && scheme != "https") return Error{ErrorKind::BadRequest, "invalid :scheme"};
+  const std::string_view path = head_block_.find(":path");
+  if (path.find('#') != std::string_view::npos) {
+    return Error{ErrorKind::BadRequest, ":path with a fragment"};  // RFC 9113 §8.3.1
+  }
+  if (path.empty() || (path.front() != '/' && !(path == "*" && method == "OPTIONS"))) {
+    return Error{ErrorKind::BadRequest, "invalid :path"};
+  }
+  return std::nullopt;
+}
+
+void H2Stream::join_cookies() {
+  size_t crumbs = 0;
+  for (const auto& h : request_.headers) crumbs += h.name == "cookie";
+  if (crumbs < 2) return;
+  cookie_.clear();
+  for (const auto& h : request_.headers) {
+    if (h.name != "cookie") continue;
+    if (!cookie_.empty()) cookie_.append("; ");
+    cookie_.append(h.value);
+  }
+  std::erase_if(request_.headers, [](const core::http::Header& h) { return h.name == "cookie"; });
+  request_.headers.push_back({"cookie", cookie_});
+}
+
+namespace {
+
+std::string base64(const unsigned char* bytes, size_t n) {
+  std::string out(4 * ((n + 2) / 3), '\0');
+  const int written =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes, static_cast<int>(n));
+  out.resize(static_cast<size_t>(written));
+  return out;
+}
+
+// RFC 6455 §4.2.2: base64(SHA-1(key + the protocol's GUID)).
+std::string websocket_accept(std::string_view key) {
+  std::string input(key);
+  input.append("258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(input.data(), input.size(), digest, &size, EVP_sha1(), nullptr);
+  return base64(digest, size);
+}
+
+}  // namespace
+
+void H2Stream::begin_websocket() {
+  websocket_ = true;
+  request_.method = "GET";
+  request_.upgrade = true;
+  // The stream's DATA is the tunnel's bytes, not a request body.
+  request_.framing = BodyFraming::None;
+  unsigned char nonce[16];
+  for (size_t i = 0; i < sizeof nonce; i += 8) {
+    const uint64_t bits = connection_.worker().random.next();
+    std::memcpy(nonce + i, &bits, 8);
+  }
+  websocket_key_ = base64(nonce, sizeof nonce);
+  request_.headers.push_back({"upgrade", "websocket"});
+  request_.headers.push_back({"connection", "upgrade"});
+  request_.headers.push_back({"sec-websocket-key", websocket_key_});
+}
+
+bool H2Stream::accept_websocket(const core::http::ResponseHead& head) {
+  const auto accept = core::http::find_header(head.headers, "sec-websocket-accept");
+  return accept && *accept == websocket_accept(websocket_key_);
+}
+
 std::string_view H2Stream::client_ip() const {
   return connection_.client_ip();
 }
@@ -102,7 +212,20 @@ std::chrono::milliseconds H2Stream::idle_timeout() const {
 }
 
 ports::Awaitable<void> H2Stream::run() {
-  co_await proxy::serve_stream(*this, connection_.worker());
+  if (malformed_) {
+    const std::string body = core::http::error_body(*malformed_);
+    static const core::http::HeaderList kNone;
+    co_await send_local(core::http::status_for(malformed_->kind), "application/json", body, kNone);
+  } else {
+    co_await proxy::serve_stream(*this, connection_.worker());
+  }
+  if (response_started_ && has_body_ && !out_.eof && !closed_) {
+    // The pipeline gave up mid-response (the upstream failed after its head): the client
+    // learns it now, not after the idle timeout.
+    connection_.session().reset(id_, NGHTTP2_INTERNAL_ERROR);
+    connection_.wake_writer();
+    closed_ = true;
+  }
   // Invariant 3 also bounds the flush: no progress for idle_timeout resets the stream.
   size_t last_at = out_.at;
   auto stall_deadline = ports::deadline_now() + idle_timeout();
@@ -252,6 +375,28 @@ ports::AsyncResult<void> H2Stream::send_interim(const core::http::ResponseHead& 
 }
 
 core::Result<void, Error> H2Stream::send_head(const core::http::ResponseHead& head) {
+  if (head.status == 101) {
+    // RFC 8441 §5: the upgrade succeeded; the client hears 200 and none of HTTP/1.1's
+    // handshake fields, and the stream becomes the tunnel.
+    if (!websocket_ || !accept_websocket(head)) {
+      return core::unexpected(
+          Error{ErrorKind::UpstreamBadResponse, "upstream's WebSocket handshake is wrong"});
+    }
+    response_started_ = true;
+    if (closed_) {
+      return core::unexpected(Error{ErrorKind::DownstreamClosed, "client reset the stream"});
+    }
+    scratch_headers_.clear();
+    for (const auto& h : head.headers) {
+      if (!core::http::iequals(h.name, "sec-websocket-accept")) scratch_headers_.push_back(h);
+    }
+    has_body_ = true;
+    if (!connection_.session().submit_response(id_, 200, scratch_headers_, true)) {
+      return core::unexpected(Error{ErrorKind::DownstreamClosed, "stream refused the response"});
+    }
+    connection_.wake_writer();
+    return {};
+  }
   response_started_ = true;
   if (closed_) {
     return core::unexpected(Error{ErrorKind::DownstreamClosed, "client reset the stream"});
@@ -314,8 +459,38 @@ ports::AsyncResult<void> H2Stream::send_local(uint16_t status, std::string_view 
   co_return core::Result<void, Error>{};
 }
 
-ports::Awaitable<void> H2Stream::tunnel(ports::UpstreamStream&) {
-  co_return;  // HTTP/2 has no Upgrade; the pipeline only tunnels HTTP/1.1 upgrades
+ports::Awaitable<void> H2Stream::tunnel(ports::UpstreamStream& upstream) {
+  using namespace boost::asio::experimental::awaitable_operators;
+  // A tunnel lives while bytes flow in either direction; idle_timeout of silence ends it.
+  const auto idle = idle_timeout();
+  arm_deadline(ports::deadline_now() + idle, &upstream);
+  auto client_to_upstream = [&]() -> ports::Awaitable<void> {
+    for (;;) {
+      auto chunk = co_await read_body();
+      if (!chunk) co_return;
+      arm_deadline(ports::deadline_now() + idle, &upstream);
+      for (auto piece : chunk->pieces) {
+        if (co_await upstream.write_raw(piece)) co_return;
+      }
+      if (chunk->last) co_return;  // the client half-closed: RFC 8441 §5, END_STREAM = FIN
+    }
+  };
+  auto upstream_to_client = [&]() -> ports::Awaitable<void> {
+    const std::string_view leftover = upstream.take_leftover();  // bytes after the 101 head
+    if (!leftover.empty() && !co_await send_body({{&leftover, 1}, false})) co_return;
+    std::vector<char> buffer(16 * 1024);
+    for (;;) {
+      auto [ec, n] = co_await upstream.read_raw(buffer);
+      if (ec) break;
+      arm_deadline(ports::deadline_now() + idle, &upstream);
+      const std::string_view piece(buffer.data(), n);
+      if (!co_await send_body({{&piece, 1}, false})) co_return;
+    }
+    co_await send_body({{}, true});  // the origin closed: END_STREAM
+  };
+  co_await (client_to_upstream() || upstream_to_client());
+  if (!out_.eof && !closed_)
+    co_await send_body({{}, true});  // either side ended: so does the stream
 }
 
 }  // namespace vx::adapters::net

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "adapters/codec/h2/header_block.h"
@@ -81,6 +82,17 @@ class H2Stream final : public proxy::DownstreamExchange {
 
  private:
   void begin(int32_t id, h2::HeaderBlock& block, bool end_stream);
+  // Why the request head is malformed (RFC 9113 §8.3, §8.1.1), or nullopt; then the stream
+  // is answered here (400, 431) and never reaches the pipeline.
+  std::optional<core::http::Error> check_request() const;
+  // RFC 9113 §8.2.3: an HTTP/1.1 upstream gets the cookie crumbs as one field.
+  void join_cookies();
+  // RFC 8441: `CONNECT` with `:protocol: websocket` becomes the HTTP/1.1 upgrade the pipeline
+  // and the upstream know (GET, Upgrade, Connection, a fresh Sec-WebSocket-Key).
+  void begin_websocket();
+  // The 101 of a WebSocket upgrade, as RFC 8441's 200: false when its Sec-WebSocket-Accept
+  // does not answer the key sent.
+  bool accept_websocket(const core::http::ResponseHead& head);
   // Suspends until notify() or `until`; true if woken before `until`.
   ports::Awaitable<bool> wait(std::chrono::steady_clock::time_point until);
   ports::Awaitable<void> wait_body();
@@ -90,6 +102,10 @@ class H2Stream final : public proxy::DownstreamExchange {
   h2::HeaderBlock head_block_;
   core::http::RequestHead request_;
   proxy::StreamScratch scratch_;
+  std::optional<core::http::Error> malformed_;
+  std::string cookie_;         // the joined crumbs
+  bool websocket_ = false;     // an RFC 8441 extended CONNECT for the WebSocket protocol
+  std::string websocket_key_;  // the Sec-WebSocket-Key sent upstream (base64 of 16 bytes)
 
   // Wake the stream's coroutines (data, window, reset). Two, because the pipeline reads the
   // request body (body_signal_) while it sends the response (signal_): one timer re-armed by

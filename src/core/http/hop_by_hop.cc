@@ -17,6 +17,8 @@ bool always_hop_by_hop(const Header& h, bool keep_upgrade) {
       return !keep_upgrade && iequals(n, "upgrade");
     case 10:
       return iequals(n, "connection") || iequals(n, "keep-alive");
+    case 14:  // RFC 9113 §3.2.1: connection-specific, listed in Connection or not
+      return iequals(n, "http2-settings");
     case 16:
       return iequals(n, "proxy-connection");
     case 17:

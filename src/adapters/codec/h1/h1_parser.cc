@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "adapters/codec/h1/h1_serializer.h"
+#include "core/http/authority.h"
 #include "core/http/token.h"
 
 namespace vx::adapters::h1 {
@@ -346,19 +347,31 @@ Error H1Parser::check_request_head(std::string_view head) const {
     if (core::http::iequals(name, "host")) {
       ++hosts;
       host = trim_trailing_ows(view(head, f.value.offset, f.value.length));
+    } else if (parser_.http_minor == 0 && core::http::iequals(name, "transfer-encoding")) {
+      // RFC 9112 §6.1: HTTP/1.0 has no Transfer-Encoding; its framing is faulty, and an old
+      // intermediary would frame it differently (smuggling).
+      return {ErrorKind::BadRequest, "Transfer-Encoding in an HTTP/1.0 request"};
     }
     transfer_encoding = transfer_encoding || core::http::iequals(name, "transfer-encoding");
   }
   // RFC 9112 §6.3 rule 4: a request whose Transfer-Encoding does not end in chunked has no
   // knowable length. llhttp refuses one that names another coding, but an empty value names
   // none and passed as "no body", even beside a Content-Length (SPEC.md §3: both are a 400).
-  // §6.1: in HTTP/1.0 the field means faulty framing whatever it says.
-  if (transfer_encoding && (!(parser_.flags & F_CHUNKED) || parser_.http_minor == 0)) {
+  if (transfer_encoding && !(parser_.flags & F_CHUNKED)) {
     return {ErrorKind::BadRequest, "invalid Transfer-Encoding"};
   }
   if (hosts > 1) return {ErrorKind::BadRequest, "more than one Host field"};
   if (hosts == 0 && parser_.http_minor == 1) return {ErrorKind::BadRequest, "missing Host field"};
+  if (hosts == 1 && !core::http::is_valid_authority(host)) {
+    return {ErrorKind::BadRequest, "invalid Host field"};
+  }
   if (target.empty()) return {ErrorKind::BadRequest, "empty request target"};
+  for (char c : target) {
+    // llhttp lets a TAB through (and obs-text); a control byte in the target is never valid
+    // (RFC 9112 §3.2) and some upstream would split the request line on it.
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte <= 0x20 || byte == 0x7f) return {ErrorKind::BadRequest, "invalid request target"};
+  }
   const bool origin_form = target.front() == '/';
   const bool absolute_form =
       !origin_form && (target.starts_with("http://"sv) || target.starts_with("https://"sv));
@@ -371,6 +384,9 @@ Error H1Parser::check_request_head(std::string_view head) const {
     // between hops, so it is refused rather than guessed (SPEC.md §3).
     std::string_view rest = target.substr(target.find("://") + 3);
     std::string_view authority = rest.substr(0, rest.find('/'));
+    if (authority.empty() || !core::http::is_valid_authority(authority)) {
+      return {ErrorKind::BadRequest, "invalid request target"};
+    }
     if (hosts == 1 && !core::http::iequals(authority, host)) {
       return {ErrorKind::BadRequest, "request target and Host disagree"};
     }
@@ -429,7 +445,12 @@ void H1Parser::request_head(std::string_view buffer, core::http::RequestHead& he
   } else {
     head.framing = BodyFraming::None;
   }
-  head.upgrade = (parser_.flags & F_CONNECTION_UPGRADE) && parser_.upgrade;
+  // An upgrade the pipeline may tunnel. h2c never is (RFC 7540 §3.2 is hop-by-hop: Vortex
+  // switches itself or not at all); forwarding it lets a client talk HTTP/2 to the origin past
+  // routing and filters ("h2c smuggling").
+  const auto upgrade = core::http::find_header(head.headers, "upgrade");
+  head.upgrade = (parser_.flags & F_CONNECTION_UPGRADE) && parser_.upgrade && upgrade &&
+                 !core::http::list_contains(*upgrade, "h2c");
   const auto expect = core::http::find_header(head.headers, "expect");
   head.expect_continue = expect && core::http::iequals(*expect, "100-continue");
 }

@@ -74,7 +74,7 @@ void append_request_head(std::string& out, const core::http::RequestHead& head,
 }
 
 void append_response_head(std::string& out, const core::http::ResponseHead& head,
-                          BodyFraming framing, bool keep_alive) {
+                          BodyFraming framing, std::string_view connection) {
   out.append("HTTP/1.1 "sv);
   append_number(out, head.status);
   out.push_back(' ');
@@ -91,7 +91,11 @@ void append_response_head(std::string& out, const core::http::ResponseHead& head
       append_framing(out, framing, head.content_length);
     }
   }
-  if (!keep_alive && head.status >= 200) out.append("connection: close\r\n"sv);
+  if (!connection.empty()) {
+    out.append("connection: "sv);
+    out.append(connection);
+    out.append(kCrlf);
+  }
   out.append(kCrlf);
 }
 

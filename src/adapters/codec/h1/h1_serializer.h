@@ -16,15 +16,11 @@ namespace vx::adapters::h1 {
 void append_request_head(std::string& out, const core::http::RequestHead& head,
                          std::string_view connection);
 
-// Status line + fields + framing + blank line. keep_alive false adds "Connection: close".
-// `framing` is how the body goes out on this connection (may differ from head.framing, how it
-// arrived).
+// Status line + fields + framing + blank line. `framing` is how the body goes out on this
+// connection (it may differ from head.framing, how it arrived); `connection` is the Connection
+// field to send ("" = none, else "close" or "keep-alive").
 void append_response_head(std::string& out, const core::http::ResponseHead& head,
-                          core::http::BodyFraming framing, bool keep_alive);
-inline void append_response_head(std::string& out, const core::http::ResponseHead& head,
-                                 bool keep_alive) {
-  append_response_head(out, head, head.framing, keep_alive);
-}
+                          core::http::BodyFraming framing, std::string_view connection);
 
 // "HEX\r\n" for a chunk of `size` bytes into buf (at least 20 bytes); returns its length.
 size_t chunk_header(char* buf, size_t size);

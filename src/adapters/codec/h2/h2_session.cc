@@ -1,5 +1,6 @@
 #include "adapters/codec/h2/h2_session.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace vx::adapters::h2 {
@@ -39,7 +40,9 @@ H2Session::H2Session(Role role, const H2Settings& settings, H2Events& events)
       resets_(settings.max_resets_per_s, milliseconds(1000)),
       control_(settings.max_control_per_s, milliseconds(1000)),
       empty_(settings.max_empty_per_s, milliseconds(1000)),
-      priority_(settings.max_priority_per_s, milliseconds(1000)) {
+      priority_(settings.max_priority_per_s, milliseconds(1000)),
+      oversized_(settings.max_oversized_per_s, milliseconds(1000)),
+      refused_(settings.max_resets_per_s, milliseconds(1000)) {
   nghttp2_session_callbacks* cb = nullptr;
   nghttp2_session_callbacks_new(&cb);
   nghttp2_session_callbacks_set_on_begin_headers_callback(cb, &H2Session::on_begin_headers);
@@ -57,6 +60,12 @@ H2Session::H2Session(Role role, const H2Settings& settings, H2Events& events)
   nghttp2_option_set_max_settings(opt, 32);
   nghttp2_option_set_max_outbound_ack(opt, 1000);
   nghttp2_option_set_max_deflate_dynamic_table_size(opt, 4096);
+  // A server nghttp2 keeps each closed stream (~250 bytes) for the RFC 7540 priority tree, up
+  // to its own MAX_CONCURRENT_STREAMS, which it never learns here (see below): it kept every
+  // stream a connection ever had until the connection closed, 40 KB/s per connection at 160
+  // requests/s. We schedule streams ourselves and read no priorities, so keep none (as Envoy
+  // does).
+  nghttp2_option_set_no_closed_streams(opt, 1);
   if (role == Role::Server) {
     nghttp2_session_server_new2(&session_, cb, this, opt);
   } else {
@@ -65,16 +74,31 @@ H2Session::H2Session(Role role, const H2Settings& settings, H2Events& events)
   nghttp2_option_del(opt);
   nghttp2_session_callbacks_del(cb);
 
-  const nghttp2_settings_entry entries[] = {
-      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS,
-       role == Role::Server ? settings.max_concurrent_streams : 100},
-      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, settings.initial_window},
-      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, settings.max_header_list},
-      {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
-  };
   // A client announces ENABLE_PUSH 0; a server must not send it with another value than 0/1,
   // and 0 is fine for both.
-  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, entries, std::size(entries));
+  if (role == Role::Server) {
+    // nghttp2 treats a stream over its own acknowledged MAX_CONCURRENT_STREAMS as a connection
+    // error, which would end every other stream with it. So nghttp2 never learns the limit:
+    // the session refuses streams past it itself (REFUSED_STREAM, RFC 9113 §5.1.2), and the
+    // limit goes to the peer in the empty SETTINGS frame queued here, filled in by produce()
+    // (nghttp2 still matches the peer's ACK to it). ENABLE_CONNECT_PROTOCOL: RFC 8441.
+    const nghttp2_settings_entry entries[] = {
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, settings.initial_window},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, settings.max_header_list},
+        {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+        {NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1},
+    };
+    nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, entries, std::size(entries));
+    nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, nullptr, 0);
+  } else {
+    const nghttp2_settings_entry entries[] = {
+        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 100},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, settings.initial_window},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, settings.max_header_list},
+        {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+    };
+    nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, entries, std::size(entries));
+  }
   if (settings.connection_window > 65535) {
     nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0,
                                           static_cast<int32_t>(settings.connection_window));
@@ -103,6 +127,7 @@ bool H2Session::receive(std::string_view bytes, std::chrono::steady_clock::time_
 }
 
 bool H2Session::produce(std::string& out) {
+  const size_t from = out.size();
   for (;;) {
     const uint8_t* data = nullptr;
     const ssize_t n = nghttp2_session_mem_send(session_, &data);
@@ -110,9 +135,47 @@ bool H2Session::produce(std::string& out) {
       fatal_ = true;
       return false;
     }
-    if (n == 0) return !fatal_;
+    if (n == 0) break;
     out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
   }
+  if (role_ == Role::Server && !limit_announced_) announce_stream_limit(out, from);
+  return !fatal_;
+}
+
+void H2Session::announce_stream_limit(std::string& out, size_t from) {
+  // The constructor's empty SETTINGS frame (type 4, no flags, no payload: nghttp2's own first
+  // SETTINGS carries entries, so it is the only such frame) gets the stream limit.
+  size_t at = from;
+  while (at + 9 <= out.size()) {
+    const auto byte = [&](size_t k) { return static_cast<uint8_t>(out[at + k]); };
+    const size_t length = static_cast<size_t>(byte(0)) << 16 | byte(1) << 8 | byte(2);
+    if (length == 0 && byte(3) == NGHTTP2_SETTINGS && byte(4) == 0) {
+      const uint32_t n = settings_.max_concurrent_streams;
+      const char limit[15] = {0,
+                              0,
+                              6,
+                              NGHTTP2_SETTINGS,
+                              0,
+                              0,
+                              0,
+                              0,
+                              0,
+                              0,
+                              NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS,
+                              static_cast<char>(n >> 24),
+                              static_cast<char>(n >> 16),
+                              static_cast<char>(n >> 8),
+                              static_cast<char>(n)};
+      out.replace(at, 9, limit, sizeof limit);
+      limit_announced_ = true;
+      return;
+    }
+    at += 9 + length;
+  }
+}
+
+bool H2Session::admitted(int32_t stream_id) const {
+  return nghttp2_session_get_stream_user_data(session_, stream_id) != nullptr;
 }
 
 bool H2Session::finished() const {
@@ -156,30 +219,58 @@ int H2Session::on_begin_frame(nghttp2_session*, const nghttp2_frame_hd* hd, void
   return 0;
 }
 
-int H2Session::on_begin_headers(nghttp2_session*, const nghttp2_frame*, void* p) {
+int H2Session::on_begin_headers(nghttp2_session* session, const nghttp2_frame* frame, void* p) {
   H2Session& s = self_of(p);
   s.block_.clear();
   s.block_bytes_ = 0;
-  s.block_too_big_ = false;
+  s.block_fields_ = 0;
+  if (s.role_ == Role::Server && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+    const int32_t id = frame->hd.stream_id;
+    if (s.open_requests_ >= s.settings_.max_concurrent_streams) {
+      // Its block is still decoded (HPACK stays in step) but never reaches the owner.
+      if (s.refused_.over(s.now_)) s.flood("refused streams");
+      nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, id, NGHTTP2_REFUSED_STREAM);
+      return 0;
+    }
+    nghttp2_session_set_stream_user_data(session, id, &s);
+    ++s.open_requests_;
+  }
   return 0;
 }
 
 int H2Session::on_header(nghttp2_session* session, const nghttp2_frame* frame, nghttp2_rcbuf* name,
                          nghttp2_rcbuf* value, uint8_t, void* p) {
   H2Session& s = self_of(p);
+  if (s.role_ == Role::Server && frame->headers.cat == NGHTTP2_HCAT_REQUEST &&
+      !s.admitted(frame->hd.stream_id)) {
+    return 0;  // a refused stream's fields
+  }
   const std::string_view n = view(name), v = view(value);
   // RFC 7541 §4.1 accounting (32 bytes per field): an HPACK bomb decodes small frames into
   // huge header lists; the bound applies to what was decoded, not to what came on the wire.
-  s.block_bytes_ += static_cast<uint32_t>(n.size() + v.size() + 32);
-  if (s.block_bytes_ > s.settings_.max_header_list ||
-      s.block_.fields.size() >= s.settings_.max_header_fields) {
-    s.flood("header list too large");
-    (void)session;
-    (void)frame;
-    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  s.block_bytes_ += std::min<uint64_t>(n.size() + v.size() + 32, uint64_t{1} << 30);
+  ++s.block_fields_;
+  const bool over = s.block_bytes_ > s.settings_.max_header_list ||
+                    s.block_fields_ > s.settings_.max_header_fields;
+  if (!over) {
+    s.block_.add(n, v);
+    return 0;
   }
-  s.block_.add(n, v);
-  return 0;
+  // A server answers one oversized request 431 on its own stream; a block far over the limits
+  // (an HPACK bomb), too many of them, or an oversized response ends the connection.
+  const uint64_t bomb = uint64_t{s.settings_.max_header_list} * s.settings_.bomb_factor;
+  if (s.role_ == Role::Server && s.block_bytes_ <= bomb &&
+      s.block_fields_ <= uint64_t{s.settings_.max_header_fields} * s.settings_.bomb_factor) {
+    if (!s.block_.too_large && s.oversized_.over(s.now_)) {
+      s.flood("oversized header lists");
+      return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    }
+    s.block_.too_large = true;
+    return 0;
+  }
+  s.flood("header list too large");
+  (void)session;
+  return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 }
 
 int H2Session::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* p) {
@@ -188,6 +279,7 @@ int H2Session::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void*
   switch (frame->hd.type) {
     case NGHTTP2_HEADERS: {
       const bool end_stream = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
+      if (s.role_ == Role::Server && !s.admitted(id)) break;  // refused over the stream limit
       s.events_.on_headers(id, s.block_, end_stream);
       s.block_.clear();
       if (end_stream) s.events_.on_end_stream(id);
@@ -213,7 +305,9 @@ int H2Session::on_data_chunk(nghttp2_session*, uint8_t, int32_t stream_id, const
 }
 
 int H2Session::on_stream_close(nghttp2_session*, int32_t stream_id, uint32_t error_code, void* p) {
-  self_of(p).events_.on_stream_close(stream_id, error_code);
+  H2Session& s = self_of(p);
+  if (s.role_ == Role::Server && s.admitted(stream_id)) --s.open_requests_;
+  s.events_.on_stream_close(stream_id, error_code);
   return 0;
 }
 
@@ -321,9 +415,13 @@ void H2Session::terminate(uint32_t error_code) {
 }
 
 bool H2Session::upgrade(std::string_view settings_payload, bool head_request) {
-  return nghttp2_session_upgrade2(session_,
-                                  reinterpret_cast<const uint8_t*>(settings_payload.data()),
-                                  settings_payload.size(), head_request ? 1 : 0, nullptr) == 0;
+  // Stream 1 is the upgraded request: admitted like any request stream.
+  if (nghttp2_session_upgrade2(session_, reinterpret_cast<const uint8_t*>(settings_payload.data()),
+                               settings_payload.size(), head_request ? 1 : 0, this) != 0) {
+    return false;
+  }
+  ++open_requests_;
+  return true;
 }
 
 uint32_t H2Session::peer_max_concurrent_streams() const {

@@ -39,6 +39,10 @@ struct H2Settings {
   uint32_t max_control_per_s = 200;
   uint32_t max_empty_per_s = 100;
   uint32_t max_priority_per_s = 1000;
+  // Server: header blocks over the limits, answered 431 one by one up to this rate; and how far
+  // over a block may decode before it is an HPACK bomb that ends the connection.
+  uint32_t max_oversized_per_s = 20;
+  uint32_t bomb_factor = 4;
 };
 
 // What the session tells its owner. Called from inside receive() or produce().
@@ -100,6 +104,8 @@ class H2Session {
   void terminate(uint32_t error_code);
   // Server side of "Upgrade: h2c" (RFC 7540 §3.2): stream 1 becomes the upgraded request.
   bool upgrade(std::string_view settings_payload, bool head_request);
+  // Server: request streams open now (the ones past max_concurrent_streams were refused).
+  uint32_t open_requests() const { return open_requests_; }
 
   // Client: streams the peer allows at once (its SETTINGS_MAX_CONCURRENT_STREAMS).
   uint32_t peer_max_concurrent_streams() const;
@@ -122,6 +128,10 @@ class H2Session {
                          bool has_body, bool final_head);
   void build_nv(const core::http::HeaderList& headers);
   void flood(std::string_view why);
+  // Server: the stream's request was admitted (not refused over the stream limit).
+  bool admitted(int32_t stream_id) const;
+  // Server: SETTINGS_MAX_CONCURRENT_STREAMS goes out in a frame of its own (see produce()).
+  void announce_stream_limit(std::string& out, size_t from);
 
   Role role_;
   H2Settings settings_;
@@ -131,10 +141,12 @@ class H2Session {
   uint32_t goaway_code_ = 0;
 
   HeaderBlock block_;  // invariant 1
-  uint32_t block_bytes_ = 0;
-  bool block_too_big_ = false;
+  uint64_t block_bytes_ = 0;
+  uint64_t block_fields_ = 0;
   std::chrono::steady_clock::time_point now_{};
-  FloodGuard resets_, control_, empty_, priority_;
+  FloodGuard resets_, control_, empty_, priority_, oversized_, refused_;
+  uint32_t open_requests_ = 0;
+  bool limit_announced_ = false;
 
   std::string nv_bytes_;  // lower-cased names for submit (nghttp2 copies them)
   std::vector<nghttp2_nv> nv_;

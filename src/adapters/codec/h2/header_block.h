@@ -18,6 +18,9 @@ struct HeaderBlock {
   };
   std::string bytes;
   std::vector<Field> fields;
+  // The block was over the session's header limits: its fields were decoded (HPACK must stay
+  // in step) but not kept, and the stream is answered 431.
+  bool too_large = false;
 
   void add(std::string_view name, std::string_view value) {
     const auto at = static_cast<uint32_t>(bytes.size());
@@ -30,6 +33,7 @@ struct HeaderBlock {
   void clear() {
     bytes.clear();
     fields.clear();
+    too_large = false;
   }
   std::string_view name(const Field& f) const { return {bytes.data() + f.name_at, f.name_size}; }
   std::string_view value(const Field& f) const { return {bytes.data() + f.value_at, f.value_size}; }

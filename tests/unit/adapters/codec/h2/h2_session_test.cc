@@ -104,6 +104,24 @@ TEST(H2SessionTest, HeaderListOverTheLimitEndsTheSessionWithEnhanceYourCalm) {
   EXPECT_TRUE(server_events.heads.empty());
 }
 
+// nghttp2 keeps a server's closed streams for the priority tree, trimmed only past its own
+// MAX_CONCURRENT_STREAMS, which the session never tells it: a long-lived connection kept every
+// stream it ever carried, ~250 bytes each, until it closed (the fault soak's RSS drift).
+TEST(H2SessionTest, ServerForgetsEveryStreamOnceItClosed) {
+  Recorder client_events, server_events;
+  H2Session client(H2Session::Role::Client, {}, client_events);
+  H2Session server(H2Session::Role::Server, {}, server_events);
+  for (int i = 0; i < 300; ++i) {  // past the announced limit of 100 streams
+    const int32_t id = client.submit_request("GET", "http", "a.test", "/", {}, false);
+    pump(client, server);
+    ASSERT_TRUE(server.submit_response(id, 200, {}, false));
+    pump(client, server);
+    ASSERT_TRUE(client_events.ended[id]);
+    ASSERT_EQ(server_events.closed.count(id), 1u);
+    ASSERT_FALSE(server.stream_is_open(id)) << "stream " << id;
+  }
+}
+
 TEST(FloodGuardTest, CountsPerWindowAndForgetsOldWindows) {
   FloodGuard guard(3, std::chrono::milliseconds(1000));
   const Clock::time_point t0{std::chrono::seconds(100)};
