@@ -85,7 +85,8 @@ for name in "${targets[@]}"; do
     >"$log" 2>&1 || status=$?
   elapsed=$(($(date +%s) - start))
   stat() { grep -o "^stat::$1: *[0-9]*" "$log" | grep -o '[0-9]*$' | tail -1; }
-  last=$(grep -E '^#[0-9]+ +(DONE|REDUCE|NEW|pulse|INITED)' "$log" | tail -1 || true)
+  # libFuzzer's status lines: "#1234<TAB>NEW    cov: ..." (a tab after the count).
+  last=$(grep -E '^#[0-9]+[[:space:]]+(DONE|REDUCE|NEW|pulse|INITED)' "$log" | tail -1 || true)
   field() { grep -o "$1: [0-9]*" <<<"$last" | grep -o '[0-9]*$' || echo "?"; }
   printf '%-15s %8s %12s %9s %6s %7s %7s\n' "$name" "$elapsed" "$(stat number_of_executed_units)" \
     "$(stat average_exec_per_sec)" "$(field cov)" "$(field ft)" "$(field corp)" >>"$summary"
