@@ -213,9 +213,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       VX_FUZZ_CHECK(editor.set_target(rest) == valid);
       if (valid) VX_FUZZ_CHECK(request.target == rest);
     } else if (op == "status") {
-      const size_t status = number(rest);
+      // set_status takes a uint16_t: the value it is given decides, not the line's number
+      // (935723496 arrives as 488).
+      const auto status = static_cast<uint16_t>(number(rest));
       const bool valid = status >= 200 && status <= 599;
-      VX_FUZZ_CHECK(response_editor.set_status(static_cast<uint16_t>(status)) == valid);
+      VX_FUZZ_CHECK(response_editor.set_status(status) == valid);
     } else if (op == "splice") {
       const auto [len, bytes] = split_word(value);
       const size_t at = number(name), length = number(len);
