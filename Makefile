@@ -2,13 +2,17 @@
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
 BUILD_TSAN ?= build-tsan
+BUILD_FUZZ ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_CI_SECONDS ?= 10
+FUZZ_WORK  ?= $(BUILD_FUZZ)/work
 PYTHON     := /usr/bin/python3
 PYTEST     := $(PYTHON) -m pytest
 JOBS       ?= $(shell nproc)
 CMAKE_GEN  := cmake -G Ninja -Wno-dev
 
-.PHONY: all deps build run test test-unit test-integration test-slow test-asan test-tsan bench bench-instructions bench-tail bench-ratelimit bench-wasm microbench \
-        lint format clean
+.PHONY: all deps build run test test-unit test-integration test-slow test-asan test-tsan fuzz fuzz-ci bench \
+        bench-instructions bench-tail bench-ratelimit bench-wasm microbench lint format clean
 
 all: build
 
@@ -60,6 +64,22 @@ test-tsan: deps
 	@TSAN_OPTIONS="$(TSAN_OPTIONS_RUN)" VORTEX_SANITIZED=1 \
 	  VORTEX_BIN=$(abspath $(BUILD_TSAN))/vortex $(PYTEST) -q -m "not slow"
 
+# libFuzzer targets (tests/fuzz, docs/fuzzing.md), clang with ASan + UBSan, in $(BUILD_FUZZ).
+$(BUILD_FUZZ)/build.ninja: | deps
+	@CC=clang CXX=clang++ $(CMAKE_GEN) -S . -B $(BUILD_FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DVORTEX_FUZZ=ON -DVORTEX_TESTS=OFF -DVORTEX_MICROBENCH=OFF >/dev/null
+
+# Each target FUZZ_SECONDS (FUZZ_TARGETS="h1_request ..." for some): new inputs and findings
+# under $(FUZZ_WORK), never in the repository; fails when a target crashed.
+fuzz: deps $(BUILD_FUZZ)/build.ninja
+	@ninja -C $(BUILD_FUZZ) -j$(JOBS) fuzzers
+	@tests/fuzz/run.sh campaign $(BUILD_FUZZ) $(FUZZ_SECONDS) $(abspath $(FUZZ_WORK)) $(FUZZ_TARGETS)
+
+# CI: every committed input replayed, then FUZZ_CI_SECONDS of fuzzing per target.
+fuzz-ci: deps $(BUILD_FUZZ)/build.ninja
+	@ninja -C $(BUILD_FUZZ) -j$(JOBS) fuzzers
+	@tests/fuzz/run.sh ci $(BUILD_FUZZ) $(FUZZ_CI_SECONDS) $(abspath $(FUZZ_WORK))/ci
+
 bench: build
 	@VORTEX=$(abspath $(BUILD))/vortex bench/macro/http1.sh
 
@@ -92,4 +112,4 @@ format:
 	@clang-format -i $(SOURCES)
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN) $(BUILD_FUZZ)

@@ -14,6 +14,8 @@ packages=(
   # tools that build the test and example guests, and wabt (also the WABT engine's headers and
   # libwabt.a, wasm.runtime: wabt)
   libuv1 libicu72 libc-ares2 libbrotli1 clang lld wabt
+  # fuzzing (make fuzz): libFuzzer and the sanitizer runtimes for clang
+  libclang-rt-14-dev
   # tests: real clients and servers
   python3 python3-pytest python3-pytest-timeout python3-pytest-rerunfailures python3-httpx python3-h2 python3-hyperframe python3-redis python3-grpcio
   curl openssl redis-server nghttp2-client prometheus

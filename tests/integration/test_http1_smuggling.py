@@ -32,6 +32,8 @@ MALFORMED_HEADS = [
     ("content_length_overflowing_64_bits", post(b"Content-Length: 184467440737095516160\r\n", b"hello")),
     ("transfer_encoding_chunked_then_identity", post(b"Transfer-Encoding: chunked, identity\r\n", b"5\r\nhello\r\n0\r\n\r\n")),
     ("transfer_encoding_xchunked", post(b"Transfer-Encoding: xchunked\r\n", b"5\r\nhello\r\n0\r\n\r\n")),
+    ("empty_transfer_encoding_beside_content_length", post(b"Transfer-Encoding:\r\nContent-Length: 5\r\n", b"hello")),
+    ("transfer_encoding_in_http10", post(b"Transfer-Encoding: chunked\r\n", b"0\r\n\r\n", line=b"POST /target HTTP/1.0")),
     ("transfer_encoding_with_obs_fold", post(b"Transfer-Encoding:\r\n chunked\r\n", b"0\r\n\r\n" + SMUGGLED)),
     ("space_before_colon_in_transfer_encoding", post(b"Transfer-Encoding : chunked\r\nContent-Length: 5\r\n", b"0\r\n\r\n" + SMUGGLED)),
     ("obs_fold_continuation_line", post(b"X-Folded: first\r\n  continued\r\n")),
@@ -65,6 +67,7 @@ MALFORMED_CHUNKED_BODIES = [
     ("chunk_data_longer_than_its_size", b"3\r\nhello\r\n0\r\n\r\n" + SMUGGLED),
     ("bare_lf_after_chunk_size", b"5\nhello\r\n0\r\n\r\n"),
     ("bare_lf_after_chunk_data", b"5\r\nhello\n0\r\n\r\n"),
+    ("chunk_data_ended_by_other_than_crlf", b"5\r\nhelloXY0\r\n\r\n"),
 ]
 
 

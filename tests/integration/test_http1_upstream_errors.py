@@ -55,6 +55,19 @@ def test_invalid_status_line_gets_502(vortex, raw_origin):
     assert_json_error(resp, 502, "Bad Gateway")
 
 
+@pytest.mark.parametrize("head", [
+    b"HTTP/1.1 200 OK\r\nX-Folded: a\r\n b\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nX Bad: v\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding:\r\nContent-Length: 2\r\n\r\nok",
+    b"HTTP/1.1 000 Zero\r\nContent-Length: 0\r\n\r\n",
+], ids=["obs_fold", "name_with_space", "empty_te_beside_content_length", "status_below_100"])
+def test_response_head_that_cannot_be_forwarded_intact_gets_502(vortex, raw_origin, head):
+    origin = raw_origin(replying(head, then="hold"))
+    proxy = vortex(simple_config(origin.address, route="timeout_ms: 2000"))
+    resp, _ = _get(proxy, "/loose")
+    assert_json_error(resp, 502, "Bad Gateway")
+
+
 def test_origin_closing_without_answer_gets_502(vortex, raw_origin):
     origin = raw_origin(replying(b"", then="close"))
     proxy = vortex(simple_config(origin.address))

@@ -5,6 +5,7 @@
 #include <array>
 #include <string>
 
+#include <hiredis/hiredis.h>
 #include <openssl/evp.h>
 
 namespace vx::adapters::ratelimit {
@@ -83,6 +84,32 @@ std::string_view gcra_script() {
 std::string_view gcra_script_sha1() {
   static const std::string sha = sha1_hex(kScript);
   return sha;
+}
+
+std::optional<core::ratelimit::Decision> parse_gcra_reply(const redisReply* r, core::TimePoint now,
+                                                          uint64_t limit) {
+  if (r == nullptr || r->type != REDIS_REPLY_ARRAY || r->elements != 4) return std::nullopt;
+  for (std::size_t i = 0; i < 4; ++i) {
+    const redisReply* e = r->element[i];
+    if (e == nullptr || e->type != REDIS_REPLY_INTEGER || e->integer < 0) return std::nullopt;
+  }
+  const long long allowed = r->element[0]->integer, remaining = r->element[1]->integer,
+                  retry_after = r->element[2]->integer, reset_after = r->element[3]->integer;
+  // The script never returns more than this (kScript: remaining <= burst, every delay within
+  // the window, clamped to kMaxWindowNs). Anything else is not its reply: a delay near 2^63
+  // overflowed now + reset_after, and remaining over the limit broke RateLimit-Remaining.
+  if (allowed > 1 || static_cast<uint64_t>(remaining) > limit ||
+      retry_after > core::ratelimit::kMaxWindowNs || reset_after > core::ratelimit::kMaxWindowNs) {
+    return std::nullopt;
+  }
+  core::ratelimit::Decision d;
+  d.allowed = allowed == 1;
+  d.limit = limit;
+  d.remaining = static_cast<uint64_t>(remaining);
+  d.retry_after = core::Nanos(retry_after);
+  d.reset_after = core::Nanos(reset_after);
+  d.new_tat = now + d.reset_after;
+  return d;
 }
 
 }  // namespace vx::adapters::ratelimit

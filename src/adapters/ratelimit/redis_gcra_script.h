@@ -1,8 +1,15 @@
-// The GCRA Lua script run by Redis (one atomic EVALSHA per decision) and its SHA-1.
-// Immutable; any thread.
+// The GCRA Lua script run by Redis (one atomic EVALSHA per decision), its SHA-1, and the
+// reading of its reply. Immutable; any thread.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string_view>
+
+#include "core/ports/clock.h"
+#include "core/ratelimit/gcra.h"
+
+struct redisReply;  // hiredis
 
 namespace vx::adapters::ratelimit {
 
@@ -13,5 +20,11 @@ std::string_view gcra_script();
 
 // Lower-case hex SHA-1 of gcra_script(), the name EVALSHA calls it by.
 std::string_view gcra_script_sha1();
+
+// The script's reply as the Decision for `now` under a policy of `limit` (burst + 1). Refuses
+// (nullopt) what the script cannot return: anything but an array of four non-negative
+// integers, allowed other than 0 or 1, remaining over `limit`, a delay over kMaxWindowNs.
+std::optional<core::ratelimit::Decision> parse_gcra_reply(const redisReply* reply,
+                                                          core::TimePoint now, uint64_t limit);
 
 }  // namespace vx::adapters::ratelimit

@@ -22,7 +22,6 @@
 namespace vx::adapters::ratelimit {
 namespace {
 
-using core::ratelimit::Decision;
 using core::ratelimit::StoreError;
 using Timer = boost::asio::basic_waitable_timer<std::chrono::steady_clock,
                                                 boost::asio::wait_traits<std::chrono::steady_clock>,
@@ -31,10 +30,6 @@ using Timer = boost::asio::basic_waitable_timer<std::chrono::steady_clock,
 void load_script(redisAsyncContext* ac) {
   const std::string_view script = gcra_script();
   redisAsyncCommand(ac, nullptr, nullptr, "SCRIPT LOAD %b", script.data(), script.size());
-}
-
-bool is_integer(const redisReply* r) {
-  return r != nullptr && r->type == REDIS_REPLY_INTEGER;
 }
 
 }  // namespace
@@ -179,26 +174,6 @@ struct RedisRateLimitStore::Connection : std::enable_shared_from_this<Connection
   std::chrono::milliseconds backoff;
 };
 
-namespace {
-
-// {allowed, remaining, retry_after_ns, reset_after_ns}, as redis_gcra_script.cc returns.
-std::optional<Decision> parse_decision(const redisReply* r, core::TimePoint now, uint64_t limit) {
-  if (r == nullptr || r->type != REDIS_REPLY_ARRAY || r->elements != 4) return std::nullopt;
-  for (std::size_t i = 0; i < 4; ++i) {
-    if (!is_integer(r->element[i]) || r->element[i]->integer < 0) return std::nullopt;
-  }
-  Decision d;
-  d.allowed = r->element[0]->integer == 1;
-  d.limit = limit;
-  d.remaining = static_cast<uint64_t>(r->element[1]->integer);
-  d.retry_after = core::Nanos(r->element[2]->integer);
-  d.reset_after = core::Nanos(r->element[3]->integer);
-  d.new_tat = now + d.reset_after;
-  return d;
-}
-
-}  // namespace
-
 void RedisRateLimitStore::Connection::on_reply(redisAsyncContext* c, void* r, void* privdata) {
   std::unique_ptr<std::shared_ptr<Pending>> holder(
       static_cast<std::shared_ptr<Pending>*>(privdata));
@@ -218,7 +193,7 @@ void RedisRateLimitStore::Connection::on_reply(redisAsyncContext* c, void* r, vo
     p.result = core::unexpected(StoreError::Unavailable);
   } else if (reply->type == REDIS_REPLY_ERROR) {
     p.result = core::unexpected(StoreError::ScriptError);
-  } else if (auto d = parse_decision(reply, p.now, p.limit)) {
+  } else if (auto d = parse_gcra_reply(reply, p.now, p.limit)) {
     p.result = *d;
   } else {
     p.result = core::unexpected(StoreError::BadReply);

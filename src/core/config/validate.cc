@@ -104,6 +104,20 @@ class Checker {
              static_cast<int64_t>(l.max_connections));
   }
 
+  // path_prefix, path_exact: match() compares the request's path before any '?' or '#'
+  // (route_table.h), so a pattern holding one could never match: refused rather than a route
+  // that is silently dead.
+  void check_path(const Route& r, const std::string& key, const std::optional<std::string>& path) {
+    if (!path) return;
+    const int line = r.where.of("match." + key);
+    if (path->empty() || (*path)[0] != '/') {
+      error(line, "route '" + r.name + "': " + key + " must start with '/'");
+    } else if (path->find_first_of("?#") != std::string::npos) {
+      error(line, "route '" + r.name + "': " + key +
+                      " cannot hold '?' or '#': only the path before the query is matched");
+    }
+  }
+
   void check_route_match(const Route& r) {
     const RouteMatch& m = r.match;
     const SourceLine& w = r.where;
@@ -113,12 +127,8 @@ class Checker {
       error(w.of("match"), "route '" + r.name +
                                "': at most one of path_prefix, path_exact, path_regex may be set");
     }
-    if (m.path_prefix && (m.path_prefix->empty() || (*m.path_prefix)[0] != '/')) {
-      error(w.of("match.path_prefix"), "route '" + r.name + "': path_prefix must start with '/'");
-    }
-    if (m.path_exact && (m.path_exact->empty() || (*m.path_exact)[0] != '/')) {
-      error(w.of("match.path_exact"), "route '" + r.name + "': path_exact must start with '/'");
-    }
+    check_path(r, "path_prefix", m.path_prefix);
+    check_path(r, "path_exact", m.path_exact);
     if (m.path_regex) {
       auto compiled = regex_.compile(*m.path_regex);
       if (!compiled) {

@@ -1,7 +1,9 @@
 #include "adapters/codec/h1/h1_parser.h"
 
+#include <algorithm>
 #include <cstring>
 
+#include "adapters/codec/h1/h1_serializer.h"
 #include "core/http/authority.h"
 #include "core/http/token.h"
 
@@ -56,6 +58,7 @@ void H1Parser::reset(bool response_to_head) {
   field_open_ = false;
   body_bytes_ = 0;
   message_done_ = false;
+  crlf_unchecked_ = 0;
   body_pieces_.clear();
   trailer_bytes_.clear();
   trailer_marks_.clear();
@@ -122,6 +125,11 @@ int H1Parser::on_header_value(llhttp_t* p, const char* at, size_t n) {
       s.trailer_name_open_ = false;
     }
     s.trailer_bytes_.append(at, n);
+    // The trailers are copied (their bytes go by with the body's): bound names and values.
+    if (s.trailer_bytes_.size() > s.limits_.max_header_bytes) {
+      llhttp_set_error_reason(p, "trailers too large");
+      return HPE_USER;
+    }
     return 0;
   }
   s.field_open_ = false;
@@ -158,11 +166,15 @@ int H1Parser::on_headers_complete(llhttp_t* p) {
     }
     body_follows = (p->flags & F_CHUNKED) || (has_length && p->content_length > 0);
   } else {
-    // RFC 9112 §6.3 rule 1: llhttp cannot know the request was a HEAD; 1 = "no body".
-    if (s.response_to_head_) return 1;
     const int status = p->status_code;
-    body_follows =
-        status >= 200 && status != 204 && status != 304 && !(has_length && p->content_length == 0);
+    // RFC 9110 §15: below 100 is no status at all (it would pass for an interim 1xx).
+    if (status < 100) return -1;
+    // RFC 9112 §6.3 rules 1 and 2: no body after a HEAD request, nor in a 1xx, 204 or 304,
+    // whatever the fields say. llhttp knows only 100 and 101 (and nothing of the request), so
+    // it is told with 1 = "no body"; otherwise it read a 204's Content-Length worth of the
+    // next response as this one's body.
+    if (s.response_to_head_ || status < 200 || status == 204 || status == 304) return 1;
+    body_follows = !(has_length && p->content_length == 0);
   }
   // Without a body on_message_complete follows at once and pauses there instead.
   return body_follows ? HPE_PAUSED : 0;
@@ -176,43 +188,68 @@ int H1Parser::on_body(llhttp_t* p, const char* at, size_t n) {
     llhttp_set_error_reason(p, "request body too large");
     return HPE_USER;
   }
+  if ((p->flags & F_CHUNKED) && p->content_length == 0 && !s.chunk_data_ends_well(at + n)) {
+    llhttp_set_error_reason(p, "invalid chunk ending");
+    return HPE_USER;
+  }
   s.body_pieces_.emplace_back(at, n);
   return 0;
 }
 
+// RFC 9112 §7.1: chunk-data is followed by CRLF. llhttp's loose mode skips those two bytes
+// unread ("3\r\nabcXY0\r\n\r\n" passed as "abc"), so they are checked here, and the ones
+// past the end of this call's bytes at the start of the next parse_body.
+bool H1Parser::chunk_data_ends_well(const char* after) {
+  const size_t here = std::min<size_t>(kCrlf.size(), static_cast<size_t>(end_ - after));
+  crlf_unchecked_ = static_cast<uint8_t>(kCrlf.size() - here);
+  return std::string_view(after, here) == kCrlf.substr(0, here);
+}
+
 int H1Parser::on_message_complete(llhttp_t* p) {
   H1Parser& s = self(p);
+  if (!s.finish_trailers()) return -1;  // HPE_CB_MESSAGE_COMPLETE
   s.message_done_ = true;
-  s.finish_trailers();
   return HPE_PAUSED;  // keep pipelined bytes for the next message
 }
 
-void H1Parser::finish_trailers() {
+bool H1Parser::finish_trailers() {
   trailers_.clear();
   for (auto [name_at, value_at] : trailer_marks_) {
     if (value_at == 0) continue;
     std::string_view name(trailer_bytes_.data() + name_at, value_at - 1 - name_at);
     std::string_view value(trailer_bytes_.data() + value_at);
+    // llhttp's loose mode passes a trailer name that is empty or holds a space or a separator
+    // ("A b: c", ": c"); the head's names are checked after it, and trailers are forwarded too.
+    if (!core::http::is_token(name)) return false;
     trailers_.push_back({name, trim_trailing_ows(value)});
   }
+  return true;
 }
 
 Error H1Parser::llhttp_error(llhttp_errno_t err) const {
+  const bool request = mode_ == Mode::Request;
+  const ErrorKind kind = request ? ErrorKind::BadRequest : ErrorKind::UpstreamBadResponse;
   if (err == HPE_USER) {
     const char* reason = llhttp_get_error_reason(&parser_);
-    if (too_many_headers_) return {ErrorKind::HeadersTooLarge, "too many header fields"};
+    if (too_many_headers_) {  // an upstream's fault is a 502, not the client's 431
+      return {request ? ErrorKind::HeadersTooLarge : kind, "too many header fields"};
+    }
     if (reason && std::strcmp(reason, "uri too long") == 0) {
       return {ErrorKind::UriTooLong, "request target too long"};
     }
     if (reason && std::strcmp(reason, "request body too large") == 0) {
       return {ErrorKind::BodyTooLarge, "request body too large"};
     }
-    return {ErrorKind::BadRequest, "malformed trailers"};
+    // The callbacks' other reasons are literals that serve as the detail.
+    return {kind, reason ? reason : "malformed message"};
   }
-  if (err == HPE_CB_HEADERS_COMPLETE) return {ErrorKind::BodyTooLarge, "request body too large"};
-  const bool request = mode_ == Mode::Request;
-  const ErrorKind kind = request ? ErrorKind::BadRequest : ErrorKind::UpstreamBadResponse;
+  if (err == HPE_CB_HEADERS_COMPLETE) {
+    return request ? Error{ErrorKind::BodyTooLarge, "request body too large"}
+                   : Error{kind, "invalid status code"};
+  }
   switch (err) {
+    case HPE_CB_MESSAGE_COMPLETE:
+      return {kind, "malformed trailers"};
     case HPE_UNEXPECTED_CONTENT_LENGTH:
       return {kind, "conflicting Content-Length and Transfer-Encoding"};
     case HPE_INVALID_CONTENT_LENGTH:
@@ -272,10 +309,9 @@ HeadResult H1Parser::parse_head(std::string_view buffer) {
                 : Error{ErrorKind::UpstreamBadResponse, "response head too large"}};
   }
   parsed_ = consumed;
-  if (mode_ == Mode::Request) {
-    Error e = check_request_head(buffer.substr(0, consumed));
-    if (e.kind != ErrorKind::Internal) return {ParseStatus::Error, 0, e};
-  }
+  const Error e = mode_ == Mode::Request ? check_request_head(buffer.substr(0, consumed))
+                                         : check_response_head(buffer.substr(0, consumed));
+  if (e.kind != ErrorKind::Internal) return {ParseStatus::Error, 0, e};
   if (err == HPE_PAUSED && !message_done_) llhttp_resume(&parser_);
   return {ParseStatus::Done, consumed, {}};
 }
@@ -304,6 +340,7 @@ Error H1Parser::check_request_head(std::string_view head) const {
   }
   int hosts = 0;
   std::string_view host;
+  bool transfer_encoding = false;
   for (const auto& f : fields_) {
     std::string_view name = view(head, f.name.offset, f.name.length);
     if (!core::http::is_token(name)) return {ErrorKind::BadRequest, "invalid header field name"};
@@ -315,6 +352,13 @@ Error H1Parser::check_request_head(std::string_view head) const {
       // intermediary would frame it differently (smuggling).
       return {ErrorKind::BadRequest, "Transfer-Encoding in an HTTP/1.0 request"};
     }
+    transfer_encoding = transfer_encoding || core::http::iequals(name, "transfer-encoding");
+  }
+  // RFC 9112 §6.3 rule 4: a request whose Transfer-Encoding does not end in chunked has no
+  // knowable length. llhttp refuses one that names another coding, but an empty value names
+  // none and passed as "no body", even beside a Content-Length (SPEC.md §3: both are a 400).
+  if (transfer_encoding && !(parser_.flags & F_CHUNKED)) {
+    return {ErrorKind::BadRequest, "invalid Transfer-Encoding"};
   }
   if (hosts > 1) return {ErrorKind::BadRequest, "more than one Host field"};
   if (hosts == 0 && parser_.http_minor == 1) return {ErrorKind::BadRequest, "missing Host field"};
@@ -346,6 +390,32 @@ Error H1Parser::check_request_head(std::string_view head) const {
     if (hosts == 1 && !core::http::iequals(authority, host)) {
       return {ErrorKind::BadRequest, "request target and Host disagree"};
     }
+  }
+  return {ErrorKind::Internal, {}};
+}
+
+// What llhttp's loose mode lets through in a response head that Vortex would forward.
+// Internal = nothing.
+Error H1Parser::check_response_head(std::string_view head) const {
+  // RFC 9112 §5.2: an obs-fold's CRLF would stay inside the value handed downstream, where a
+  // client or the next proxy may take it for the end of the field; 502 is one of the two
+  // answers the RFC allows.
+  for (size_t i = head.find('\n'); i != std::string_view::npos; i = head.find('\n', i + 1)) {
+    if (i + 1 < head.size() && (head[i + 1] == ' ' || head[i + 1] == '\t')) {
+      return {ErrorKind::UpstreamBadResponse, "obsolete line folding"};
+    }
+  }
+  bool transfer_encoding = false;
+  for (const auto& f : fields_) {
+    const std::string_view name = view(head, f.name.offset, f.name.length);
+    if (!core::http::is_token(name)) {
+      return {ErrorKind::UpstreamBadResponse, "invalid header field name"};
+    }
+    transfer_encoding = transfer_encoding || core::http::iequals(name, "transfer-encoding");
+  }
+  // RFC 9112 §6.3 rule 3. llhttp refuses both fields unless the Transfer-Encoding is empty.
+  if (transfer_encoding && (parser_.flags & F_CONTENT_LENGTH)) {
+    return {ErrorKind::UpstreamBadResponse, "conflicting Content-Length and Transfer-Encoding"};
   }
   return {ErrorKind::Internal, {}};
 }
@@ -413,6 +483,17 @@ BodyResult H1Parser::parse_body(std::string_view bytes) {
   body_pieces_.clear();
   if (message_done_) return {ParseStatus::Done, 0, {}};
   if (bytes.empty()) return {};
+  if (crlf_unchecked_ > 0) {  // the end of the previous call's last chunk (on_body)
+    const size_t n = std::min<size_t>(crlf_unchecked_, bytes.size());
+    if (bytes.substr(0, n) != kCrlf.substr(kCrlf.size() - crlf_unchecked_, n)) {
+      return {ParseStatus::Error,
+              0,
+              {mode_ == Mode::Request ? ErrorKind::BadRequest : ErrorKind::UpstreamBadResponse,
+               "invalid chunk ending"}};
+    }
+    crlf_unchecked_ = static_cast<uint8_t>(crlf_unchecked_ - n);
+  }
+  end_ = bytes.data() + bytes.size();
   const llhttp_errno_t err = llhttp_execute(&parser_, bytes.data(), bytes.size());
   if (err == HPE_OK) return {ParseStatus::NeedMore, bytes.size(), {}};
   if ((err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) && message_done_) {

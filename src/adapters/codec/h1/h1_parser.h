@@ -93,8 +93,11 @@ class H1Parser {
 
   void extend(Span& span, const char* at, size_t n);
   core::http::Error check_request_head(std::string_view buffer) const;
+  core::http::Error check_response_head(std::string_view buffer) const;
   core::http::Error llhttp_error(llhttp_errno_t err) const;
-  void finish_trailers();
+  bool chunk_data_ends_well(const char* after);
+  // Builds trailers_; false when a trailer's name is not a token.
+  bool finish_trailers();
 
   Mode mode_;
   ParseLimits limits_;
@@ -116,6 +119,8 @@ class H1Parser {
   // body phase
   uint64_t body_bytes_ = 0;
   bool message_done_ = false;
+  const char* end_ = nullptr;   // end of the bytes of the current parse_body call
+  uint8_t crlf_unchecked_ = 0;  // bytes of the CRLF after a chunk's data still to check
   std::vector<std::string_view> body_pieces_;
   std::string trailer_bytes_;  // name\0value\0... appended while trailers arrive
   std::vector<std::pair<size_t, size_t>> trailer_marks_;  // (name start, value start)

@@ -150,6 +150,29 @@ TEST(ValidateTest, AllowsAtMostOnePathMatcher) {
                           "path_regex may be set"));
 }
 
+// Found by tests/fuzz/config_loader_fuzz.cc: match() compares the path before '?' or '#', so
+// such a route was accepted and then matched no request.
+TEST(ValidateTest, RefusesAPathPatternHoldingAQueryOrFragment) {
+  for (const char* bad : {"/search?q=1", "/a?", "/page#top"}) {
+    Config c = valid_config();
+    c.routes[0].match.path_exact = bad;
+    EXPECT_THAT(check(c), ElementsAre("vx.yaml:10: route 'api': path_exact cannot hold '?' or "
+                                      "'#': only the path before the query is matched"))
+        << bad;
+    c = valid_config();
+    c.routes[0].match.path_prefix = bad;
+    EXPECT_THAT(check(c), ElementsAre("vx.yaml:10: route 'api': path_prefix cannot hold '?' or "
+                                      "'#': only the path before the query is matched"))
+        << bad;
+  }
+  Config c = valid_config();
+  c.routes[0].match.path_exact = "a?b";  // one complaint: the first thing wrong
+  EXPECT_THAT(check(c), ElementsAre("vx.yaml:10: route 'api': path_exact must start with '/'"));
+  c = valid_config();
+  c.routes[0].match.path_regex = "^/u/[0-9]?$";  // in a regex '?' is an operator
+  EXPECT_THAT(check(c), IsEmpty());
+}
+
 TEST(ValidateTest, ReportsABadRegexWithTheEngineMessage) {
   Config c = valid_config();
   c.routes[0].match.path_regex = "^/u/(";

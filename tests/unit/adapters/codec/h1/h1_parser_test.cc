@@ -86,6 +86,71 @@ TEST(H1ParserTest, DecodesChunkedBodyAndTrailers) {
   EXPECT_EQ(parser.trailers()[0].value, "5");
 }
 
+// Found by tests/fuzz/h1_request_fuzz.cc: llhttp's loose mode lets these names through.
+TEST(H1ParserTest, RefusesATrailerWhoseNameIsNotAToken) {
+  for (const char* trailer : {"A b: c\r\n", ": c\r\n", "A(: c\r\n"}) {
+    H1Parser request(H1Parser::Mode::Request, {});
+    const std::string head = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
+    ASSERT_EQ(request.parse_head(head).status, ParseStatus::Done);
+    BodyResult r = request.parse_body("1\r\na\r\n0\r\n" + std::string(trailer) + "\r\n");
+    ASSERT_EQ(r.status, ParseStatus::Error) << trailer;
+    EXPECT_EQ(r.error.kind, ErrorKind::BadRequest);
+
+    H1Parser response(H1Parser::Mode::Response, {});
+    ASSERT_EQ(response.parse_head("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n").status,
+              ParseStatus::Done);
+    r = response.parse_body("0\r\n" + std::string(trailer) + "\r\n");
+    ASSERT_EQ(r.status, ParseStatus::Error) << trailer;
+    EXPECT_EQ(r.error.kind, ErrorKind::UpstreamBadResponse);
+  }
+}
+
+// Found by tests/fuzz/h1_request_fuzz.cc: llhttp's loose mode skips the two bytes after a
+// chunk's data without reading them.
+TEST(H1ParserTest, RefusesChunkDataNotEndedByCrlfWhateverTheSplit) {
+  const std::string head = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const std::string bad = "3\r\nabcXY0\r\n\r\n";
+  const std::string good = "3\r\nabc\r\n0\r\n\r\n";
+  for (size_t step : {1u, 2u, 5u, 100u}) {
+    for (const std::string* body : {&bad, &good}) {
+      H1Parser parser(H1Parser::Mode::Request, {});
+      ASSERT_EQ(parser.parse_head(head).status, ParseStatus::Done);
+      BodyResult r;
+      for (size_t at = 0; at < body->size(); at += r.consumed) {
+        r = parser.parse_body(std::string_view(*body).substr(at, step));
+        if (r.status != ParseStatus::NeedMore) break;
+      }
+      if (body == &bad) {
+        ASSERT_EQ(r.status, ParseStatus::Error) << "step " << step;
+        EXPECT_EQ(r.error.kind, ErrorKind::BadRequest);
+      } else {
+        EXPECT_EQ(r.status, ParseStatus::Done) << "step " << step;
+      }
+    }
+  }
+  H1Parser response(H1Parser::Mode::Response, {});
+  ASSERT_EQ(response.parse_head("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n").status,
+            ParseStatus::Done);
+  BodyResult r = response.parse_body(bad);
+  ASSERT_EQ(r.status, ParseStatus::Error);
+  EXPECT_EQ(r.error.kind, ErrorKind::UpstreamBadResponse);
+}
+
+// Found reviewing tests/fuzz/h1_request_fuzz.cc: only names counted, so one trailer's value
+// could grow the parser's copy without bound.
+TEST(H1ParserTest, BoundsTrailerValuesByTheHeadLimit) {
+  H1Parser parser(H1Parser::Mode::Request, {.max_header_bytes = 1024});
+  const std::string head = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
+  ASSERT_EQ(parser.parse_head(head).status, ParseStatus::Done);
+  ASSERT_EQ(parser.parse_body("0\r\nX-Big: ").status, ParseStatus::NeedMore);
+  BodyResult r;
+  for (int i = 0; i < 64 && r.status == ParseStatus::NeedMore; ++i) {
+    r = parser.parse_body(std::string(100, 'v'));
+  }
+  ASSERT_EQ(r.status, ParseStatus::Error);
+  EXPECT_EQ(r.error.kind, ErrorKind::BadRequest);
+}
+
 ErrorKind head_error(std::string_view wire, ParseLimits limits = {}) {
   H1Parser parser(H1Parser::Mode::Request, limits);
   std::string buffer(wire);
@@ -106,6 +171,25 @@ TEST(H1ParserTest, RefusesAmbiguousFraming) {
   EXPECT_EQ(
       head_error("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, identity\r\n\r\n"),
       ErrorKind::BadRequest);
+}
+
+// Found by tests/fuzz/h1_request_fuzz.cc: llhttp takes an empty Transfer-Encoding for none.
+TEST(H1ParserTest, RefusesATransferEncodingThatDoesNotEndInChunked) {
+  EXPECT_EQ(head_error("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding:\r\n\r\n"),
+            ErrorKind::BadRequest);
+  EXPECT_EQ(head_error("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: \r\n"
+                       "Content-Length: 3\r\n\r\nabc"),
+            ErrorKind::BadRequest);
+  EXPECT_EQ(head_error("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            ErrorKind::BadRequest);
+  // An empty list element is ignored (RFC 9110 §5.6.1.2): chunked is still the last coding.
+  H1Parser parser(H1Parser::Mode::Request, {});
+  const std::string wire =
+      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding:\r\n\r\n";
+  ASSERT_EQ(parser.parse_head(wire).status, ParseStatus::Done);
+  core::http::RequestHead head;
+  parser.request_head(wire, head);
+  EXPECT_EQ(head.framing, BodyFraming::Chunked);
 }
 
 TEST(H1ParserTest, RefusesWhatLlhttpLeavesToTheApplication) {
@@ -171,6 +255,24 @@ TEST(H1ParserTest, ResponseToHeadHasNoBodyDespiteItsLength) {
   EXPECT_EQ(parser.parse_body(std::string_view(wire).substr(r.consumed)).status, ParseStatus::Done);
 }
 
+// Found by tests/fuzz/h1_response_fuzz.cc: llhttp read a 204's Content-Length as its body.
+TEST(H1ParserTest, ResponseWithoutBodyByItsStatusIgnoresItsLength) {
+  for (const char* status : {"204 No Content", "304 Not Modified", "103 Early Hints"}) {
+    H1Parser parser(H1Parser::Mode::Response, {});
+    const std::string first = "HTTP/1.1 " + std::string(status) + "\r\nContent-Length: 10\r\n\r\n";
+    const std::string wire = first + "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    HeadResult r = parser.parse_head(wire);
+    ASSERT_EQ(r.status, ParseStatus::Done) << status;
+    EXPECT_EQ(r.consumed, first.size()) << status;
+    EXPECT_TRUE(parser.body_pieces().empty());
+    core::http::ResponseHead head;
+    parser.response_head(wire, head);
+    EXPECT_EQ(head.framing, BodyFraming::None);
+    EXPECT_EQ(parser.parse_body(std::string_view(wire).substr(r.consumed)).status,
+              ParseStatus::Done);
+  }
+}
+
 TEST(H1ParserTest, InterimResponseIsAMessageOfItsOwn) {
   H1Parser parser(H1Parser::Mode::Response, {});
   const std::string wire = "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\n";
@@ -180,6 +282,31 @@ TEST(H1ParserTest, InterimResponseIsAMessageOfItsOwn) {
   parser.response_head(wire, head);
   EXPECT_EQ(head.status, 103);
   EXPECT_EQ(wire.substr(r.consumed), "HTTP/1.1 200 OK\r\n");
+}
+
+// Found by tests/fuzz/h1_response_fuzz.cc: llhttp's loose mode passes these heads.
+TEST(H1ParserTest, RefusesAResponseHeadItCouldNotForwardIntact) {
+  for (const char* wire : {
+           "HTTP/1.1 200 OK\r\nX Bad: v\r\nContent-Length: 0\r\n\r\n",
+           "HTTP/1.1 200 OK\r\n: v\r\nContent-Length: 0\r\n\r\n",
+           "HTTP/1.1 200 OK\r\nX: a\r\n b\r\nContent-Length: 0\r\n\r\n",
+           "HTTP/1.1 200 OK\r\nTransfer-Encoding:\r\nContent-Length: 3\r\n\r\nabc",
+           "HTTP/1.1 000 Zero\r\n\r\n",
+           "HTTP/1.1 099 Low\r\nContent-Length: 0\r\n\r\n",
+       }) {
+    H1Parser parser(H1Parser::Mode::Response, {});
+    HeadResult r = parser.parse_head(wire);
+    ASSERT_EQ(r.status, ParseStatus::Error) << wire;
+    EXPECT_EQ(r.error.kind, ErrorKind::UpstreamBadResponse) << wire;
+  }
+}
+
+// Found by tests/fuzz/h1_response_fuzz.cc: it was HeadersTooLarge, a 431 for the client.
+TEST(H1ParserTest, ResponseWithTooManyFieldsIsAnUpstreamError) {
+  H1Parser parser(H1Parser::Mode::Response, {.max_headers = 3});
+  HeadResult r = parser.parse_head("HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n");
+  ASSERT_EQ(r.status, ParseStatus::Error);
+  EXPECT_EQ(r.error.kind, ErrorKind::UpstreamBadResponse);
 }
 
 TEST(H1ParserTest, GarbageResponseIsAnUpstreamError) {
