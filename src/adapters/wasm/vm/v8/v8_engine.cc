@@ -121,7 +121,15 @@ struct ThreadIsolate {
   ~ThreadIsolate() {
     watchdog->forget(slot.get());
     context.Reset();
+    // Isolates come and go with threads, rarely: one at a time, so that the process-wide state
+    // V8 updates then is ordered by a lock ThreadSanitizer can see (V8's own locks are inside
+    // uninstrumented libnode).
+    std::lock_guard lock(lifecycle_mutex());
     isolate->Dispose();
+  }
+  static std::mutex& lifecycle_mutex() {
+    static std::mutex m;
+    return m;
   }
 };
 
@@ -298,6 +306,7 @@ class V8Engine final : public WasmEngine {
     t->allocator.reset(v8::ArrayBuffer::Allocator::NewDefaultAllocator());
     v8::Isolate::CreateParams params;
     params.array_buffer_allocator = t->allocator.get();
+    std::lock_guard lock(ThreadIsolate::lifecycle_mutex());
     t->isolate = v8::Isolate::New(params);
     t->slot->isolate = t->isolate;
     t->watchdog = &watchdog_;
