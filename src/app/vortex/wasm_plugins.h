@@ -1,9 +1,9 @@
 // WasmPlugins: the Wasm plugins of one `vortex run` process (SPEC.md §2 wasm): compiled once per
-// process on the engine `wasm.runtime` names (V8 or WABT), one instance per worker, made again when a config or a pushed
-// module (UpdateWasmPlugin) changes them, and resolved by name for the routes' filter chains.
-// Also what the workers lend the plugins (an HTTP caller, a way to post to them) and the
-// counters behind vortex_wasm_calls_total. Control plane: thread-safe; applies are serialised by
-// the ConfigApplier.
+// process on the engine `wasm.runtime` names (V8 or WABT), one instance per worker, made again when
+// a config or a pushed module (UpdateWasmPlugin) changes them, and resolved by name for the routes'
+// filter chains. Also what the workers lend the plugins (an HTTP caller, a way to post to them) and
+// the counters behind vortex_wasm_calls_total. Control plane: thread-safe; applies are serialised
+// by the ConfigApplier.
 #pragma once
 
 #include <atomic>
