@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/wasm_guest.h"
+
 #include "adapters/wasm/vm/v8/v8_engine.h"
 #include "adapters/wasm/vm/wabt/wabt_engine.h"
 #include "support/pipeline_harness.h"
@@ -18,8 +20,7 @@ using testing::FakeDownstreamExchange;
 using testing::OriginScript;
 
 std::string guest(const std::string& name) {
-  std::ifstream in(std::string(VORTEX_TEST_WASM_DIR) + "/" + name, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
+  return testing::wasm_guest(name);
 }
 
 // Answers proxy_http_call from a script, on the test's loop (never from inside call()).

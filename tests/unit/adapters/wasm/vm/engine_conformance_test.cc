@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/wasm_guest.h"
+
 #include "adapters/wasm/vm/v8/v8_engine.h"
 #include "adapters/wasm/vm/wabt/wabt_engine.h"
 #include "adapters/wasm/vm/wasm_vm.h"
@@ -19,9 +21,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string guest(const char* name) {
-  std::ifstream in(std::string(VORTEX_TEST_WASM_DIR) + "/" + name, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
+std::string guest(const std::string& name) {
+  return testing::wasm_guest(name);
 }
 
 // What the host functions of engine_basics.wat see of the test.

@@ -9,14 +9,15 @@
 
 #include <gtest/gtest.h>
 
+#include "support/wasm_guest.h"
+
 namespace vx::adapters::wasm {
 namespace {
 
 using namespace std::chrono_literals;
 
-std::string guest(const char* name) {
-  std::ifstream in(std::string(VORTEX_TEST_WASM_DIR) + "/" + name, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
+std::string guest(const std::string& name) {
+  return testing::wasm_guest(name);
 }
 
 struct Host {
