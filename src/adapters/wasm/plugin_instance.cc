@@ -53,51 +53,84 @@ core::Result<void, std::string> PluginInstance::boot() {
   };
   // WASI reactors export _initialize (and may have a main to run once); commands _start.
   if (module_->exports("_initialize")) {
-    if (!call("_initialize", {}, &root_).ok) return failed("_initialize");
+    if (!call(Callback::Initialize, {}, &root_).ok) return failed("_initialize");
     if (module_->exports("main")) {
-      if (!call("main", {0, 0}, &root_, true).ok) return failed("main");
+      if (!call(Callback::Main, {0, 0}, &root_, true).ok) return failed("main");
     }
   } else if (module_->exports("_start")) {
-    if (!call("_start", {}, &root_).ok) return failed("_start");
+    if (!call(Callback::Start, {}, &root_).ok) return failed("_start");
   }
   if (module_->abi() == core::config::WasmAbi::Execute) return {};
-  if (!call("proxy_on_context_create", {root_.id, 0}, &root_).ok) {
+  if (!call(Callback::OnContextCreate, {root_.id, 0}, &root_).ok) {
     return failed("proxy_on_context_create");
   }
-  const Called started = call("proxy_on_vm_start", {root_.id, 0}, &root_, true);
+  const Called started = call(Callback::OnVmStart, {root_.id, 0}, &root_, true);
   if (!started.ok || (started.exported && started.value == 0)) return failed("proxy_on_vm_start");
   const Called configured =
-      call("proxy_on_configure", {root_.id, module_->configuration().size()}, &root_, true);
+      call(Callback::OnConfigure, {root_.id, module_->configuration().size()}, &root_, true);
   if (!configured.ok || (configured.exported && configured.value == 0)) {
     return failed("proxy_on_configure");
   }
+  prepare_sequences();
   return {};
 }
 
-PluginInstance::Called PluginInstance::call(std::string_view name,
-                                            std::initializer_list<uint64_t> args, Context* context,
+std::string_view PluginInstance::name_of(Callback which) {
+  static constexpr std::array<std::string_view, static_cast<size_t>(Callback::Count)> kNames = {
+      "_initialize",
+      "main",
+      "_start",
+      "proxy_on_context_create",
+      "proxy_on_vm_start",
+      "proxy_on_configure",
+      "proxy_on_request_headers",
+      "proxy_on_response_headers",
+      "proxy_on_request_body",
+      "proxy_on_response_body",
+      "proxy_on_done",
+      "proxy_on_log",
+      "proxy_on_delete",
+      "execute",
+      "proxy_on_tick",
+      "proxy_on_http_call_response",
+      "proxy_on_queue_ready",
+  };
+  return kNames[static_cast<size_t>(which)];
+}
+
+std::optional<WasmInstance::Function> PluginInstance::export_of(Callback which, size_t params,
+                                                                bool has_result) {
+  Export& cached = functions_[static_cast<size_t>(which)];
+  if (!cached.looked_up) {
+    Signature signature;
+    signature.params.assign(params, ValueType::I32);
+    if (has_result) signature.result = ValueType::I32;
+    cached.function = vm_->function(name_of(which), std::move(signature));
+    cached.looked_up = true;
+  }
+  return cached.function;
+}
+
+PluginInstance::Called PluginInstance::call(Callback which, std::initializer_list<uint64_t> args,
+                                            Context* context, bool has_result) {
+  if (broken_) return call(WasmInstance::Function{}, {}, context, has_result);
+  const auto fn = export_of(which, args.size(), has_result);
+  if (!fn) return {};  // not exported: nothing to do, not a failure
+  return call(*fn, {args.begin(), args.size()}, context, has_result);
+}
+
+PluginInstance::Called PluginInstance::call(WasmInstance::Function fn,
+                                            std::span<const uint64_t> args, Context* context,
                                             bool has_result) {
   Called called;
   if (broken_) {
     called.ok = false;
     return called;
   }
-  auto found = functions_.find(name);
-  if (found == functions_.end()) found = functions_.emplace(std::string(name), Export{}).first;
-  Export& cached = found->second;
-  if (!cached.looked_up) {
-    Signature signature;
-    signature.params.assign(args.size(), ValueType::I32);
-    if (has_result) signature.result = ValueType::I32;
-    cached.function = vm_->function(name, std::move(signature));
-    cached.looked_up = true;
-  }
-  if (!cached.function) return called;  // not exported: nothing to do, not a failure
   called.exported = true;
   Context* const outer = current_;
   current_ = context;
-  const CallStatus status = vm_->call(*cached.function, {args.begin(), args.size()},
-                                      has_result ? &called.value : nullptr);
+  const CallStatus status = vm_->call(fn, args, has_result ? &called.value : nullptr);
   current_ = outer;
   if (status != CallStatus::Ok) {
     broken_ = true;  // invariant 1
@@ -123,30 +156,61 @@ PluginInstance::Context* PluginInstance::context(uint32_t id) {
   return it == streams_.end() ? nullptr : &it->second;
 }
 
-uint32_t PluginInstance::create_stream(ports::FilterStream& stream) {
+std::pair<size_t, bool> PluginInstance::shape(Callback which) const {
+  switch (which) {
+    case Callback::OnContextCreate:
+      return {2, false};
+    case Callback::OnRequestHeaders:  // ABI 0.1.0 has no end_of_stream argument
+      return {module_->version() == AbiVersion::V0_1_0 ? 2 : 3, true};
+    case Callback::OnDone:
+      return {1, true};
+    default:  // proxy_on_log, proxy_on_delete
+      return {1, false};
+  }
+}
+
+PluginInstance::Sequence PluginInstance::sequence(std::initializer_list<Callback> parts) {
+  Sequence sequence;
+  std::vector<WasmInstance::Function> functions;
+  for (const Callback part : parts) {
+    const auto [params, has_result] = shape(part);
+    if (const auto fn = export_of(part, params, has_result)) {
+      functions.push_back(*fn);
+      sequence.parts.push_back(part);
+    }
+  }
+  if (functions.size() >= 2) sequence.function = vm_->sequence(functions);
+  return sequence;
+}
+
+void PluginInstance::prepare_sequences() {
+  open_ = sequence({Callback::OnContextCreate, Callback::OnRequestHeaders});
+  finish_ = sequence({Callback::OnDone, Callback::OnLog, Callback::OnDelete});
+}
+
+PluginInstance::Opened PluginInstance::open_stream(ports::FilterStream& stream, uint32_t headers,
+                                                   bool end_of_stream) {
   const uint32_t id = next_context_++;
   if (next_context_ == 0) next_context_ = 2;
   Context& c = streams_[id];
   c.id = id;
   c.stream = &stream;
-  call("proxy_on_context_create", {id, root_.id}, &c);
-  return id;
+  const auto [header_params, _] = shape(Callback::OnRequestHeaders);
+  if (open_.function) {  // both are exported
+    const std::array<uint64_t, 5> args = {id, root_.id, id, headers, end_of_stream};
+    const auto used = std::span(args).first(2 + header_params);
+    return {id, outcome_of(call(*open_.function, used, &c, true))};
+  }
+  call(Callback::OnContextCreate, {id, root_.id}, &c);
+  const Called called =
+      header_params == 2 ? call(Callback::OnRequestHeaders, {id, headers}, &c, true)
+                         : call(Callback::OnRequestHeaders, {id, headers, end_of_stream}, &c, true);
+  return {id, outcome_of(called)};
 }
 
 bool PluginInstance::responded(uint32_t id) const {
   const auto it = streams_.find(id);
   return it != streams_.end() && it->second.responded;
-}
-
-Outcome PluginInstance::on_request_headers(uint32_t id, uint32_t headers, bool end_of_stream) {
-  Context* c = context(id);
-  if (!c) return Outcome::Continue;
-  // ABI 0.1.0 has no end_of_stream argument on the headers callbacks.
-  const Called called =
-      module_->version() == AbiVersion::V0_1_0
-          ? call("proxy_on_request_headers", {id, headers}, c, true)
-          : call("proxy_on_request_headers", {id, headers, end_of_stream}, c, true);
-  return outcome_of(called);
 }
 
 Outcome PluginInstance::on_response_headers(uint32_t id, uint32_t headers, bool end_of_stream) {
@@ -155,8 +219,8 @@ Outcome PluginInstance::on_response_headers(uint32_t id, uint32_t headers, bool 
   c->in_response = true;
   const Called called =
       module_->version() == AbiVersion::V0_1_0
-          ? call("proxy_on_response_headers", {id, headers}, c, true)
-          : call("proxy_on_response_headers", {id, headers, end_of_stream}, c, true);
+          ? call(Callback::OnResponseHeaders, {id, headers}, c, true)
+          : call(Callback::OnResponseHeaders, {id, headers, end_of_stream}, c, true);
   return outcome_of(called);
 }
 
@@ -167,7 +231,7 @@ Outcome PluginInstance::on_request_body(uint32_t id, core::filter::BodyBuffer& b
   c->body = &body;
   c->body_type = BufferType::HttpRequestBody;
   c->end_of_stream = end_of_stream;
-  const Called called = call("proxy_on_request_body", {id, body.size(), end_of_stream}, c, true);
+  const Called called = call(Callback::OnRequestBody, {id, body.size(), end_of_stream}, c, true);
   c->body = nullptr;
   return outcome_of(called);
 }
@@ -180,7 +244,7 @@ Outcome PluginInstance::on_response_body(uint32_t id, core::filter::BodyBuffer& 
   c->body = &body;
   c->body_type = BufferType::HttpResponseBody;
   c->end_of_stream = end_of_stream;
-  const Called called = call("proxy_on_response_body", {id, body.size(), end_of_stream}, c, true);
+  const Called called = call(Callback::OnResponseBody, {id, body.size(), end_of_stream}, c, true);
   c->body = nullptr;
   return outcome_of(called);
 }
@@ -188,9 +252,15 @@ Outcome PluginInstance::on_response_body(uint32_t id, core::filter::BodyBuffer& 
 void PluginInstance::finish_stream(uint32_t id) {
   Context* c = context(id);
   if (!c) return;
-  call("proxy_on_done", {id}, c, true);
-  call("proxy_on_log", {id}, c);
-  call("proxy_on_delete", {id}, c);
+  if (finish_.function) {
+    const std::array<uint64_t, 3> args = {id, id, id};
+    call(*finish_.function, std::span(args).first(finish_.parts.size()), c,
+         shape(finish_.parts.back()).second);
+  } else {
+    call(Callback::OnDone, {id}, c, true);
+    call(Callback::OnLog, {id}, c);
+    call(Callback::OnDelete, {id}, c);
+  }
   forget_stream(id);
 }
 
@@ -203,7 +273,7 @@ void PluginInstance::forget_stream(uint32_t id) {
 }
 
 std::optional<int32_t> PluginInstance::execute() {
-  const Called called = call("execute", {}, &root_, true);
+  const Called called = call(Callback::Execute, {}, &root_, true);
   if (!called.ok || !called.exported) return std::nullopt;
   return static_cast<int32_t>(static_cast<uint32_t>(called.value));
 }
@@ -262,7 +332,7 @@ void PluginInstance::schedule_tick() {
   tick_->timer.expires_after(tick_period_);
   tick_->timer.async_wait([this, alive = alive_](boost::system::error_code ec) {
     if (ec || !*alive || tick_period_.count() == 0) return;
-    call("proxy_on_tick", {root_.id}, &root_);
+    call(Callback::OnTick, {root_.id}, &root_);
     if (!broken_ && tick_period_.count() > 0) schedule_tick();
   });
 }
@@ -300,7 +370,7 @@ void PluginInstance::on_http_call_done(uint32_t token, uint32_t from,
   }
   call_response_ = &answer;
   // num_headers 0 tells the guest the call failed (ABI: proxy_on_http_call_response).
-  call("proxy_on_http_call_response",
+  call(Callback::OnHttpCallResponse,
        {c->id, token, answer.failed ? 0 : answer.headers.size(), answer.body.size(),
         answer.trailers.size()},
        c);
@@ -316,7 +386,7 @@ SharedState::Ready PluginInstance::queue_ready_notifier() {
   return [post = env_.post, alive = alive_, this](uint32_t queue) {
     if (!post) return;
     post([alive, this, queue] {
-      if (*alive) call("proxy_on_queue_ready", {root_.id, queue}, &root_);
+      if (*alive) call(Callback::OnQueueReady, {root_.id, queue}, &root_);
     });
   };
 }

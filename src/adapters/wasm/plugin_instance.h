@@ -17,9 +17,11 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "adapters/wasm/abi.h"
 #include "adapters/wasm/http_caller.h"
@@ -67,10 +69,14 @@ class PluginInstance {
   // The last failure was a call stopped at max_call (not a trap).
   bool timed_out() const { return last_failure_ == CallStatus::Timeout; }
 
-  // Stream contexts (proxy_wasm ABI). A stream context is created for `stream` and returns its
-  // id; the hooks return how the guest answered. `end_of_stream` as the ABI passes it.
-  uint32_t create_stream(ports::FilterStream& stream);
-  Outcome on_request_headers(uint32_t context, uint32_t headers, bool end_of_stream);
+  // Stream contexts (proxy_wasm ABI). A stream context is created for `stream` with its
+  // request headers (proxy_on_context_create, then proxy_on_request_headers); the hooks return
+  // how the guest answered. `end_of_stream` as the ABI passes it.
+  struct Opened {
+    uint32_t context = 0;
+    Outcome outcome = Outcome::Continue;
+  };
+  Opened open_stream(ports::FilterStream& stream, uint32_t headers, bool end_of_stream);
   Outcome on_request_body(uint32_t context, core::filter::BodyBuffer& body, bool end_of_stream);
   Outcome on_response_headers(uint32_t context, uint32_t headers, bool end_of_stream);
   Outcome on_response_body(uint32_t context, core::filter::BodyBuffer& body, bool end_of_stream);
@@ -140,9 +146,47 @@ class PluginInstance {
     CallStatus status = CallStatus::Ok;
     uint64_t value = 0;  // the i32 result, when has_result
   };
+  // The guest exports the host calls, by a fixed index rather than by name: a stream makes six
+  // of these calls, and hashing a name for each showed up in the profile.
+  enum class Callback : uint8_t {
+    Initialize,
+    Main,
+    Start,
+    OnContextCreate,
+    OnVmStart,
+    OnConfigure,
+    OnRequestHeaders,
+    OnResponseHeaders,
+    OnRequestBody,
+    OnResponseBody,
+    OnDone,
+    OnLog,
+    OnDelete,
+    Execute,
+    OnTick,
+    OnHttpCallResponse,
+    OnQueueReady,
+    Count
+  };
+  static std::string_view name_of(Callback which);
+  // The guest's export, as the host calls it (i32 arguments), or nullopt.
+  std::optional<WasmInstance::Function> export_of(Callback which, size_t params, bool has_result);
   // Calls an exported callback with i32 arguments, `context` current (invariant 1).
-  Called call(std::string_view name, std::initializer_list<uint64_t> args, Context* context,
+  Called call(Callback which, std::initializer_list<uint64_t> args, Context* context,
               bool has_result = false);
+  Called call(WasmInstance::Function fn, std::span<const uint64_t> args, Context* context,
+              bool has_result);
+  // The callbacks the host always makes together, as one call into the guest where the engine
+  // can (WasmInstance::sequence): opening a stream and finishing it.
+  struct Sequence {
+    std::optional<WasmInstance::Function> function;
+    std::vector<Callback> parts;  // the exported ones, in order
+  };
+  Sequence sequence(std::initializer_list<Callback> parts);
+  // How many i32 arguments the host passes a callback of a sequence, and whether it reads a
+  // result.
+  std::pair<size_t, bool> shape(Callback which) const;
+  void prepare_sequences();
   Outcome outcome_of(const Called& called) const;
   void schedule_tick();
   void on_http_call_done(uint32_t token, uint32_t from, std::optional<HttpCaller::Response>);
@@ -156,12 +200,10 @@ class PluginInstance {
     bool looked_up = false;
     std::optional<WasmInstance::Function> function;
   };
-  struct NameHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  // By name, resolved on first use; found without building a string.
-  std::unordered_map<std::string, Export, NameHash, std::equal_to<>> functions_;
+  // Resolved on first use.
+  std::array<Export, static_cast<size_t>(Callback::Count)> functions_{};
+  Sequence open_;    // proxy_on_context_create + proxy_on_request_headers
+  Sequence finish_;  // proxy_on_done + proxy_on_log + proxy_on_delete
   std::optional<WasmInstance::Function> allocate_;
   Context root_;
   std::unordered_map<uint32_t, Context> streams_;

@@ -83,15 +83,11 @@ FilterStatus WasmFilter::on_request_head(ports::FilterStream& stream) const {
     return fail(stream, Outcome::Trap) ? FilterStatus::Respond : FilterStatus::Continue;
   auto state = std::make_unique<StreamState>();
   state->instance = instance;
-  state->context = instance->create_stream(stream);
-  const uint32_t context = state->context;
-  stream.state() = std::move(state);
-  if (instance->broken())
-    return fail(stream, Outcome::Trap) ? FilterStatus::Respond : FilterStatus::Continue;
   const bool end_of_stream = stream.request().head().framing == core::http::BodyFraming::None;
-  const Outcome outcome =
-      instance->on_request_headers(context, request_fields(stream), end_of_stream);
-  return decide(stream, *instance, context, outcome);
+  const auto opened = instance->open_stream(stream, request_fields(stream), end_of_stream);
+  state->context = opened.context;
+  stream.state() = std::move(state);
+  return decide(stream, *instance, opened.context, opened.outcome);
 }
 
 BodyStatus WasmFilter::on_request_body(ports::FilterStream& stream, core::filter::BodyBuffer& body,

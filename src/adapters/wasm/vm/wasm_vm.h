@@ -86,6 +86,14 @@ class WasmInstance {
   virtual CallStatus call(Function fn, std::span<const uint64_t> args, uint64_t* result) = 0;
   // The guest's linear memory, valid until the next call into the guest (growing moves it).
   virtual std::span<uint8_t> memory() = 0;
+  // One function that calls `fns` (handles from function()) in order: its arguments are theirs
+  // one after the other, its result the last one's; it stops at the first that traps. For an
+  // engine whose entry into the guest costs far more than a call inside it; nullopt where the
+  // engine has nothing cheaper than calling them one by one (the caller then does).
+  virtual std::optional<Function> sequence(std::span<const Function> fns) {
+    (void)fns;
+    return std::nullopt;
+  }
 };
 
 class WasmEngine {

@@ -1,5 +1,7 @@
 #include "adapters/wasm/vm/v8/v8_engine.h"
 
+#include "adapters/wasm/vm/v8/sequence_module.h"
+
 #include <libplatform/libplatform.h>
 #include <v8.h>
 
@@ -150,10 +152,13 @@ class V8Module final : public WasmModule {
   std::vector<std::string> exports_;
 };
 
+class V8Instance;
+
 // What a host function's V8 trampoline needs.
 struct Binding {
   const HostFunction* function;
   void* host;
+  V8Instance* instance;
 };
 
 class V8Instance final : public WasmInstance {
@@ -170,28 +175,32 @@ class V8Instance final : public WasmInstance {
     for (size_t i = 0; i < functions_.size(); ++i) {
       if (functions_[i].name != name) continue;
       functions_[i].params = std::move(signature.params);
-      functions_[i].i64_result = signature.result == ValueType::I64;
+      functions_[i].result = signature.result;
       return static_cast<Function>(i);
     }
     return std::nullopt;
   }
 
   CallStatus call(Function fn, std::span<const uint64_t> args, uint64_t* result) override;
+  std::optional<Function> sequence(std::span<const Function> fns) override;
 
   std::span<uint8_t> memory() override {
-    if (memory_.IsEmpty()) return {};
+    if (!memory_span_.empty() || memory_.IsEmpty()) return memory_span_;
     v8::Isolate* isolate = thread_->isolate;
     v8::Isolate::Scope isolate_scope(isolate);
     v8::HandleScope handles(isolate);
     auto buffer = memory_.Get(isolate)->Buffer();
-    return {static_cast<uint8_t*>(buffer->Data()), buffer->ByteLength()};
+    memory_span_ = {static_cast<uint8_t*>(buffer->Data()), buffer->ByteLength()};
+    return memory_span_;
   }
+  // The guest runs (and may grow its memory) from here on.
+  void forget_memory() { memory_span_ = {}; }
 
   struct Export {
     std::string name;
     v8::Global<v8::Function> handle;
     std::vector<ValueType> params;  // the signature the host calls it with
-    bool i64_result = false;
+    std::optional<ValueType> result;
   };
 
   std::shared_ptr<ThreadIsolate> thread_;
@@ -200,10 +209,14 @@ class V8Instance final : public WasmInstance {
   v8::Global<v8::Object> instance_;
   v8::Global<v8::WasmMemoryObject> memory_;
   std::vector<Export> functions_;
+  // Where memory() found the memory since the guest last ran: a host function reads and writes
+  // it several times, and finding it through V8 costs more than most of those accesses.
+  std::span<uint8_t> memory_span_;
 };
 
 void trampoline(const v8::FunctionCallbackInfo<v8::Value>& info) {
   const auto* binding = static_cast<const Binding*>(info.Data().As<v8::External>()->Value());
+  binding->instance->forget_memory();
   const HostFunction& f = *binding->function;
   uint64_t args[16] = {};
   const size_t n = std::min<size_t>(f.params.size(), std::size(args));
@@ -229,11 +242,12 @@ void trampoline(const v8::FunctionCallbackInfo<v8::Value>& info) {
 CallStatus V8Instance::call(Function fn, std::span<const uint64_t> args, uint64_t* result) {
   ThreadIsolate& t = *thread_;
   v8::Isolate* isolate = t.isolate;
+  // Cheap: the thread keeps its isolate and context entered (thread_isolate()).
   v8::Isolate::Scope isolate_scope(isolate);
   v8::HandleScope handles(isolate);
   v8::Local<v8::Context> context = t.context.Get(isolate);
-  v8::Context::Scope context_scope(context);
   const Export& e = functions_[fn];
+  forget_memory();
 
   v8::Local<v8::Value> argv[16];
   const size_t argc = std::min<size_t>(args.size(), std::size(argv));
@@ -250,6 +264,7 @@ CallStatus V8Instance::call(Function fn, std::span<const uint64_t> args, uint64_
   v8::MaybeLocal<v8::Value> returned =
       e.handle.Get(isolate)->Call(context, v8::Undefined(isolate), static_cast<int>(argc), argv);
   --t.depth;
+  forget_memory();
 
   bool stopped = false;
   if (outermost) {
@@ -265,7 +280,7 @@ CallStatus V8Instance::call(Function fn, std::span<const uint64_t> args, uint64_
     return CallStatus::Trap;  // grew past its cap: stopped like a trap
   }
   if (result) {
-    if (e.i64_result && value->IsBigInt()) {
+    if (e.result == ValueType::I64 && value->IsBigInt()) {
       *result = value.As<v8::BigInt>()->Uint64Value();
     } else if (value->IsNumber()) {
       *result = static_cast<uint32_t>(value->Int32Value(context).FromMaybe(0));
@@ -274,6 +289,63 @@ CallStatus V8Instance::call(Function fn, std::span<const uint64_t> args, uint64_
     }
   }
   return CallStatus::Ok;
+}
+
+// new WebAssembly.Instance(module, imports); the start function runs in here.
+v8::MaybeLocal<v8::Object> new_instance(v8::Isolate* isolate, v8::Local<v8::Context> context,
+                                        v8::Local<v8::WasmModuleObject> module,
+                                        v8::Local<v8::Object> imports) {
+  auto wasm = context->Global()->Get(context, str(isolate, "WebAssembly")).ToLocalChecked();
+  auto ctor = wasm.As<v8::Object>()->Get(context, str(isolate, "Instance")).ToLocalChecked();
+  v8::Local<v8::Value> argv[] = {module, imports};
+  return ctor.As<v8::Function>()->NewInstance(context, 2, argv);
+}
+
+std::optional<WasmInstance::Function> V8Instance::sequence(std::span<const Function> fns) {
+  if (fns.empty()) return std::nullopt;
+  std::vector<Signature> parts;
+  Export run;
+  // Nameless: function() never finds it for a guest export.
+  for (const Function fn : fns) {
+    if (fn >= functions_.size()) return std::nullopt;
+    const Export& part = functions_[fn];
+    parts.push_back({part.params, part.result});
+    run.params.insert(run.params.end(), part.params.begin(), part.params.end());
+    run.result = part.result;
+  }
+  const std::string bytes = sequence_module(parts);
+  v8::Isolate* isolate = thread_->isolate;
+  v8::Isolate::Scope isolate_scope(isolate);
+  v8::HandleScope handles(isolate);
+  v8::Local<v8::Context> context = thread_->context.Get(isolate);
+  v8::Context::Scope context_scope(context);
+  v8::TryCatch caught(isolate);
+  v8::Local<v8::WasmModuleObject> module;
+  if (!v8::WasmModuleObject::Compile(isolate,
+                                     {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()})
+           .ToLocal(&module)) {
+    return std::nullopt;
+  }
+  auto seq = v8::Object::New(isolate);
+  for (size_t i = 0; i < fns.size(); ++i) {
+    seq->Set(context, str(isolate, std::to_string(i)), functions_[fns[i]].handle.Get(isolate))
+        .Check();
+  }
+  auto imports = v8::Object::New(isolate);
+  imports->Set(context, str(isolate, "seq"), seq).Check();
+  // A guest export whose real signature differs from the host's expectation fails to link
+  // here; the host then calls the parts one by one, and such a call traps as it always did.
+  v8::Local<v8::Object> object;
+  if (!new_instance(isolate, context, module, imports).ToLocal(&object)) return std::nullopt;
+  v8::Local<v8::Value> exports, fn;
+  if (!object->Get(context, str(isolate, "exports")).ToLocal(&exports) || !exports->IsObject() ||
+      !exports.As<v8::Object>()->Get(context, str(isolate, "run")).ToLocal(&fn) ||
+      !fn->IsFunction()) {
+    return std::nullopt;
+  }
+  run.handle.Reset(isolate, fn.As<v8::Function>());
+  functions_.push_back(std::move(run));
+  return static_cast<Function>(functions_.size() - 1);
 }
 
 class V8Engine final : public WasmEngine {
@@ -308,6 +380,9 @@ class V8Engine final : public WasmEngine {
     params.array_buffer_allocator = t->allocator.get();
     std::lock_guard lock(ThreadIsolate::lifecycle_mutex());
     t->isolate = v8::Isolate::New(params);
+    // Guests make no promises: with the default (auto) policy every call into one ends with a
+    // microtask checkpoint.
+    t->isolate->SetMicrotasksPolicy(v8::MicrotasksPolicy::kExplicit);
     t->slot->isolate = t->isolate;
     t->watchdog = &watchdog_;
     {
@@ -318,9 +393,27 @@ class V8Engine final : public WasmEngine {
     watchdog_.watch(t->slot);
     return t;
   }
+  // The calling thread's isolate, entered with its context for as long as the thread lives:
+  // entering an isolate that is not already the thread's current one takes a lock and a table
+  // lookup inside V8, which every call into a guest paid (a third of V8's cost per call).
+  struct EnteredIsolate {
+    explicit EnteredIsolate(std::shared_ptr<ThreadIsolate> entered) : t(std::move(entered)) {
+      t->isolate->Enter();
+      v8::HandleScope handles(t->isolate);
+      t->context.Get(t->isolate)->Enter();
+    }
+    ~EnteredIsolate() {  // before the isolate may be disposed: V8 refuses an entered one
+      {
+        v8::HandleScope handles(t->isolate);
+        t->context.Get(t->isolate)->Exit();
+      }
+      t->isolate->Exit();
+    }
+    std::shared_ptr<ThreadIsolate> t;
+  };
   std::shared_ptr<ThreadIsolate> thread_isolate() {
-    thread_local std::shared_ptr<ThreadIsolate> mine = new_isolate();
-    return mine;
+    thread_local EnteredIsolate mine(new_isolate());
+    return mine.t;
   }
 
   std::unique_ptr<v8::Platform> platform_;
@@ -402,7 +495,7 @@ core::Result<std::unique_ptr<WasmInstance>, std::string> V8Engine::instantiate(
       return core::unexpected("imports " + import.module + "." + import.name +
                               ", which this host does not provide");
     }
-    instance->bindings_.push_back({found, host});
+    instance->bindings_.push_back({found, host, instance.get()});
     auto data = v8::External::New(isolate, &instance->bindings_.back());
     auto fn = v8::Function::New(context, trampoline, data).ToLocalChecked();
     v8::Local<v8::Value> ns;
@@ -417,13 +510,10 @@ core::Result<std::unique_ptr<WasmInstance>, std::string> V8Engine::instantiate(
   auto compiled = v8::WasmModuleObject::FromCompiledModule(isolate, v8_module.compiled());
   v8::Local<v8::WasmModuleObject> module_object;
   if (!compiled.ToLocal(&module_object)) return core::unexpected(std::string("cannot load module"));
-  auto wasm = context->Global()->Get(context, str(isolate, "WebAssembly")).ToLocalChecked();
-  auto ctor = wasm.As<v8::Object>()->Get(context, str(isolate, "Instance")).ToLocalChecked();
-  v8::Local<v8::Value> argv[] = {module_object, imports};
   v8::Local<v8::Object> object;
   // The module's start function runs in here: as long as max_call, like any call.
   const uint64_t serial = thread->arm(limits.max_call);
-  const bool made = ctor.As<v8::Function>()->NewInstance(context, 2, argv).ToLocal(&object);
+  const bool made = new_instance(isolate, context, module_object, imports).ToLocal(&object);
   if (thread->disarm(serial)) {
     return core::unexpected("its start function ran past max_call (" +
                             std::to_string(limits.max_call.count()) + " ms)");

@@ -156,6 +156,55 @@ TEST_P(EngineConformanceTest, AHostFunctionMayCallBackIntoTheGuest) {
   EXPECT_EQ(call_i32(*instance, "reenter", 5), 60u);
 }
 
+TEST_P(EngineConformanceTest, ASequenceCallsItsPartsInOrderAndReturnsTheLastResult) {
+  auto instance = instantiate();
+  ASSERT_TRUE(instance);
+  const auto push = instance->function("push", {{ValueType::I32}, {}});
+  const auto add40 = instance->function("add40", {{ValueType::I32}, ValueType::I32});
+  const auto plus_one = instance->function("plus_one", {{ValueType::I32}, ValueType::I32});
+  ASSERT_TRUE(push && add40 && plus_one);
+  const WasmInstance::Function parts[] = {*push, *add40, *push, *plus_one};
+  const auto run = instance->sequence(parts);
+  if (!run) GTEST_SKIP() << GetParam().name << " calls the parts one by one";
+  const uint64_t args[] = {7, 1, 9, 41};
+  uint64_t result = 0;
+  ASSERT_EQ(instance->call(*run, args, &result), CallStatus::Ok);
+  EXPECT_EQ(result, 42u);  // plus_one's; add40's was dropped
+  EXPECT_EQ(host_.calls, 1);
+  const auto memory = instance->memory();
+  ASSERT_GE(memory.size(), 68u);
+  EXPECT_EQ(memory[64], 2);
+  EXPECT_EQ(memory[65], 7);
+  EXPECT_EQ(memory[66], 9);
+}
+
+TEST_P(EngineConformanceTest, ASequenceStopsAtATrap) {
+  auto instance = instantiate();
+  ASSERT_TRUE(instance);
+  const auto push = instance->function("push", {{ValueType::I32}, {}});
+  const auto trap = instance->function("trap", {});
+  ASSERT_TRUE(push && trap);
+  const WasmInstance::Function parts[] = {*push, *trap, *push};
+  const auto run = instance->sequence(parts);
+  if (!run) GTEST_SKIP() << GetParam().name << " calls the parts one by one";
+  const uint64_t args[] = {3, 4};
+  EXPECT_EQ(instance->call(*run, args, nullptr), CallStatus::Trap);
+  EXPECT_EQ(instance->memory()[64], 1);
+  EXPECT_EQ(instance->memory()[65], 3);
+}
+
+TEST_P(EngineConformanceTest, ASequenceOfAPartWithAnotherRealSignatureIsRefused) {
+  auto instance = instantiate();
+  ASSERT_TRUE(instance);
+  // plus_one really takes an i32 and returns one; the host claims it takes two.
+  const auto wrong =
+      instance->function("plus_one", {{ValueType::I32, ValueType::I32}, ValueType::I32});
+  const auto push = instance->function("push", {{ValueType::I32}, {}});
+  ASSERT_TRUE(wrong && push);
+  const WasmInstance::Function parts[] = {*push, *wrong};
+  EXPECT_FALSE(instance->sequence(parts));
+}
+
 TEST_P(EngineConformanceTest, RunsTheStartFunctionAtInstantiation) {
   auto instance = instantiate();
   ASSERT_TRUE(instance);
