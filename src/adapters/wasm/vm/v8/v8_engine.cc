@@ -353,9 +353,11 @@ class V8Engine final : public WasmEngine {
   V8Engine() {
     // A module's memory never grows past twice the largest cap an instance may have: a guest
     // that keeps growing fails its grow there (and is stopped, being past its cap) instead of
-    // reaching V8's own 4 GiB.
-    v8::V8::SetFlagsFromString(
-        ("--wasm-max-mem-pages=" + std::to_string(2 * InstanceLimits::kMaxMemoryPages)).c_str());
+    // reaching V8's own 4 GiB. Calls from the host go through a JS-to-Wasm wrapper compiled for
+    // the export's signature rather than V8 10's generic one: about 100 instructions less a call.
+    v8::V8::SetFlagsFromString(("--no-wasm-generic-wrapper --wasm-max-mem-pages=" +
+                                std::to_string(2 * InstanceLimits::kMaxMemoryPages))
+                                   .c_str());
     platform_ = v8::platform::NewDefaultPlatform();
     v8::V8::InitializePlatform(platform_.get());
     // Out-of-bounds accesses become traps through guard pages, with no bounds checks in code.
