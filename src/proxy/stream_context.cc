@@ -209,6 +209,22 @@ core::filter::RequestHeadEditor StreamContext::request() {
   return {exchange_.request(), exchange_.scratch().arena};
 }
 
+void StreamContext::keep_sent_response(const core::http::ResponseHead& head) {
+  StreamScratch& scratch = exchange_.scratch();
+  core::http::ResponseHead& kept = scratch.sent_response;
+  kept.clear();
+  kept.status = head.status;
+  kept.reason = scratch.arena.keep(head.reason);
+  kept.version_minor = head.version_minor;
+  kept.framing = head.framing;
+  kept.content_length = head.content_length;
+  kept.keep_alive = head.keep_alive;
+  for (const auto& field : head.headers) {
+    kept.headers.push_back({scratch.arena.keep(field.name), scratch.arena.keep(field.value)});
+  }
+  response_ = &kept;
+}
+
 core::filter::ResponseHeadEditor StreamContext::response() {
   if (response_) return {*response_, exchange_.scratch().arena};
   // Outside the response hooks there is no head to edit: edits go nowhere.

@@ -71,6 +71,10 @@ class StreamContext final : public ports::FilterStream {
   void set_endpoint(size_t index, std::string_view address);
   // The response head the response hooks see and edit (null outside them).
   void set_response(core::http::ResponseHead* head) { response_ = head; }
+  // The log hooks read the response head as it was sent. The upstream's buffer that holds it is
+  // reused once the response is relayed, so they read a copy (kept in the stream's scratch, so
+  // a warm connection allocates nothing for it); only routes with log hooks pay for it.
+  void keep_sent_response(const core::http::ResponseHead& head);
   // Fields every answer of the stream carries (add_response_header; the rate limit's
   // RateLimit-* fields).
   const core::http::HeaderList& response_extra() const { return response_extra_; }

@@ -95,6 +95,14 @@ def test_a_plugin_edits_request_and_response_headers(vortex, echo_origin, client
     assert resp.headers["x-wasm-response"] == "seen"
 
 
+def test_a_plugin_reads_the_response_head_as_sent_once_the_stream_is_over(vortex, echo_origin, client):
+    proxy = vortex(plugin_config(echo_origin.address, guest("test_filter.wasm")))
+    for _ in range(3):  # the upstream connection, and the buffer the head came in, are reused
+        assert client.get(proxy.url + "/log-response").status_code == 200
+    proxy.stop()
+    assert proxy.stderr().count("logged response 200 seen") == 3
+
+
 def test_a_plugin_answers_locally_and_the_origin_never_sees_it(vortex, echo_origin, client):
     proxy = vortex(plugin_config(echo_origin.address, guest("test_filter.wasm")))
     resp = client.get(proxy.url + "/deny")

@@ -10,7 +10,7 @@ static char config[256];
 static u32 config_size;
 static u32 requests_metric;
 static u32 ticks_metric;
-enum { PLAIN, UPPER, CALL };
+enum { PLAIN, UPPER, CALL, LOG_RESPONSE };
 /* What each live stream context's path asked for: an open-addressing table keyed by context
    id (freed in proxy_on_delete), so streams of a busy instance never share an entry. */
 enum { STREAMS = 1024 };
@@ -113,6 +113,7 @@ u32 proxy_on_request_headers(u32 context, u32 headers, u32 end_of_stream) {
     }
   }
   if (path_is(path, path_size, "/upper")) *mode_of(context) = UPPER;
+  if (path_is(path, path_size, "/log-response")) *mode_of(context) = LOG_RESPONSE;
   if (path_is(path, path_size, "/property")) {
     char* value = 0;
     u32 size = 0;
@@ -225,7 +226,27 @@ void proxy_on_http_call_response(u32 context, u32 token, u32 headers, u32 body_s
 EXPORT(proxy_on_done) u32 proxy_on_done(u32 context) {
   return 1;
 }
-EXPORT(proxy_on_log) void proxy_on_log(u32 context) {}
+/* An access-logging plugin's way: the response head, as sent, read once the stream is over. */
+EXPORT(proxy_on_log) void proxy_on_log(u32 context) {
+  if (*mode_of(context) != LOG_RESPONSE) return;
+  static const char prefix[] = "logged response ";
+  char line[128];
+  u32 at = sizeof prefix - 1;
+  copy(line, prefix, at);
+  const char* names[] = {":status", "x-wasm-response"};
+  for (int i = 0; i < 2; ++i) {
+    char* value = 0;
+    u32 size = 0;
+    if (proxy_get_header_map_value(MAP_RESPONSE_HEADERS, names[i], len(names[i]), &value, &size) ==
+            0 &&
+        at + size + 1 < sizeof line) {
+      copy(line + at, value, size);
+      at += size;
+    }
+    line[at++] = i == 0 ? ' ' : 0;
+  }
+  proxy_log(2, line, at - 1);
+}
 EXPORT(proxy_on_delete) void proxy_on_delete(u32 context) {
   for (u32 i = 0; i < STREAMS; ++i) {
     u32 at = (context + i) % STREAMS;

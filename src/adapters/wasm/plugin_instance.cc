@@ -252,6 +252,9 @@ Outcome PluginInstance::on_response_body(uint32_t id, core::filter::BodyBuffer& 
 void PluginInstance::finish_stream(uint32_t id) {
   Context* c = context(id);
   if (!c) return;
+  // The upstream's response head, as sent, is readable from here on (StreamContext
+  // keep_sent_response), whether or not the plugin has a response callback.
+  if (c->stream && c->stream->response().head().status != 0) c->in_response = true;
   if (finish_.function) {
     const std::array<uint64_t, 3> args = {id, id, id};
     call(*finish_.function, std::span(args).first(finish_.parts.size()), c,
