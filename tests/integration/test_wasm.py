@@ -143,6 +143,7 @@ def test_properties_shared_data_and_wasi_reach_the_guest(vortex, echo_origin, cl
     assert hits == ["1", "2", "3"]
     names = {k.lower(): v for k, v in echoed(client.get(proxy.url + "/wasi"))["headers"]}
     assert names["x-clock"] == "y"
+    assert names["x-random"] == "y"
     proxy.stop()
     assert "vortex: wasm plugin t [info]: hello from wasi" in proxy.stderr()
 

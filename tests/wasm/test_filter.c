@@ -173,6 +173,17 @@ u32 proxy_on_request_headers(u32 context, u32 headers, u32 end_of_stream) {
     clock_time_get(0, 0, &now);
     char ok = now > 1600000000000000000ull ? 'y' : 'n';
     proxy_add_header_map_value(MAP_REQUEST_HEADERS, "x-clock", 7, &ok, 1);
+    /* Two 16-byte draws: the same twice, or all zero, is no random source. */
+    unsigned char a[16], b[16];
+    int differ = 0, zero = 1;
+    if (random_get(a, 16) == 0 && random_get(b, 16) == 0) {
+      for (int i = 0; i < 16; ++i) {
+        differ |= a[i] != b[i];
+        zero &= a[i] == 0;
+      }
+    }
+    char random_ok = differ && !zero ? 'y' : 'n';
+    proxy_add_header_map_value(MAP_REQUEST_HEADERS, "x-random", 8, &random_ok, 1);
   }
   return CONTINUE;
 }

@@ -75,6 +75,13 @@ enum class LogLevel : uint32_t {
 enum class MetricType : uint32_t { Counter = 0, Gauge = 1, Histogram = 2 };
 
 // WASI errno values the host returns (wasi_snapshot_preview1).
-enum class WasiErrno : uint32_t { Success = 0, BadF = 8, Fault = 21, Inval = 28, NotSup = 58 };
+enum class WasiErrno : uint32_t {
+  Success = 0,
+  BadF = 8,
+  Fault = 21,
+  Inval = 28,
+  Io = 29,
+  NotSup = 58
+};
 
 }  // namespace vx::adapters::wasm

@@ -1,8 +1,11 @@
 #include "adapters/wasm/host_functions.h"
 
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <string>
+
+#include <sys/random.h>
 
 #include "adapters/wasm/pairs.h"
 #include "adapters/wasm/plugin_instance.h"
@@ -564,9 +567,14 @@ uint64_t random_get(void* h, const uint64_t* a) {
   if (a[1] > 65536) return r(WasiErrno::Inval);  // cpp-host's cap
   const auto memory = p.vm().memory();
   if (a[0] > memory.size() || memory.size() - a[0] < a[1]) return r(WasiErrno::Fault);
-  for (uint64_t i = 0; i < a[1]; i += 8) {
-    const uint64_t bits = p.env().random.next();
-    std::memcpy(memory.data() + a[0] + i, &bits, std::min<uint64_t>(8, a[1] - i));
+  // The kernel's CSPRNG, as WASI means it: guests seed their own generators from it and make
+  // keys and tokens with it, which a fast non-cryptographic generator would make guessable.
+  uint8_t* out = memory.data() + a[0];
+  for (uint64_t done = 0; done < a[1];) {
+    const ssize_t got = ::getrandom(out + done, a[1] - done, 0);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return r(WasiErrno::Io);
+    done += static_cast<uint64_t>(got);
   }
   return r(WasiErrno::Success);
 }

@@ -28,7 +28,6 @@
 #include "adapters/wasm/plugin_module.h"
 #include "adapters/wasm/shared_state.h"
 #include "core/filter/body_buffer.h"
-#include "core/ports/random.h"
 #include "ports/awaitable_result.h"
 #include "ports/filter_stream.h"
 
@@ -37,7 +36,6 @@ namespace vx::adapters::wasm {
 // What a worker lends its plugin instances.
 struct PluginEnvironment {
   ports::Executor executor;
-  core::Random& random;
   SharedState& shared;
   HttpCaller* http = nullptr;  // how proxy_http_call reaches a cluster; null: refused
   // Runs a task on this worker's thread, from any thread (a shared queue's item arriving).

@@ -39,7 +39,7 @@ WasmPlugins::~WasmPlugins() = default;
 
 wasm::PluginEnvironment WasmPlugins::environment(unsigned index) {
   Worker& worker = *workers_[index];
-  return {worker.io().get_executor(), worker.context().random, shared_, callers_[index].get(),
+  return {worker.io().get_executor(), shared_, callers_[index].get(),
           [&worker, closed = closed_](std::function<void()> task) {
             if (closed->load(std::memory_order_acquire)) {
               task();
@@ -86,10 +86,8 @@ core::Result<std::shared_ptr<const wasm::PluginModule>, std::string> compile_plu
   }
   if (start) {
     boost::asio::io_context io;
-    core::Xoshiro256 random(1);
     wasm::SharedState scratch;
-    auto started =
-        wasm::PluginInstance::start(*module, {io.get_executor(), random, scratch, nullptr, {}});
+    auto started = wasm::PluginInstance::start(*module, {io.get_executor(), scratch, nullptr, {}});
     if (!started) return core::unexpected(who(settings) + ": cannot start: " + started.error());
   }
   return std::move(*module);

@@ -68,7 +68,7 @@ class WasmFilterTest : public ::testing::TestWithParam<EngineOf>,
     return runtime;
   }
   PluginEnvironment environment() {
-    return {io_.get_executor(), random_, shared_, &http_,
+    return {io_.get_executor(), shared_, &http_,
             [this](std::function<void()> task) { boost::asio::post(io_, std::move(task)); }};
   }
 
@@ -217,6 +217,7 @@ TEST_P(WasmFilterTest, PropertiesSharedDataMetricsForeignCallsAndWasi) {
   EXPECT_EQ(r[2].header("x-shared"), "2");   // a CAS update of the first
   EXPECT_EQ(r[3].header("x-foreign"), "1");  // NotFound: Vortex has no foreign functions
   EXPECT_EQ(r[4].header("x-clock"), "y");
+  EXPECT_EQ(r[4].header("x-random"), "y");
   bool counted = false;
   for (const auto& m : shared_.metrics()) {
     if (m.plugin == "test" && m.name == "requests") counted = m.value == 5;
@@ -293,9 +294,8 @@ TEST(PluginModuleTest, RefusesModulesThatCannotRunWithAMessage) {
 
 TEST(PluginModuleTest, RefusesModulesThatFailToStart) {
   boost::asio::io_context io;
-  test::SeededRandom random;
   SharedState shared;
-  const PluginEnvironment env{io.get_executor(), random, shared, nullptr, {}};
+  const PluginEnvironment env{io.get_executor(), shared, nullptr, {}};
   core::config::WasmPlugin config;
   config.name = "bad";
   for (const auto& [file, why] : {std::pair{"missing_import.wasm", "env.proxy_does_not_exist"},
