@@ -227,6 +227,7 @@ void proxy_on_http_call_response(u32 context, u32 token, u32 headers, u32 body_s
     char* body = 0;
     u32 got = 0;
     proxy_get_buffer_bytes(BUFFER_CALL_RESPONSE_BODY, 0, body_size, &body, &got);
+    if (same(body, got, "trap")) __builtin_trap();
     proxy_add_header_map_value(MAP_REQUEST_HEADERS, "x-auth", 6, body, got);
     proxy_continue_stream(0);
   } else {

@@ -379,9 +379,14 @@ void PluginInstance::on_http_call_done(uint32_t token, uint32_t from,
        c);
   call_response_ = nullptr;
   if (c->stream && !c->root && broken_) {
-    // The guest failed while it held the stream: the stream must not wait out its hold.
-    c->stream->respond({500, "application/json",
-                        R"({"error":"Internal Server Error","message":"wasm plugin failed"})"});
+    // The guest failed while it held the stream: the stream must not wait out its hold. As
+    // after a failure in a request callback, fail_open lets it go on.
+    if (module_->fail_open()) {
+      c->stream->resume();
+    } else {
+      c->stream->respond({500, "application/json",
+                          R"({"error":"Internal Server Error","message":"wasm plugin failed"})"});
+    }
   }
 }
 

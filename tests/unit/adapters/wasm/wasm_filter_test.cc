@@ -133,6 +133,26 @@ TEST_P(WasmFilterTest, AFailedHttpCallReachesThePluginToo) {
   EXPECT_EQ(exchange.answer().status, 403);
 }
 
+TEST_P(WasmFilterTest, ATrapInTheCallsAnswerFailsTheHeldRequest) {
+  use("test_filter.wasm", plugin_config());
+  http_.answer = HttpCaller::Response{200, {}, {}, "trap"};
+  FakeDownstreamExchange exchange(io_, {.target = "/call"});
+  serve(exchange);
+  EXPECT_EQ(exchange.answer().status, 500);
+  EXPECT_EQ(pool_.acquires(), 0u);
+}
+
+TEST_P(WasmFilterTest, ATrapInTheCallsAnswerLetsAFailOpenRequestOn) {
+  auto config = plugin_config();
+  config.fail_open = true;
+  use("test_filter.wasm", config);
+  http_.answer = HttpCaller::Response{200, {}, {}, "trap"};
+  FakeDownstreamExchange exchange(io_, {.target = "/call"});
+  serve(exchange);
+  EXPECT_EQ(exchange.answer().status, 200);
+  EXPECT_EQ(pool_.acquires(), 1u);
+}
+
 TEST_P(WasmFilterTest, APauseNeverResumedIsDeniedAfterMaxCall) {
   auto config = plugin_config();
   config.max_call = 40ms;
