@@ -1,5 +1,7 @@
-// Route matching: a linear first-match scan over precompiled matchers. Patterns are lowered at
-// build time so the request side compares in place without copying or allocating.
+// Route matching: the index (route_index.h) narrows the table to the routes a request's host
+// and path could select; each candidate is checked by its precompiled matcher, and the first in
+// config order that holds wins. Patterns are lowered at build time so the request side compares
+// in place without copying or allocating.
 #include "core/route/route_table.h"
 
 namespace vx::core::route {
@@ -96,6 +98,20 @@ struct RouteTable::Matcher {
     if (match->ai_model && request.ai_model != *match->ai_model) return false;
     return true;
   }
+
+  RouteIndex::Key index_key() const {
+    RouteIndex::Key key;
+    key.host_kind = host_kind == HostKind::Exact       ? RouteIndex::HostKind::Exact
+                    : host_kind == HostKind::SubDomain ? RouteIndex::HostKind::SubDomain
+                                                       : RouteIndex::HostKind::Any;
+    key.host = host;
+    key.path_kind = path_kind == PathKind::Exact    ? RouteIndex::PathKind::Exact
+                    : path_kind == PathKind::Prefix ? RouteIndex::PathKind::Prefix
+                    : path_kind == PathKind::Regex  ? RouteIndex::PathKind::Other
+                                                    : RouteIndex::PathKind::Any;
+    key.path = path;
+    return key;
+  }
 };
 
 RouteTable::RouteTable(RouteTable&&) noexcept = default;
@@ -145,18 +161,21 @@ Result<RouteTable, std::string> RouteTable::build(const config::Config& config,
       m.path_kind = Matcher::PathKind::Regex;
       m.regex = std::move(compiled.value());
     }
+    table.index_.add(static_cast<uint32_t>(i), m.index_key());
   }
   return table;
 }
 
+bool RouteTable::matches(size_t index, const RequestView& request) const {
+  const Matcher& m = matchers_[index];
+  return m.host_matches(request.host) && m.path_matches(request.path) && m.rest_matches(request);
+}
+
 const config::Route* RouteTable::match(const RequestView& request) const {
-  for (size_t i = 0; i < matchers_.size(); ++i) {
-    const Matcher& m = matchers_[i];
-    if (m.host_matches(request.host) && m.path_matches(request.path) && m.rest_matches(request)) {
-      return &routes_[i];
-    }
-  }
-  return nullptr;
+  const uint32_t first =
+      index_.first_match(host_without_port(request.host), path_without_query(request.path),
+                         [&](uint32_t i) { return matches(i, request); });
+  return first == RouteIndex::kNone ? nullptr : &routes_[first];
 }
 
 }  // namespace vx::core::route

@@ -1,5 +1,5 @@
-// The ordered routes of one config snapshot, compiled for matching. Immutable after build();
-// shared by all workers, match() is safe to call concurrently and allocates nothing.
+// The ordered routes of one config snapshot, compiled and indexed for matching. Immutable after
+// build(); shared by all workers, match() is safe to call concurrently and allocates nothing.
 #pragma once
 
 #include <cstddef>
@@ -11,6 +11,7 @@
 #include "core/ports/regex.h"
 #include "core/result.h"
 #include "core/route/request_view.h"
+#include "core/route/route_index.h"
 
 namespace vx::core::route {
 
@@ -35,6 +36,8 @@ class RouteTable {
   // before '?', exact / prefix / full regex match. Methods: any of the list. Headers: every one
   // present with exactly that value. ai_model: equal. Absent conditions always hold.
   const config::Route* match(const RequestView& request) const;
+  // Whether every condition of the route at `index` holds, by itself (first match aside).
+  bool matches(size_t index, const RequestView& request) const;
 
   // Position of `route` in the config's order, 0..size()-1, for per-route arrays (metrics,
   // limiter state). REQUIRES: `route` came from this table (match() or routes()).
@@ -50,6 +53,7 @@ class RouteTable {
 
   std::vector<config::Route> routes_;
   std::vector<Matcher> matchers_;  // matchers_[i] belongs to routes_[i]
+  RouteIndex index_;               // by position in routes_
 };
 
 }  // namespace vx::core::route
