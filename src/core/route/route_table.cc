@@ -172,6 +172,12 @@ bool RouteTable::matches(size_t index, const RequestView& request) const {
 }
 
 const config::Route* RouteTable::match(const RequestView& request) const {
+  if (routes_.size() <= kScanUpTo) {
+    for (size_t i = 0; i < routes_.size(); ++i) {
+      if (matches(i, request)) return &routes_[i];
+    }
+    return nullptr;
+  }
   const uint32_t first =
       index_.first_match(host_without_port(request.host), path_without_query(request.path),
                          [&](uint32_t i) { return matches(i, request); });
