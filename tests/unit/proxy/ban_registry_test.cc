@@ -102,9 +102,6 @@ TEST(BanRegistryTest, WorkersSweeperAdminAndReloadShareItAcrossThreads) {
   EXPECT_TRUE(view.is_banned("192.0.2.1"));
 }
 
-}  // namespace
-}  // namespace vx::proxy
-
 // The kernel side as the registry sees it: every call, in order (the XDP adapter is tested on
 // the real kernel in tests/integration/test_xdp.py).
 class RecordingSink final : public ports::BanSink {
@@ -147,3 +144,6 @@ TEST(BanRegistryTest, ANewSinkIsHandedTheBansInForceAndAnUnhookedOneHearsNothing
   EXPECT_TRUE(registry.unban("10.0.0.1"));
   EXPECT_EQ(sink.calls.size(), 2u);
 }
+
+}  // namespace
+}  // namespace vx::proxy
