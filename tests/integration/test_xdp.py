@@ -133,9 +133,9 @@ def config_text(net: Net, port: int, metrics_port: int, bans: str, routes: str =
             f'metrics: {{ address: "{net.server4}:{metrics_port}" }}\n' + routes + f"bans: {{ {bans} }}\n")
 
 
-def start(vortex, net: Net, bans: str, routes: str = DIRECT):
+def start(vortex, net: Net, bans: str, routes: str = DIRECT, prefix: list[str] = ()):
     port, metrics_port = free_port(), free_port()
-    proxy = vortex(config_text(net, port, metrics_port, bans, routes), port=port, listeners=2, prefix=net.exec_prefix())
+    proxy = vortex(config_text(net, port, metrics_port, bans, routes), port=port, listeners=2, prefix=net.exec_prefix() + list(prefix))
     proxy.metrics_port = metrics_port
     # Every address talks once before any ban: the neighbour entries (ARP, and NDP, which a
     # banned IPv6 source's own solicitations could not refresh) are in place.
@@ -246,6 +246,19 @@ def test_without_an_attachable_interface_bans_fall_back_to_user_space(vortex, ne
     assert attempt(net.server4, proxy.port, net.good4) == "served"
     assert bans_listed(proxy) == {net.bad4: "userspace"}
     assert dropped(net, proxy) == 0
+    assert net.xdp_on(net.server_if) is None
+
+
+def test_without_the_privilege_bans_fall_back_to_user_space(vortex, net):
+    # Root without CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN (and CAP_PERFMON): what a container or
+    # a unit file without those capabilities gives. The program cannot even be loaded.
+    unprivileged = ["setpriv", "--bounding-set=-bpf,-net_admin,-sys_admin,-perfmon", "--"]
+    proxy = start(vortex, net, f"xdp: {{ interface: {net.server_if}, mode: auto }}", prefix=unprivileged)
+    lines = [l for l in proxy.stderr().splitlines() if "XDP" in l]
+    assert len(lines) == 1 and "cannot load the XDP program" in lines[0] and "CAP_BPF" in lines[0], lines
+    assert enforcement_gauge(net, proxy) == "userspace"
+    assert ctl(proxy, "ban", net.bad4).returncode == 0
+    assert attempt(net.server4, proxy.port, net.bad4) == "refused"
     assert net.xdp_on(net.server_if) is None
 
 
