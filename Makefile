@@ -12,7 +12,7 @@ JOBS       ?= $(shell nproc)
 CMAKE_GEN  := cmake -G Ninja -Wno-dev
 
 .PHONY: all deps build run test test-unit test-integration test-slow test-asan test-tsan fuzz fuzz-ci bench \
-        bench-instructions bench-tail bench-ratelimit bench-wasm microbench lint format clean
+        bench-instructions bench-tail bench-ratelimit bench-wasm bench-xdp microbench lint format clean
 
 all: build
 
@@ -98,6 +98,10 @@ bench-ratelimit: build
 # No plugin vs a header-adding Proxy-Wasm plugin (V8, WABT) vs an execute plugin: docs/BENCHMARKS.md.
 bench-wasm: build
 	@VORTEX=$(abspath $(BUILD))/vortex bench/macro/wasm.sh
+
+# A banned client's flood: dropped by XDP vs refused at accept, CPU per attempt (root; docs/BENCHMARKS.md §8).
+bench-xdp: build
+	@VORTEX=$(abspath $(BUILD))/vortex bench/macro/xdp.sh
 
 microbench: build
 	@$(BUILD)/bench/micro/vortex_microbench

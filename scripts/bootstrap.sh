@@ -14,6 +14,10 @@ packages=(
   # tools that build the test and example guests, and wabt (also the WABT engine's headers and
   # libwabt.a, wasm.runtime: wabt)
   libuv1 libicu72 libc-ares2 libbrotli1 clang lld wabt
+  # kernel-side bans (docs/xdp.md): the XDP program is compiled by clang for the BPF target
+  # against the kernel's UAPI headers, embedded by bpftool's skeleton and loaded with libbpf;
+  # its tests make network namespaces and veth pairs with iproute2
+  libbpf-dev bpftool linux-libc-dev iproute2
   # fuzzing (make fuzz): libFuzzer and the sanitizer runtimes for clang
   libclang-rt-14-dev
   # tests: real clients and servers

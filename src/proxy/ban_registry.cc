@@ -54,6 +54,12 @@ void BanRegistry::update_settings(core::ban::BanSettings settings) {
 void BanRegistry::set_sink(ports::BanSink* sink) {
   std::lock_guard lock(mutex_);
   sink_ = sink;
+  // Bans made before the sink existed (or while another sink had them) reach it now, with
+  // their own expiry: attaching XDP at a reload enforces the bans already in force.
+  if (sink_) {
+    for (const auto& entry : list_.list(core::SteadyClock::now()))
+      sink_->ban(entry.ip, entry.until);
+  }
 }
 
 std::shared_ptr<const BanRegistry::Snapshot> BanRegistry::snapshot() const {

@@ -35,7 +35,8 @@ class BanRegistry {
   // Lifts expired bans; returns how many.
   size_t sweep(core::TimePoint now);
   void update_settings(core::ban::BanSettings settings);
-  // The kernel-side drop (XDP) when configured; null = refusal at accept only.
+  // The kernel-side drop (XDP) when configured; null = refusal at accept only. The new sink is
+  // handed every active ban; the caller keeps the old one alive until this returns.
   void set_sink(ports::BanSink* sink);
   size_t active() const { return active_.load(std::memory_order_relaxed); }
 

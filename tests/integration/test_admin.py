@@ -119,6 +119,7 @@ def test_ban_bans_and_unban(vortex, echo_origin):
     assert out.returncode == 0
     row = [line.split() for line in out.stdout.splitlines() if line.startswith("192.0.2.7")]
     assert row and 50000 < int(row[0][1]) <= 60000
+    assert row[0][2] == "userspace"  # ENFORCED_BY: no bans.xdp here (test_xdp.py has the kernel)
     assert stats_of(proxy)["bans_active"] == "1"
     assert ctl(proxy, "unban", "192.0.2.7").returncode == 0
     again = ctl(proxy, "unban", "192.0.2.7")

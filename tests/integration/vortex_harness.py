@@ -85,7 +85,7 @@ class VortexProcess:
     """One running `vortex run`. port/url are the first listener's."""
 
     def __init__(self, config_path: Path, config_text: str, port: int, metrics_port: int, admin_socket: str, workdir: Path,
-                 env: dict[str, str] | None = None):
+                 env: dict[str, str] | None = None, prefix: list[str] | None = None):
         self.config_path = config_path
         self.config_text = config_text
         self.port = port
@@ -98,7 +98,7 @@ class VortexProcess:
         self._out = open(self.stdout_path, "wb")
         self._err = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(
-            [vortex_bin(), "run", "--config", str(config_path)],
+            [*(prefix or []), vortex_bin(), "run", "--config", str(config_path)],
             stdout=self._out,
             stderr=self._err,
             stdin=subprocess.DEVNULL,
@@ -199,8 +199,9 @@ class VortexFactory:
         return full, port, metrics_port, admin
 
     def __call__(self, text: str, *, workers: int = 1, listeners: int = 1, port: int | None = None, drain_timeout_ms: int = 3000, wait: bool = True,
-                 env: dict[str, str] | None = None) -> VortexProcess:
-        """`env`: variables added to the test's environment for this vortex only."""
+                 env: dict[str, str] | None = None, prefix: list[str] | None = None) -> VortexProcess:
+        """`env`: variables added to the test's environment for this vortex only. `prefix`: a
+        command that execs the rest (e.g. `ip netns exec NS`), so the pid stays vortex's."""
         full, port, metrics_port, admin = self.config(text, workers=workers, port=port, drain_timeout_ms=drain_timeout_ms)
         workdir = self.tmp_path / f"vortex{self.counter}"
         workdir.mkdir()
@@ -209,7 +210,7 @@ class VortexFactory:
         binary = vortex_bin()
         if not os.access(binary, os.X_OK):
             raise AssertionError(f"no vortex binary at {binary}: run `make build` or set VORTEX_BIN")
-        proc = VortexProcess(path, full, port, metrics_port, admin, workdir, env)
+        proc = VortexProcess(path, full, port, metrics_port, admin, workdir, env, prefix)
         self.instances.append(proc)
         if wait:
             proc.wait_ready(listeners)

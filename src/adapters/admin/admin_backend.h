@@ -59,12 +59,14 @@ struct BackendInfo {
 struct BanInfo {
   std::string ip;
   uint64_t expires_in_ms = 0;
+  std::string enforcement;  // "xdp_native" | "xdp_generic" | "userspace"
 };
 
 struct BanListResult {
   bool success = false;
   std::string message;  // why not, when !success ("bans disabled")
   std::vector<BanInfo> bans;
+  std::string enforcement;  // where new bans go
 };
 
 struct BanResult {

@@ -97,10 +97,12 @@ class AdminService final : public pb::AdminService::Service {
     BanListResult result = backend_.bans();
     response->set_success(result.success);
     response->set_message(result.message);
+    response->set_enforcement(result.enforcement);
     for (const auto& b : result.bans) {
       auto* out = response->add_bans();
       out->set_ip(b.ip);
       out->set_expires_in_ms(b.expires_in_ms);
+      out->set_enforcement(b.enforcement);
     }
     return grpc::Status::OK;
   }

@@ -182,6 +182,13 @@ std::string render_metrics(std::span<const proxy::WorkerMetrics* const> shards,
   out.family("vortex_xdp_dropped_packets_total", "counter",
              "Packets of banned clients dropped in the kernel (XDP).");
   out.sample("vortex_xdp_dropped_packets_total", {}, process.xdp_dropped_packets);
+  // One sample per mode, 1 on the active one: a dashboard or alert matches on the label.
+  out.family("vortex_bans_enforcement", "gauge",
+             "Where bans are enforced now: xdp_native, xdp_generic (kernel) or userspace.");
+  for (const auto enforcement : core::ban::kEnforcements) {
+    out.sample("vortex_bans_enforcement", {{"mode", core::ban::enforcement_name(enforcement)}},
+               uint64_t{enforcement == process.ban_enforcement});
+  }
   out.family("vortex_wasm_calls_total", "counter",
              "Wasm plugin calls by plugin and result (continue, deny, trap, timeout).");
   static constexpr std::string_view kResults[] = {"continue", "deny", "trap", "timeout"};

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/ban/ban_enforcement.h"
 #include "core/ports/clock.h"
 #include "ports/task_kind.h"
 #include "proxy/runtime.h"
@@ -39,6 +40,7 @@ struct ProcessMetrics {
   uint64_t reloads_failure = 0;
   uint64_t bans_active = 0;
   uint64_t xdp_dropped_packets = 0;
+  core::ban::Enforcement ban_enforcement = core::ban::Enforcement::UserSpace;
   uint64_t tracing_spans_dropped = 0;
   // By ports::TaskKind (ports::ContainedFailures::count).
   std::array<uint64_t, ports::kTaskKindCount> contained_failures{};

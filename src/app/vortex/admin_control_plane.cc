@@ -157,9 +157,12 @@ admin::BanListResult ControlPlane::bans() {
   }
   const auto now = std::chrono::steady_clock::now();
   for (const auto& entry : bans_->list(now)) {
-    result.bans.push_back({entry.ip, millis_until(entry.until, now)});
+    std::string enforcement(kernel_bans_ ? kernel_bans_->enforcement_of(entry.ip) : "userspace");
+    result.bans.push_back({entry.ip, millis_until(entry.until, now), std::move(enforcement)});
   }
   result.success = true;
+  result.enforcement = core::ban::enforcement_name(
+      kernel_bans_ ? kernel_bans_->enforcement() : core::ban::Enforcement::UserSpace);
   result.message = std::to_string(result.bans.size()) + " active";
   return result;
 }
@@ -194,6 +197,10 @@ std::string ControlPlane::render_metrics() {
   process.reloads_success = applier_.applied();
   process.reloads_failure = applier_.refused();
   process.bans_active = bans_ ? bans_->active() : 0;
+  if (kernel_bans_) {
+    process.xdp_dropped_packets = kernel_bans_->dropped_packets();
+    process.ban_enforcement = kernel_bans_->enforcement();
+  }
   for (size_t i = 0; i < process.contained_failures.size(); ++i) {
     process.contained_failures[i] =
         ports::ContainedFailures::count(static_cast<ports::TaskKind>(i));

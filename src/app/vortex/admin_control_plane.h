@@ -17,6 +17,7 @@
 #include "adapters/admin/metrics_source.h"
 #include "adapters/net/connection_budget.h"
 #include "app/vortex/config_applier.h"
+#include "app/vortex/kernel_bans.h"
 #include "proxy/ban_registry.h"
 #include "proxy/runtime_holder.h"
 
@@ -36,6 +37,7 @@ class ControlPlane final : public adapters::admin::AdminBackend,
 
   // Main thread, before start_servers().
   void attach_bans(proxy::BanRegistry* bans) { bans_ = bans; }
+  void attach_kernel_bans(KernelBans* kernel_bans) { kernel_bans_ = kernel_bans; }
   void attach_wasm(WasmPlugins* wasm) { wasm_ = wasm; }
 
   // Starts the admin socket (admin.socket) and the metrics endpoint (metrics.address; "" =
@@ -71,6 +73,7 @@ class ControlPlane final : public adapters::admin::AdminBackend,
   const adapters::net::ConnectionBudget& budget_;
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   proxy::BanRegistry* bans_ = nullptr;
+  KernelBans* kernel_bans_ = nullptr;
   WasmPlugins* wasm_ = nullptr;
   std::mutex push_mutex_;  // one UpdateWasmPlugin at a time: push, apply, restore if refused
 

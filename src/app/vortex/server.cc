@@ -16,6 +16,7 @@
 #include "app/vortex/admin_control_plane.h"
 #include "app/vortex/bench_filters.h"
 #include "app/vortex/config_applier.h"
+#include "app/vortex/kernel_bans.h"
 #include "app/vortex/rate_limiting.h"
 #include "app/vortex/wasm_plugins.h"
 #include "app/vortex/worker.h"
@@ -125,6 +126,9 @@ int run_server(std::shared_ptr<const core::config::Config> config) {
                           return with_bench(wasm.prepare(next));
                         });
   proxy::BanRegistry& bans = (*rate_limiting)->bans();
+  // Before the workers start, so the first ban already reaches the kernel.
+  KernelBans kernel_bans(bans);
+  kernel_bans.configure(config->bans);
   // New certificates apply to new handshakes (issue 4); a bad one refuses the whole reload.
   applier.add_reload_step([&tls_holder](const core::config::Config& next)
                               -> core::Result<ConfigApplier::Commit, std::vector<std::string>> {
@@ -141,8 +145,15 @@ int run_server(std::shared_ptr<const core::config::Config> config) {
     const auto settings = core::ban::BanSettings::from_config(next.bans);
     return ConfigApplier::Commit([&bans, settings] { bans.update_settings(settings); });
   });
+  // Moving bans.xdp to another interface or mode never refuses a reload: an attach that fails
+  // logs why and leaves the bans to user space (KernelBans::configure).
+  applier.add_reload_step([&kernel_bans](const core::config::Config& next)
+                              -> core::Result<ConfigApplier::Commit, std::vector<std::string>> {
+    return ConfigApplier::Commit([&kernel_bans, xdp = next.bans] { kernel_bans.configure(xdp); });
+  });
   ControlPlane control(applier, holder, workers, budget);
   control.attach_bans(&bans);
+  control.attach_kernel_bans(&kernel_bans);
   control.attach_wasm(&wasm);
   if (auto serving = control.start_servers(); !serving) {
     std::fprintf(stderr, "vortex: %s\n", serving.error().c_str());

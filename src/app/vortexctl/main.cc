@@ -225,13 +225,13 @@ int bans(pb::AdminService::Stub& stub, const std::string& socket) {
     return 1;
   }
   if (r.bans().empty()) {
-    std::printf("no active bans\n");
+    std::printf("no active bans (new bans: %s)\n", r.enforcement().c_str());
     return 0;
   }
-  std::printf("%-40s %14s\n", "IP", "EXPIRES_IN_MS");
+  std::printf("%-40s %14s %s\n", "IP", "EXPIRES_IN_MS", "ENFORCED_BY");
   for (const auto& b : r.bans()) {
-    std::printf("%-40s %14llu\n", b.ip().c_str(),
-                static_cast<unsigned long long>(b.expires_in_ms()));
+    std::printf("%-40s %14llu %s\n", b.ip().c_str(),
+                static_cast<unsigned long long>(b.expires_in_ms()), b.enforcement().c_str());
   }
   return 0;
 }

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -99,6 +100,49 @@ TEST(BanRegistryTest, WorkersSweeperAdminAndReloadShareItAcrossThreads) {
   EXPECT_FALSE(view.is_banned("10.0.0.1"));
   EXPECT_TRUE(registry.ban("192.0.2.1", milliseconds(100), kT0));
   EXPECT_TRUE(view.is_banned("192.0.2.1"));
+}
+
+// The kernel side as the registry sees it: every call, in order (the XDP adapter is tested on
+// the real kernel in tests/integration/test_xdp.py).
+class RecordingSink final : public ports::BanSink {
+ public:
+  void ban(std::string_view ip, core::TimePoint until) override {
+    calls.push_back("ban " + std::string(ip));
+    expiry[std::string(ip)] = until;
+  }
+  void unban(std::string_view ip) override { calls.push_back("unban " + std::string(ip)); }
+  std::vector<std::string> calls;
+  std::map<std::string, core::TimePoint> expiry;
+};
+
+TEST(BanRegistryTest, EveryBanAndLiftReachesTheSinkWithItsExpiry) {
+  BanRegistry registry(settings(2));
+  RecordingSink sink;
+  registry.set_sink(&sink);
+  const auto now = core::SteadyClock::now();
+  registry.record_violation("10.0.0.1", now);
+  registry.record_violation("10.0.0.1", now);  // second violation: banned
+  EXPECT_TRUE(registry.ban("fd16::3", milliseconds(2000), now));
+  EXPECT_TRUE(registry.unban("fd16::3"));
+  EXPECT_EQ(registry.sweep(now + milliseconds(600)), 1u);
+  EXPECT_EQ(sink.calls, (std::vector<std::string>{"ban 10.0.0.1", "ban fd16::3", "unban fd16::3",
+                                                  "unban 10.0.0.1"}));
+  EXPECT_EQ(sink.expiry["10.0.0.1"], now + milliseconds(500));
+  EXPECT_EQ(sink.expiry["fd16::3"], now + milliseconds(2000));
+}
+
+TEST(BanRegistryTest, ANewSinkIsHandedTheBansInForceAndAnUnhookedOneHearsNothing) {
+  BanRegistry registry(settings(0));
+  const auto now = core::SteadyClock::now();
+  EXPECT_TRUE(registry.ban("10.0.0.1", milliseconds(60000), now));
+  EXPECT_TRUE(registry.ban("10.0.0.2", milliseconds(60000), now));
+  RecordingSink sink;
+  registry.set_sink(&sink);
+  EXPECT_EQ(sink.calls, (std::vector<std::string>{"ban 10.0.0.1", "ban 10.0.0.2"}));
+  EXPECT_EQ(sink.expiry["10.0.0.2"], now + milliseconds(60000));
+  registry.set_sink(nullptr);
+  EXPECT_TRUE(registry.unban("10.0.0.1"));
+  EXPECT_EQ(sink.calls.size(), 2u);
 }
 
 }  // namespace
