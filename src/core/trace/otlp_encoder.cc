@@ -1,0 +1,183 @@
+#include "core/trace/otlp_encoder.h"
+
+#include "core/trace/protobuf_writer.h"
+
+namespace vx::core::trace {
+
+namespace {
+
+// Field numbers, from the OTLP .proto files (proto/opentelemetry/proto/...).
+namespace request {
+constexpr uint32_t kResourceSpans = 1;
+}
+namespace resource_spans {
+constexpr uint32_t kResource = 1, kScopeSpans = 2;
+}
+namespace resource {
+constexpr uint32_t kAttributes = 1;
+}
+namespace scope_spans {
+constexpr uint32_t kScope = 1, kSpans = 2;
+}
+namespace scope {
+constexpr uint32_t kName = 1, kVersion = 2;
+}
+namespace span {
+constexpr uint32_t kTraceId = 1, kSpanId = 2, kParentSpanId = 4, kName = 5, kKind = 6, kStart = 7,
+                   kEnd = 8, kAttributes = 9, kEvents = 11, kStatus = 15, kFlags = 16;
+}
+namespace event {
+constexpr uint32_t kTime = 1, kName = 2;
+}
+namespace status {
+constexpr uint32_t kMessage = 2, kCode = 3;
+}
+namespace key_value {
+constexpr uint32_t kKey = 1, kValue = 2;
+}
+namespace any_value {
+constexpr uint32_t kString = 1, kBool = 2, kInt = 3;
+}
+
+void string_attribute(ProtobufWriter& w, uint32_t field, std::string_view key,
+                      std::string_view value) {
+  const size_t kv = w.open(field);
+  w.bytes_field(key_value::kKey, key);
+  const size_t any = w.open(key_value::kValue);
+  w.bytes_field(any_value::kString, value);
+  w.close(any);
+  w.close(kv);
+}
+
+void string_attribute_if(ProtobufWriter& w, uint32_t field, std::string_view key,
+                         std::string_view value) {
+  if (!value.empty()) string_attribute(w, field, key, value);
+}
+
+void int_attribute(ProtobufWriter& w, uint32_t field, std::string_view key, int64_t value) {
+  const size_t kv = w.open(field);
+  w.bytes_field(key_value::kKey, key);
+  const size_t any = w.open(key_value::kValue);
+  w.varint_field(any_value::kInt, static_cast<uint64_t>(value));
+  w.close(any);
+  w.close(kv);
+}
+
+std::string_view rate_limit_name(RateLimitDecision d) {
+  switch (d) {
+    case RateLimitDecision::Allowed:
+      return "allowed";
+    case RateLimitDecision::Limited:
+      return "limited";
+    case RateLimitDecision::Error:
+      return "error";
+    case RateLimitDecision::None:
+      break;
+  }
+  return "";
+}
+
+std::string_view event_name(SpanEventKind kind) {
+  switch (kind) {
+    case SpanEventKind::RateLimited:
+      return "vortex.rate_limited";
+    case SpanEventKind::NoEndpoint:
+      return "vortex.no_endpoint_available";
+  }
+  return "";
+}
+
+void encode_attributes(ProtobufWriter& w, const SpanRecord& s) {
+  constexpr uint32_t f = span::kAttributes;
+  string_attribute(w, f, "http.request.method", s.method.view());
+  if (s.http_status != 0) int_attribute(w, f, "http.response.status_code", s.http_status);
+  if (s.kind == SpanKind::Server) {
+    string_attribute_if(w, f, "url.path", s.path.view());
+    string_attribute_if(w, f, "url.scheme", s.scheme.view());
+    string_attribute_if(w, f, "http.route", s.http_route.view());
+    string_attribute_if(w, f, "network.protocol.name", "http");
+    string_attribute_if(w, f, "network.protocol.version", s.protocol_version.view());
+    string_attribute_if(w, f, "server.address", s.server_address.view());
+    if (s.server_port != 0) int_attribute(w, f, "server.port", s.server_port);
+    string_attribute_if(w, f, "client.address", s.client_address.view());
+    if (s.client_port != 0) int_attribute(w, f, "client.port", s.client_port);
+    string_attribute_if(w, f, "user_agent.original", s.user_agent.view());
+    string_attribute_if(w, f, "vortex.route", s.route.view());
+    string_attribute_if(w, f, "vortex.rate_limit", rate_limit_name(s.rate_limit));
+    string_attribute_if(w, f, "vortex.answered_by", s.answered_by.view());
+    if (s.attempts != 0) int_attribute(w, f, "vortex.upstream.attempts", s.attempts);
+  } else {
+    string_attribute_if(w, f, "url.path", s.path.view());
+    string_attribute_if(w, f, "server.address", s.server_address.view());
+    if (s.server_port != 0) int_attribute(w, f, "server.port", s.server_port);
+    string_attribute_if(w, f, "network.peer.address", s.server_address.view());
+    if (s.server_port != 0) int_attribute(w, f, "network.peer.port", s.server_port);
+    if (s.attempts != 0) int_attribute(w, f, "http.request.resend_count", s.attempts);
+  }
+  string_attribute_if(w, f, "vortex.cluster", s.cluster.view());
+  string_attribute_if(w, f, "vortex.endpoint", s.endpoint.view());
+  string_attribute_if(w, f, "error.type", s.error.view());
+}
+
+void encode_span(ProtobufWriter& w, const SpanRecord& s, std::string& name) {
+  const size_t body = w.open(scope_spans::kSpans);
+  w.bytes_field(span::kTraceId, s.trace_id.bytes.data(), s.trace_id.bytes.size());
+  w.bytes_field(span::kSpanId, s.span_id.bytes.data(), s.span_id.bytes.size());
+  if (s.parent_span_id.valid()) {
+    w.bytes_field(span::kParentSpanId, s.parent_span_id.bytes.data(),
+                  s.parent_span_id.bytes.size());
+  }
+  span_name(s, name);
+  w.bytes_field(span::kName, name);
+  w.varint_field(span::kKind, static_cast<uint64_t>(s.kind));
+  w.fixed64_field(span::kStart, s.start_unix_ns);
+  w.fixed64_field(span::kEnd, s.end_unix_ns);
+  encode_attributes(w, s);
+  for (size_t i = 0; i < s.event_count; ++i) {
+    const size_t e = w.open(span::kEvents);
+    w.fixed64_field(event::kTime, s.events[i].time_unix_ns);
+    w.bytes_field(event::kName, event_name(s.events[i].kind));
+    w.close(e);
+  }
+  if (s.status != SpanStatus::Unset) {
+    const size_t st = w.open(span::kStatus);
+    if (!s.error.empty()) w.bytes_field(status::kMessage, s.error.view());
+    w.varint_field(status::kCode, static_cast<uint64_t>(s.status));
+    w.close(st);
+  }
+  w.fixed32_field(span::kFlags, s.flags);
+  w.close(body);
+}
+
+}  // namespace
+
+void span_name(const SpanRecord& span, std::string& out) {
+  out.assign(span.method.view());
+  if (span.kind == SpanKind::Server && !span.http_route.empty()) {
+    out.push_back(' ');
+    out.append(span.http_route.view());
+  }
+}
+
+void encode_export_request(const ResourceInfo& info, std::span<const SpanRecord> spans,
+                           std::string& out) {
+  out.clear();
+  ProtobufWriter w(out);
+  const size_t rs = w.open(request::kResourceSpans);
+  const size_t res = w.open(resource_spans::kResource);
+  string_attribute(w, resource::kAttributes, "service.name", info.service_name);
+  string_attribute_if(w, resource::kAttributes, "service.version", info.service_version);
+  string_attribute_if(w, resource::kAttributes, "host.name", info.host_name);
+  w.close(res);
+  const size_t ss = w.open(resource_spans::kScopeSpans);
+  const size_t sc = w.open(scope_spans::kScope);
+  w.bytes_field(scope::kName, "vortex");
+  if (!info.service_version.empty()) w.bytes_field(scope::kVersion, info.service_version);
+  w.close(sc);
+  std::string name;
+  for (const SpanRecord& s : spans) encode_span(w, s, name);
+  w.close(ss);
+  w.close(rs);
+}
+
+}  // namespace vx::core::trace
