@@ -8,6 +8,7 @@
 #include "core/filter/string_arena.h"
 #include "core/http/header.h"
 #include "proxy/filter_chain.h"
+#include "proxy/stream_trace.h"
 
 namespace vx::proxy {
 
@@ -21,6 +22,7 @@ struct StreamScratch {
   core::http::HeaderList response_extra;  // fields every answer of the stream carries
   BodyFilterRun request_body;             // the body filters' runs, when the route has some
   BodyFilterRun response_body;
+  StreamTrace trace;  // the stream's trace context and SERVER span, when tracing is on
 
   // Bytes of memory held (what keeping the scratch between streams costs).
   size_t capacity() const {

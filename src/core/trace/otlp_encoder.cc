@@ -39,14 +39,16 @@ namespace any_value {
 constexpr uint32_t kString = 1, kBool = 2, kInt = 3;
 }
 
+// Attributes are most of a span's bytes: their sizes are computed up front rather than patched
+// in after (ProtobufWriter::open/close move the body back when the length is short).
 void string_attribute(ProtobufWriter& w, uint32_t field, std::string_view key,
                       std::string_view value) {
-  const size_t kv = w.open(field);
+  const size_t any = ProtobufWriter::delimited_size(value.size());
+  w.message_header(
+      field, ProtobufWriter::delimited_size(key.size()) + ProtobufWriter::delimited_size(any));
   w.bytes_field(key_value::kKey, key);
-  const size_t any = w.open(key_value::kValue);
+  w.message_header(key_value::kValue, any);
   w.bytes_field(any_value::kString, value);
-  w.close(any);
-  w.close(kv);
 }
 
 void string_attribute_if(ProtobufWriter& w, uint32_t field, std::string_view key,
@@ -55,12 +57,12 @@ void string_attribute_if(ProtobufWriter& w, uint32_t field, std::string_view key
 }
 
 void int_attribute(ProtobufWriter& w, uint32_t field, std::string_view key, int64_t value) {
-  const size_t kv = w.open(field);
+  const size_t any = 1 + ProtobufWriter::varint_size(static_cast<uint64_t>(value));
+  w.message_header(
+      field, ProtobufWriter::delimited_size(key.size()) + ProtobufWriter::delimited_size(any));
   w.bytes_field(key_value::kKey, key);
-  const size_t any = w.open(key_value::kValue);
+  w.message_header(key_value::kValue, any);
   w.varint_field(any_value::kInt, static_cast<uint64_t>(value));
-  w.close(any);
-  w.close(kv);
 }
 
 std::string_view rate_limit_name(RateLimitDecision d) {

@@ -44,6 +44,24 @@ class ProtobufWriter {
     bytes_field(field, std::string_view(reinterpret_cast<const char*>(bytes), n));
   }
 
+  // A nested message whose body size is known up front: just the tag and the length (the
+  // caller writes exactly `size` bytes of body next). Cheaper than open()/close().
+  void message_header(uint32_t field, size_t size) {
+    tag(field, kLengthDelimited);
+    varint(size);
+  }
+
+  static size_t varint_size(uint64_t v) {
+    size_t n = 1;
+    while (v > 0x7f) {
+      v >>= 7;
+      ++n;
+    }
+    return n;
+  }
+  // Encoded size of a length-delimited field (tag < 16, so one byte) with a `size`-byte body.
+  static size_t delimited_size(size_t size) { return 1 + varint_size(size) + size; }
+
   // A nested message: returns where its body starts, for close().
   size_t open(uint32_t field) {
     tag(field, kLengthDelimited);
