@@ -194,6 +194,7 @@ std::string ControlPlane::render_metrics() {
   process.reloads_success = applier_.applied();
   process.reloads_failure = applier_.refused();
   process.bans_active = bans_ ? bans_->active() : 0;
+  process.tracing_spans_dropped = spans_ ? spans_->dropped() : 0;
   for (size_t i = 0; i < process.contained_failures.size(); ++i) {
     process.contained_failures[i] =
         ports::ContainedFailures::count(static_cast<ports::TaskKind>(i));
