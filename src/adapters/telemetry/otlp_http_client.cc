@@ -39,7 +39,7 @@ OtlpHttpClient::~OtlpHttpClient() {
   curl_slist_free_all(static_cast<curl_slist*>(headers_));
 }
 
-core::trace::ExportAttempt OtlpHttpClient::post(const std::string& url, const std::string& body,
+core::trace::ExportAttempt OtlpHttpClient::post(const std::string& url, std::string_view body,
                                                 std::chrono::milliseconds timeout,
                                                 const std::atomic<int64_t>* give_up_at) {
   core::trace::ExportAttempt result;

@@ -24,7 +24,7 @@ class OtlpHttpClient {
   // included, which gets at most a second of it). `give_up_at`, when it holds a non-zero
   // steady-clock time in ns, ends the exchange once that time is past (checked about once a
   // second): what stop() uses to bound the shutdown while a post hangs.
-  core::trace::ExportAttempt post(const std::string& url, const std::string& body,
+  core::trace::ExportAttempt post(const std::string& url, std::string_view body,
                                   std::chrono::milliseconds timeout,
                                   const std::atomic<int64_t>* give_up_at = nullptr);
 

@@ -75,9 +75,8 @@ bool OtlpHttpExporter::idle_for(milliseconds d) {
 
 void OtlpHttpExporter::run() {
   SpanQueue& queue = *queue_.load(std::memory_order_acquire);
-  std::vector<core::trace::SpanRecord> batch;
-  batch.reserve(kMaxBatch);
-  std::optional<Clock::time_point> first;  // when the batch's first span was taken
+  // Spans wait in the queue, not in a copy, until their batch is due.
+  std::optional<Clock::time_point> first;  // when the waiting spans were first seen
   for (;;) {
     bool stopping;
     std::optional<Clock::time_point> deadline;
@@ -86,19 +85,12 @@ void OtlpHttpExporter::run() {
       stopping = stopping_;
       deadline = flush_deadline_;
     }
-    while (batch.size() < kMaxBatch) {
-      batch.emplace_back();
-      if (!queue.pop(batch.back())) {
-        batch.pop_back();
-        break;
-      }
-    }
-    if (!batch.empty() && !first) first = Clock::now();
-    const bool due = batch.size() >= kMaxBatch || (stopping && !batch.empty()) ||
-                     (first && Clock::now() - *first >= kScheduleDelay);
+    const size_t waiting = queue.size_hint();
+    if (waiting > 0 && !first) first = Clock::now();
+    const bool due = waiting > 0 &&
+                     (waiting >= kMaxBatch || stopping || Clock::now() - *first >= kScheduleDelay);
     if (due) {
-      export_batch(batch, stopping ? deadline : std::nullopt);
-      batch.clear();
+      export_batch(queue, stopping ? deadline : std::nullopt);
       first.reset();
       continue;  // more may be waiting
     }
@@ -107,10 +99,9 @@ void OtlpHttpExporter::run() {
   }
 }
 
-void OtlpHttpExporter::export_batch(std::span<const core::trace::SpanRecord> batch,
-                                    std::optional<Clock::time_point> deadline) {
+void OtlpHttpExporter::export_batch(SpanQueue& queue, std::optional<Clock::time_point> deadline) {
   thread_local OtlpHttpClient client;
-  thread_local std::string body;
+  thread_local core::trace::OtlpBatchEncoder encoder(kMaxBatch);
   thread_local core::Xoshiro256 jitter(
       static_cast<uint64_t>(Clock::now().time_since_epoch().count()));
   Settings settings;
@@ -118,8 +109,15 @@ void OtlpHttpExporter::export_batch(std::span<const core::trace::SpanRecord> bat
     std::lock_guard lock(mutex_);
     settings = settings_;
   }
-  if (settings.url.empty()) return;  // tracing was switched off by a reload
-  core::trace::encode_export_request(settings.resource, batch, body);
+  if (settings.url.empty()) {  // tracing was switched off by a reload: what waits is dropped
+    queue.consume(kMaxBatch, [](const core::trace::SpanRecord&) {});
+    return;
+  }
+  encoder.begin(settings.resource);
+  const size_t batch =
+      queue.consume(kMaxBatch, [](const core::trace::SpanRecord& span) { encoder.add(span); });
+  if (batch == 0) return;
+  const std::string_view body = encoder.finish();
   for (unsigned retries = 0;; ++retries) {
     milliseconds timeout = kExportTimeout;
     if (deadline) {
@@ -132,7 +130,7 @@ void OtlpHttpExporter::export_batch(std::span<const core::trace::SpanRecord> bat
     const core::trace::ExportVerdict verdict =
         core::trace::judge_export(attempt, retries, jitter.next());
     if (verdict.action == Verdict::Done) {
-      exported_.fetch_add(batch.size(), std::memory_order_relaxed);
+      exported_.fetch_add(batch, std::memory_order_relaxed);
       return;
     }
     if (verdict.action == Verdict::Drop) break;
@@ -145,7 +143,7 @@ void OtlpHttpExporter::export_batch(std::span<const core::trace::SpanRecord> bat
   static Clock::time_point last_log;
   if (Clock::now() - last_log >= std::chrono::seconds(10)) {
     last_log = Clock::now();
-    std::fprintf(stderr, "vortex: tracing: %zu spans not exported to %s\n", batch.size(),
+    std::fprintf(stderr, "vortex: tracing: %zu spans not exported to %s\n", batch,
                  settings.url.c_str());
   }
 }

@@ -13,7 +13,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -61,9 +60,9 @@ class OtlpHttpExporter final : public ports::SpanExporter {
   };
 
   void run();
-  // Posts one batch with the retry rules, never past `deadline` (when set).
-  void export_batch(std::span<const core::trace::SpanRecord> batch,
-                    std::optional<Clock::time_point> deadline);
+  // Takes up to kMaxBatch spans off the queue, encoding each in place, and posts them with the
+  // retry rules, never past `deadline` (when set).
+  void export_batch(SpanQueue& queue, std::optional<Clock::time_point> deadline);
   // Waits up to `d`, less when stop() is called. False once stopping.
   bool idle_for(std::chrono::milliseconds d);
 

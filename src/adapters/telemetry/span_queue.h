@@ -47,6 +47,27 @@ class SpanQueue {
     }
   }
 
+  // The consumer's thread only: how many spans producers have claimed and not yet consumed
+  // (some may still be being written).
+  size_t size_hint() const { return enqueue_.load(std::memory_order_relaxed) - dequeue_; }
+
+  // The consumer's thread only: calls f(span) on up to `max` spans in order, in their cells (no
+  // copy), freeing each after; stops early at a cell still being written. Returns how many.
+  template <typename F>
+  size_t consume(size_t max, F&& f) {
+    size_t n = 0;
+    while (n < max) {
+      Cell& cell = cells_[dequeue_ & mask_];
+      const size_t seq = cell.sequence.load(std::memory_order_acquire);
+      if (static_cast<intptr_t>(seq) - static_cast<intptr_t>(dequeue_ + 1) < 0) break;
+      f(static_cast<const core::trace::SpanRecord&>(cell.span));
+      cell.sequence.store(dequeue_ + capacity_, std::memory_order_release);
+      ++dequeue_;
+      ++n;
+    }
+    return n;
+  }
+
   // The consumer's thread only. False when empty (or the next span is still being written).
   bool pop(core::trace::SpanRecord& out) noexcept {
     Cell& cell = cells_[dequeue_ & mask_];

@@ -1,5 +1,7 @@
 #include "core/trace/otlp_encoder.h"
 
+#include <cstring>
+
 #include "core/trace/protobuf_writer.h"
 
 namespace vx::core::trace {
@@ -122,7 +124,7 @@ void encode_attributes(ProtobufWriter& w, const SpanRecord& s) {
 }
 
 void encode_span(ProtobufWriter& w, const SpanRecord& s, std::string& name) {
-  const size_t body = w.open(scope_spans::kSpans);
+  char* const body = w.open(scope_spans::kSpans);
   w.bytes_field(span::kTraceId, s.trace_id.bytes.data(), s.trace_id.bytes.size());
   w.bytes_field(span::kSpanId, s.span_id.bytes.data(), s.span_id.bytes.size());
   if (s.parent_span_id.valid()) {
@@ -136,13 +138,13 @@ void encode_span(ProtobufWriter& w, const SpanRecord& s, std::string& name) {
   w.fixed64_field(span::kEnd, s.end_unix_ns);
   encode_attributes(w, s);
   for (size_t i = 0; i < s.event_count; ++i) {
-    const size_t e = w.open(span::kEvents);
+    char* const e = w.open(span::kEvents);
     w.fixed64_field(event::kTime, s.events[i].time_unix_ns);
     w.bytes_field(event::kName, event_name(s.events[i].kind));
     w.close(e);
   }
   if (s.status != SpanStatus::Unset) {
-    const size_t st = w.open(span::kStatus);
+    char* const st = w.open(span::kStatus);
     if (!s.error.empty()) w.bytes_field(status::kMessage, s.error.view());
     w.varint_field(status::kCode, static_cast<uint64_t>(s.status));
     w.close(st);
@@ -161,25 +163,72 @@ void span_name(const SpanRecord& span, std::string& out) {
   }
 }
 
-void encode_export_request(const ResourceInfo& info, std::span<const SpanRecord> spans,
-                           std::string& out) {
-  out.clear();
-  ProtobufWriter w(out);
-  const size_t rs = w.open(request::kResourceSpans);
-  const size_t res = w.open(resource_spans::kResource);
+// A span's worst case: its texts are bounded by their slots (sizeof; each written twice at most),
+// its attribute names and framing by kSpanOverhead.
+constexpr size_t kSpanOverhead = 2048;
+constexpr size_t kMaxSpanBytes = sizeof(SpanRecord) * 2 + kSpanOverhead;
+
+void OtlpBatchEncoder::begin(const ResourceInfo& info) {
+  // The resource's strings are written twice at most (service.version is the scope's too).
+  const size_t bound =
+      1024 + 2 * (info.service_name.size() + info.service_version.size() + info.host_name.size()) +
+      max_spans_ * kMaxSpanBytes;
+  if (buffer_.size() < bound) buffer_.resize(bound);  // grows once; never refilled
+  count_ = 0;
+  ProtobufWriter w(buffer_.data());
+  resource_spans_ = w.open(request::kResourceSpans);
+  char* const res = w.open(resource_spans::kResource);
   string_attribute(w, resource::kAttributes, "service.name", info.service_name);
   string_attribute_if(w, resource::kAttributes, "service.version", info.service_version);
   string_attribute_if(w, resource::kAttributes, "host.name", info.host_name);
   w.close(res);
-  const size_t ss = w.open(resource_spans::kScopeSpans);
-  const size_t sc = w.open(scope_spans::kScope);
+  scope_spans_ = w.open(resource_spans::kScopeSpans);
+  char* const sc = w.open(scope_spans::kScope);
   w.bytes_field(scope::kName, "vortex");
   if (!info.service_version.empty()) w.bytes_field(scope::kVersion, info.service_version);
   w.close(sc);
-  std::string name;
-  for (const SpanRecord& s : spans) encode_span(w, s, name);
-  w.close(ss);
-  w.close(rs);
+  cursor_ = w.position();
+}
+
+void OtlpBatchEncoder::add(const SpanRecord& span) {
+  ProtobufWriter w(cursor_);
+  encode_span(w, span, name_);
+  cursor_ = w.position();
+  ++count_;
+}
+
+std::string_view OtlpBatchEncoder::finish() {
+  // The two messages around the spans get their lengths without moving the spans (a close()
+  // would move the whole batch back over the room its length did not need): each length is
+  // written at the end of its room and only the few bytes before it (the resource, the tags)
+  // move, so the request starts a few bytes into the buffer.
+  char* const end = cursor_;
+  char length[10];
+  const size_t scope_length =
+      ProtobufWriter::write_varint(static_cast<uint64_t>(end - scope_spans_), length);
+  std::memcpy(scope_spans_ - scope_length, length, scope_length);
+  char* const before = resource_spans_;  // the resource, then the ScopeSpans tag
+  char* const before_end = scope_spans_ - ProtobufWriter::kLengthRoom;
+  const size_t shift = ProtobufWriter::kLengthRoom - scope_length;
+  std::memmove(before + shift, before, static_cast<size_t>(before_end - before));
+  char* const body = before + shift;
+  const size_t body_length =
+      ProtobufWriter::write_varint(static_cast<uint64_t>(end - body), length);
+  char* start = body - body_length;
+  std::memcpy(start, length, body_length);
+  *--start = *(resource_spans_ - ProtobufWriter::kLengthRoom - 1);  // its tag
+  return {start, static_cast<size_t>(end - start)};
+}
+
+size_t encode_export_request(const ResourceInfo& info, std::span<const SpanRecord> spans,
+                             std::string& out) {
+  OtlpBatchEncoder encoder(spans.size());
+  encoder.begin(info);
+  for (const SpanRecord& s : spans) encoder.add(s);
+  const std::string_view bytes = encoder.finish();
+  if (out.size() < bytes.size()) out.resize(bytes.size());
+  std::memcpy(out.data(), bytes.data(), bytes.size());
+  return bytes.size();
 }
 
 }  // namespace vx::core::trace

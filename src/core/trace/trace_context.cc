@@ -6,7 +6,13 @@ namespace vx::core::trace {
 
 namespace {
 
-constexpr char kHex[] = "0123456789abcdef";
+// Two hex digits per byte from one table load: ids are written on every traced request.
+constexpr auto kHexPairs = [] {
+  constexpr char digits[] = "0123456789abcdef";
+  std::array<std::array<char, 2>, 256> pairs{};
+  for (size_t i = 0; i < 256; ++i) pairs[i] = {digits[i >> 4], digits[i & 0xf]};
+  return pairs;
+}();
 
 // Lower-case hex only: §3.2.2 allows no upper case ("HEXDIGLC").
 int hex_value(char c) {
@@ -26,10 +32,7 @@ bool parse_hex(std::string_view text, uint8_t* out) {
 }
 
 void write_hex(const uint8_t* bytes, size_t n, char* out) {
-  for (size_t i = 0; i < n; ++i) {
-    out[2 * i] = kHex[bytes[i] >> 4];
-    out[2 * i + 1] = kHex[bytes[i] & 0xf];
-  }
+  for (size_t i = 0; i < n; ++i) std::memcpy(out + 2 * i, kHexPairs[bytes[i]].data(), 2);
 }
 
 std::string_view trim(std::string_view s) {
@@ -46,10 +49,11 @@ bool all_zero(const std::array<uint8_t, N>& bytes) {
   return true;
 }
 
+// REQUIRES: n is a multiple of 8 (ids are 8 or 16 bytes).
 void fill_random(uint8_t* out, size_t n, Random& random) {
   for (size_t i = 0; i < n; i += 8) {
     const uint64_t word = random.next();
-    std::memcpy(out + i, &word, n - i < 8 ? n - i : 8);
+    std::memcpy(out + i, &word, 8);
   }
 }
 

@@ -72,7 +72,7 @@ TEST(OtlpEncoderTest, ProtocDecodesWhatItWrites) {
   spans.push_back(client);
 
   std::string bytes;
-  encode_export_request({"edge", "0.1.0", "host-a"}, spans, bytes);
+  bytes.resize(encode_export_request({"edge", "0.1.0", "host-a"}, spans, bytes));
   otlp::collector::trace::v1::ExportTraceServiceRequest request;
   ASSERT_TRUE(request.ParseFromString(bytes));
   ASSERT_EQ(request.resource_spans_size(), 1);
@@ -138,7 +138,7 @@ TEST(OtlpEncoderTest, ARootSpanHasNoParentAndLongTextsAreCut) {
   s.parent_span_id = {};
   s.path.assign(std::string(1000, 'p'));  // over its slot
   std::string bytes;
-  encode_export_request({"vortex", "", ""}, {&s, 1}, bytes);
+  bytes.resize(encode_export_request({"vortex", "", ""}, {&s, 1}, bytes));
   otlp::collector::trace::v1::ExportTraceServiceRequest request;
   ASSERT_TRUE(request.ParseFromString(bytes));
   const auto& span = request.resource_spans(0).scope_spans(0).spans(0);
@@ -153,11 +153,18 @@ TEST(OtlpEncoderTest, ABigBatchKeepsItsLengthsRight) {
   std::vector<SpanRecord> spans;
   for (int i = 0; i < 300; ++i) spans.push_back(server_span(random));
   std::string bytes;
-  encode_export_request({"vortex", "1", "h"}, spans, bytes);
+  bytes.resize(encode_export_request({"vortex", "1", "h"}, spans, bytes));
   ASSERT_GT(bytes.size(), 16384u);
   otlp::collector::trace::v1::ExportTraceServiceRequest request;
   ASSERT_TRUE(request.ParseFromString(bytes));
   EXPECT_EQ(request.resource_spans(0).scope_spans(0).spans_size(), 300);
+  // The exporter reuses one buffer: a smaller batch after a big one reads right.
+  std::string reused = bytes;
+  reused.resize(reused.capacity());
+  const size_t n = encode_export_request({"vortex", "1", "h"}, {spans.data(), 2}, reused);
+  otlp::collector::trace::v1::ExportTraceServiceRequest small;
+  ASSERT_TRUE(small.ParseFromString(reused.substr(0, n)));
+  EXPECT_EQ(small.resource_spans(0).scope_spans(0).spans_size(), 2);
   EXPECT_EQ(request.resource_spans(0).scope_spans(0).spans(299).span_id(),
             std::string(reinterpret_cast<const char*>(spans[299].span_id.bytes.data()), 8));
 }
