@@ -12,7 +12,7 @@ JOBS       ?= $(shell nproc)
 CMAKE_GEN  := cmake -G Ninja -Wno-dev
 
 .PHONY: all deps build run test test-unit test-integration test-slow test-asan test-tsan fuzz fuzz-ci bench \
-        bench-instructions bench-tail bench-ratelimit bench-wasm microbench lint format clean
+        bench-instructions bench-tail bench-ratelimit bench-wasm bench-tracing microbench lint format clean
 
 all: build
 
@@ -98,6 +98,10 @@ bench-ratelimit: build
 # No plugin vs a header-adding Proxy-Wasm plugin (V8, WABT) vs an execute plugin: docs/BENCHMARKS.md.
 bench-wasm: build
 	@VORTEX=$(abspath $(BUILD))/vortex bench/macro/wasm.sh
+
+# Tracing off vs on (sample_ratio 1.0, live collector): bench/macro/tracing.sh, docs/BENCHMARKS.md §9.
+bench-tracing: build
+	@VORTEX=$(abspath $(BUILD))/vortex bench/macro/tracing.sh
 
 microbench: build
 	@$(BUILD)/bench/micro/vortex_microbench
