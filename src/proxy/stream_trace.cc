@@ -90,11 +90,15 @@ void StreamTrace::begin(core::http::RequestHead& head, double sample_ratio, core
       static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                 std::chrono::system_clock::now().time_since_epoch() - age)
                                 .count());
+  // Every field the SERVER span reads is set here or in finish(): no fill of its 1 KiB first.
   SpanRecord& s = server_;
-  s = SpanRecord{};
+  s.status = SpanStatus::Unset;
+  s.rate_limit = core::trace::RateLimitDecision::None;
+  s.event_count = 0;
+  s.error.assign({});
   s.trace_id = trace_id_;
   s.span_id = server_span_;
-  if (parent) s.parent_span_id = parent->parent_id;
+  s.parent_span_id = parent ? parent->parent_id : core::trace::SpanId{};
   s.flags = flags_;
   s.kind = SpanKind::Server;
   s.method.assign(head.method);
@@ -127,14 +131,13 @@ void StreamTrace::begin_attempt(core::http::RequestHead& head, core::Random& ran
 void StreamTrace::end_attempt(ports::SpanExporter& exporter, const AttemptOutcome& outcome,
                               Clock::time_point ended) {
   if (!sampled_) return;
-  SpanRecord s;
+  SpanRecord s;  // its texts are left unfilled (FixedText): only what is set below is read
   s.trace_id = trace_id_;
   s.span_id = client_span_;
   s.parent_span_id = server_span_;
   s.flags = flags_;
   s.kind = SpanKind::Client;
   s.method.assign(server_.method.view());
-  s.path.assign(server_.path.view());
   s.cluster.assign(outcome.cluster);
   s.endpoint.assign(outcome.endpoint);
   const auto [host, port] = split_host_port(outcome.endpoint);

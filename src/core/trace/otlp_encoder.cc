@@ -99,23 +99,19 @@ void encode_attributes(ProtobufWriter& w, const SpanRecord& s) {
     string_attribute_if(w, f, "url.path", s.path.view());
     string_attribute_if(w, f, "url.scheme", s.scheme.view());
     string_attribute_if(w, f, "http.route", s.http_route.view());
-    string_attribute_if(w, f, "network.protocol.name", "http");
     string_attribute_if(w, f, "network.protocol.version", s.protocol_version.view());
     string_attribute_if(w, f, "server.address", s.server_address.view());
     if (s.server_port != 0) int_attribute(w, f, "server.port", s.server_port);
     string_attribute_if(w, f, "client.address", s.client_address.view());
-    if (s.client_port != 0) int_attribute(w, f, "client.port", s.client_port);
     string_attribute_if(w, f, "user_agent.original", s.user_agent.view());
     string_attribute_if(w, f, "vortex.route", s.route.view());
     string_attribute_if(w, f, "vortex.rate_limit", rate_limit_name(s.rate_limit));
     string_attribute_if(w, f, "vortex.answered_by", s.answered_by.view());
     if (s.attempts != 0) int_attribute(w, f, "vortex.upstream.attempts", s.attempts);
   } else {
-    string_attribute_if(w, f, "url.path", s.path.view());
+    // The endpoint; network.peer.* would say the same again (a span's bytes are its cost).
     string_attribute_if(w, f, "server.address", s.server_address.view());
     if (s.server_port != 0) int_attribute(w, f, "server.port", s.server_port);
-    string_attribute_if(w, f, "network.peer.address", s.server_address.view());
-    if (s.server_port != 0) int_attribute(w, f, "network.peer.port", s.server_port);
     if (s.attempts != 0) int_attribute(w, f, "http.request.resend_count", s.attempts);
   }
   string_attribute_if(w, f, "vortex.cluster", s.cluster.view());
