@@ -15,6 +15,7 @@
 #   SHORT=3 LONG=10                 callgrind runs (seconds); SKIP_CALLGRIND=1 skips them
 #   ROUNDS=6 DURATION=5 WARMUP=1    timed rounds; SKIP_TIMED=1 skips them
 #   CONNS=8 BODY_BYTES=128          wrk -t1 -c; origin response body
+#   RATIO=1.0                       "on"'s sample_ratio (0: traced and propagated, never sampled)
 #   VORTEX=build/vortex             the binary under test (a Release build, for numbers that count)
 #   LOAD_CPU=0 PROXY_CPU=1          pinning: wrk, origin and collector; Vortex alone
 set -euo pipefail
@@ -29,6 +30,7 @@ DURATION=${DURATION:-5}
 WARMUP=${WARMUP:-1}
 CONNS=${CONNS:-8}
 BODY_BYTES=${BODY_BYTES:-128}
+RATIO=${RATIO:-1.0}
 SKIP_CALLGRIND=${SKIP_CALLGRIND:-0}
 SKIP_TIMED=${SKIP_TIMED:-0}
 VORTEX=${VORTEX:-$REPO_DIR/build/vortex}
@@ -62,7 +64,7 @@ config() {
   local t=$1 dir="$RUN_DIR/vortex-$1-$2"
   gen_vortex "$dir" "$2" "127.0.0.1:$origin_port" "$3"
   if [[ $t == on ]]; then
-    echo "tracing: { otlp_endpoint: \"http://127.0.0.1:$sink_port\", sample_ratio: 1.0, service_name: bench }" >>"$dir/vortex.yaml"
+    echo "tracing: { otlp_endpoint: \"http://127.0.0.1:$sink_port\", sample_ratio: $RATIO, service_name: bench }" >>"$dir/vortex.yaml"
   fi
   "$VORTEX" check --config "$dir/vortex.yaml" >&2 || die "vortex check rejects $dir/vortex.yaml"
   echo "$dir"
@@ -74,7 +76,8 @@ sink_posts() { curl -s --max-time 2 "http://127.0.0.1:$sink_port/stats" | awk '{
 # "off" adds no traceparent.
 check_traced() {
   local t=$1 url=$2 metrics=$3 before dropped
-  if [[ $t == off ]]; then return 0; fi
+  [[ $t == off ]] && return 0
+  awk -v r="$RATIO" 'BEGIN { exit !(r > 0) }' || return 0  # nothing sampled, nothing exported
   before=$(sink_posts)
   curl -s -o /dev/null --max-time 5 "$url"
   for _ in $(seq 100); do (($(sink_posts) > before)) && break; sleep 0.1; done
@@ -84,7 +87,7 @@ check_traced() {
 }
 
 echo "# bench/macro/tracing.sh  $(date -Is)"
-echo "# command: SHORT=$SHORT LONG=$LONG ROUNDS=$ROUNDS DURATION=$DURATION CONNS=$CONNS BODY_BYTES=$BODY_BYTES VORTEX=$(printf %q "${VORTEX#"$REPO_DIR"/}") bench/macro/tracing.sh"
+echo "# command: SHORT=$SHORT LONG=$LONG ROUNDS=$ROUNDS DURATION=$DURATION CONNS=$CONNS BODY_BYTES=$BODY_BYTES RATIO=$RATIO VORTEX=$(printf %q "${VORTEX#"$REPO_DIR"/}") bench/macro/tracing.sh"
 echo "# host: $(nproc) CPUs, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), Linux $(uname -r); $("$VORTEX" version 2>&1 | head -1)"
 echo "# Vortex (workers: 1) on CPU $PROXY_CPU alone; origin, wrk and the OTLP sink on CPU $LOAD_CPU"
 
