@@ -33,7 +33,7 @@ class ProtobufWriter {
   void bytes_field(uint32_t field, std::string_view bytes) {
     tag(field, kLengthDelimited);
     varint(bytes.size());
-    std::memcpy(p_, bytes.data(), bytes.size());
+    if (!bytes.empty()) std::memcpy(p_, bytes.data(), bytes.size());  // an empty view: no pointer
     p_ += bytes.size();
   }
   void bytes_field(uint32_t field, const uint8_t* bytes, size_t n) {

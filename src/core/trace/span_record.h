@@ -17,13 +17,14 @@ namespace vx::core::trace {
 template <size_t N>
 class FixedText {
  public:
+  // An empty view may have no data pointer, which memcpy must not see even for 0 bytes.
   void assign(std::string_view text) {
     size_ = static_cast<uint16_t>(std::min(text.size(), N));
-    std::memcpy(data_, text.data(), size_);
+    if (size_ != 0) std::memcpy(data_, text.data(), size_);
   }
   void append(std::string_view text) {
     const size_t n = std::min(text.size(), N - size_);
-    std::memcpy(data_ + size_, text.data(), n);
+    if (n != 0) std::memcpy(data_ + size_, text.data(), n);
     size_ = static_cast<uint16_t>(size_ + n);
   }
   std::string_view view() const { return {data_, size_}; }
