@@ -12,7 +12,7 @@ JOBS       ?= $(shell nproc)
 CMAKE_GEN  := cmake -G Ninja -Wno-dev
 
 .PHONY: all deps build run test test-unit test-integration test-slow test-asan test-tsan fuzz fuzz-ci bench \
-        bench-instructions bench-tail bench-ratelimit bench-wasm bench-xdp microbench lint format clean
+        bench-instructions bench-tail bench-ratelimit bench-wasm bench-xdp bench-tracing microbench lint format clean
 
 all: build
 
@@ -102,6 +102,9 @@ bench-wasm: build
 # A banned client's flood: dropped by XDP vs refused at accept, CPU per attempt (root; docs/BENCHMARKS.md §8).
 bench-xdp: build
 	@VORTEX=$(abspath $(BUILD))/vortex bench/macro/xdp.sh
+# Tracing off vs on (sample_ratio 1.0, live collector): bench/macro/tracing.sh, docs/BENCHMARKS.md §9.
+bench-tracing: build
+	@VORTEX=$(abspath $(BUILD))/vortex bench/macro/tracing.sh
 
 microbench: build
 	@$(BUILD)/bench/micro/vortex_microbench

@@ -23,9 +23,10 @@ enum class TaskKind : uint8_t {
   BanSweeperThread,     // the ban and rate-limit bucket sweeper
   MetricsServerThread,  // the metrics endpoint
   SideCall,             // a request a filter makes on its own (a Wasm plugin's HTTP call)
+  SpanExporterThread,   // the OTLP span exporter (tracing)
 };
 
-inline constexpr size_t kTaskKindCount = static_cast<size_t>(TaskKind::SideCall) + 1;
+inline constexpr size_t kTaskKindCount = static_cast<size_t>(TaskKind::SpanExporterThread) + 1;
 
 // The label value: snake_case and stable, since dashboards and alerts select on it.
 constexpr std::string_view task_kind_name(TaskKind kind) {
@@ -58,6 +59,8 @@ constexpr std::string_view task_kind_name(TaskKind kind) {
       return "metrics_server_thread";
     case TaskKind::SideCall:
       return "side_call";
+    case TaskKind::SpanExporterThread:
+      return "span_exporter_thread";
   }
   return "unknown";
 }

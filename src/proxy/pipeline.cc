@@ -65,24 +65,32 @@ ports::Awaitable<void> serve_stream(DownstreamExchange& exchange, WorkerContext&
     core::retry::RetryPolicy retry(stream.route()->retries,
                                    core::http::is_idempotent(stream.request_head().method));
     const core::lb::EndpointState* previous = nullptr;
+    StreamTrace* const trace = stream.trace();
     Error last_error{ErrorKind::NoEndpoint, "no endpoint"};
     for (;;) {
       auto active =
           cluster->balancer->pick({Clock::now(), worker.random, stream.ai_model(), previous});
       if (!active) {
         last_error = {ErrorKind::NoEndpoint, "no endpoint"};
+        stream.trace_event(core::trace::SpanEventKind::NoEndpoint);
         break;
       }
       const size_t index = index_of_endpoint(*cluster, active->endpoint());
-      stream.set_endpoint(index, cluster->config->endpoints[index].address.text);
+      const std::string_view address = cluster->config->endpoints[index].address.text;
+      stream.set_endpoint(index, address);
       previous = &active->endpoint();
+      // Each attempt is a CLIENT span, and carries its id upstream in traceparent.
+      if (trace) trace->begin_attempt(stream.request_head(), worker.random);
       const ports::UpstreamTarget target = upstream_target(*cluster, index);
       core::Result<ports::UpstreamLease, Error> lease =
           retry.fresh_only() ? ports::UpstreamLease{} : worker.pool.take_idle(target);
       if (!*lease) lease = co_await worker.pool.acquire(target, retry.fresh_only());
       if (!lease) {
         last_error = lease.error();
-        active->finish(Outcome::Failure, Clock::now());
+        const auto now = Clock::now();
+        active->finish(Outcome::Failure, now);
+        if (trace)
+          trace->end_attempt(*worker.spans, {cluster->config->name, address, 0, last_error}, now);
         if (retry.after_connect_failure() == RetryDecision::Retry) continue;
         break;
       }
@@ -91,6 +99,11 @@ ports::Awaitable<void> serve_stream(DownstreamExchange& exchange, WorkerContext&
       // REFUSED_STREAM) reports itself as safe to resend once, like a stale keep-alive.
       const bool reused = (*lease)->reused();
       const auto now = Clock::now();
+      if (trace) {
+        trace->end_attempt(*worker.spans,
+                           {cluster->config->name, address, result.upstream_status, result.error},
+                           now);
+      }
       if (!result.error) {
         active->finish(result.upstream_status >= 500 ? Outcome::Failure : Outcome::Success, now);
         lease->reset(result.reusable);

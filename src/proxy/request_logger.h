@@ -33,6 +33,7 @@ struct RequestRecord {
   std::string_view cluster;            // empty when no cluster was used
   RateLimitOutcome rate_limit = RateLimitOutcome::None;
   uint32_t policy_index = kNoIndex;  // into runtime->policies() when rate_limit != None
+  std::string_view trace_id;         // 32 hex digits; empty when tracing is off
 };
 
 class RequestLogger {

@@ -44,6 +44,14 @@ StreamContext::StreamContext(DownstreamExchange& exchange, WorkerContext& worker
   request_id_for(request, scratch.request_id, worker.random);
   request.scheme = exchange.tls() ? "https" : "http";
   ai_model_ = core::http::find_header(request.headers, "x-ai-model").value_or(std::string_view{});
+  if (worker.spans) {
+    const core::config::Tracing& tracing = runtime_->config().tracing;
+    if (!tracing.otlp_endpoint.empty()) {
+      trace_ = &scratch.trace;
+      trace_->begin(request, tracing.sample_ratio, worker.random, started_,
+                    exchange.connection_facts());
+    }
+  }
 }
 
 bool StreamContext::select_route() {
@@ -116,7 +124,10 @@ FilterStatus StreamContext::run_head_hooks(const FilterChain& chain, core::filte
                                     ? entry.filter->on_request_head(*this)
                                     : entry.filter->on_response_head(*this);
     // respond() wins whatever the hook returned: the answer is owed either way.
-    if (answer_pending()) return FilterStatus::Respond;
+    if (answer_pending()) {
+      answered_by_ = entry.filter->name();
+      return FilterStatus::Respond;
+    }
     if (status == FilterStatus::Respond) {
       fail({ErrorKind::Internal, "a filter answered without a response"});
       return FilterStatus::Respond;
@@ -173,6 +184,10 @@ void StreamContext::finish(std::optional<Clock::time_point> ended) {
   finished_ = true;
   const bool logs = chain_->wants(core::filter::Hook::Log) ||
                     runtime_->pre_route_filters().wants(core::filter::Hook::Log);
+  if (trace_ && trace_->sampled()) {
+    if (!ended) ended = Clock::now();
+    finish_trace(*ended);
+  }
   if (worker_.observers.empty() && !logs) return;
   const auto duration = (ended ? *ended : Clock::now()) - started_;
   if (logs) {
@@ -201,8 +216,39 @@ void StreamContext::finish(std::optional<Clock::time_point> ended) {
                              endpoint_index_,
                              cluster_name(),
                              rate_limit_,
-                             policy_index_};
+                             policy_index_,
+                             trace_ ? trace_->trace_id_hex() : std::string_view{}};
   for (RequestLogger* observer : worker_.observers) observer->on_log(record);
+}
+
+void StreamContext::finish_trace(Clock::time_point ended) {
+  // http.route: the route's path template (a prefix route's as "prefix*").
+  std::string_view http_route;
+  bool prefix = false;
+  if (route_) {
+    const auto& match = route_->match;
+    if (match.path_exact) {
+      http_route = *match.path_exact;
+    } else if (match.path_prefix) {
+      http_route = *match.path_prefix;
+      prefix = true;
+    } else if (match.path_regex) {
+      http_route = *match.path_regex;
+    }
+  }
+  using core::trace::RateLimitDecision;
+  constexpr RateLimitDecision kDecisions[] = {RateLimitDecision::None, RateLimitDecision::Allowed,
+                                              RateLimitDecision::Limited, RateLimitDecision::Error};
+  const StreamTrace::ServerOutcome outcome{status_,
+                                           route_name(),
+                                           http_route,
+                                           prefix,
+                                           cluster_name(),
+                                           upstream_,
+                                           kDecisions[static_cast<size_t>(rate_limit_)],
+                                           answered_by_,
+                                           status_ >= 500 ? error_.detail : std::string_view{}};
+  trace_->finish(*worker_.spans, outcome, ended);
 }
 
 core::filter::RequestHeadEditor StreamContext::request() {

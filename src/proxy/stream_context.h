@@ -25,6 +25,7 @@
 #include "proxy/filter_chain.h"
 #include "proxy/request_logger.h"
 #include "proxy/runtime.h"
+#include "proxy/stream_trace.h"
 #include "proxy/worker_context.h"
 
 namespace vx::proxy {
@@ -86,6 +87,13 @@ class StreamContext final : public ports::FilterStream {
   void record_rate_limit(RateLimitOutcome outcome, uint32_t policy_index) {
     rate_limit_ = outcome;
     policy_index_ = policy_index;
+    if (outcome == RateLimitOutcome::Limited) trace_event(core::trace::SpanEventKind::RateLimited);
+  }
+
+  // Tracing (docs/tracing.md): null when tracing is off for this stream's Runtime.
+  StreamTrace* trace() { return trace_; }
+  void trace_event(core::trace::SpanEventKind kind) {
+    if (trace_ && trace_->sampled()) trace_->event(kind, Clock::now());
   }
 
   // The answer the stream owes. fail(): SPEC.md §3's answer for `error`, or none when the
@@ -139,6 +147,8 @@ class StreamContext final : public ports::FilterStream {
   using Timer =
       boost::asio::basic_waitable_timer<Clock, boost::asio::wait_traits<Clock>, ports::Executor>;
 
+  // Records the SERVER span (sampled streams only).
+  void finish_trace(Clock::time_point ended);
   // Waits for the hold the last hook asked for; Continue, or Respond when an answer is owed.
   ports::Awaitable<core::filter::FilterStatus> wait_held();
 
@@ -166,6 +176,8 @@ class StreamContext final : public ports::FilterStream {
   RateLimitOutcome rate_limit_ = RateLimitOutcome::None;
   uint32_t policy_index_ = kNoIndex;
   bool finished_ = false;
+  StreamTrace* trace_ = nullptr;  // in the exchange's scratch
+  std::string_view answered_by_;  // the name of the filter that answered locally
 
   Answer answer_ = Answer::None;
   core::filter::LocalResponse local_;

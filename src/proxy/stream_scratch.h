@@ -9,6 +9,7 @@
 #include "core/http/header.h"
 #include "core/http/message_head.h"
 #include "proxy/filter_chain.h"
+#include "proxy/stream_trace.h"
 
 namespace vx::proxy {
 
@@ -23,6 +24,7 @@ struct StreamScratch {
   core::http::ResponseHead sent_response;  // the response head as sent, for the log hooks
   BodyFilterRun request_body;              // the body filters' runs, when the route has some
   BodyFilterRun response_body;
+  StreamTrace trace;  // the stream's trace context and SERVER span, when tracing is on
 
   // Bytes of memory held (what keeping the scratch between streams costs).
   size_t capacity() const {

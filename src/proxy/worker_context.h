@@ -8,6 +8,7 @@
 #include "core/config/config.h"
 #include "core/ports/random.h"
 #include "ports/rate_limit_store.h"
+#include "ports/span_exporter.h"
 #include "ports/upstream_pool.h"
 #include "proxy/ban_registry.h"
 #include "proxy/request_logger.h"
@@ -33,6 +34,9 @@ struct WorkerContext {
   // Bans: null = off. The view is this worker's lock-free reader of the registry.
   BanRegistry* bans = nullptr;
   std::unique_ptr<BanView> ban_view;
+  // Where sampled spans go (tracing: docs/tracing.md); null = never traced. A stream traces
+  // only when its Runtime's tracing.otlp_endpoint is set as well.
+  ports::SpanExporter* spans = nullptr;
   // Which worker this is (0-based): where filters keep per-worker state.
   unsigned index = 0;
 };

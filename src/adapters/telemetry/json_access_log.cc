@@ -75,6 +75,7 @@ void JsonAccessLog::on_log(const proxy::RequestRecord& r) {
   append_field(buffer_, "upstream", r.upstream);
   append_field(buffer_, "request_id", r.request_id);
   append_field(buffer_, "client", r.client_ip);
+  if (!r.trace_id.empty()) append_field(buffer_, "trace_id", r.trace_id);
   buffer_.append("}\n");
   if (buffer_.size() >= kFlushBytes) flush();
 }

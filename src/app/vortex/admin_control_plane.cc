@@ -201,6 +201,7 @@ std::string ControlPlane::render_metrics() {
     process.xdp_dropped_packets = kernel_bans_->dropped_packets();
     process.ban_enforcement = kernel_bans_->enforcement();
   }
+  process.tracing_spans_dropped = spans_ ? spans_->dropped() : 0;
   for (size_t i = 0; i < process.contained_failures.size(); ++i) {
     process.contained_failures[i] =
         ports::ContainedFailures::count(static_cast<ports::TaskKind>(i));

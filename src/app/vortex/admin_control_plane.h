@@ -16,6 +16,7 @@
 #include "adapters/admin/metrics_http_server.h"
 #include "adapters/admin/metrics_source.h"
 #include "adapters/net/connection_budget.h"
+#include "adapters/telemetry/otlp_http_exporter.h"
 #include "app/vortex/config_applier.h"
 #include "app/vortex/kernel_bans.h"
 #include "proxy/ban_registry.h"
@@ -38,6 +39,8 @@ class ControlPlane final : public adapters::admin::AdminBackend,
   // Main thread, before start_servers().
   void attach_bans(proxy::BanRegistry* bans) { bans_ = bans; }
   void attach_kernel_bans(KernelBans* kernel_bans) { kernel_bans_ = kernel_bans; }
+  // Where vortex_tracing_spans_dropped_total comes from.
+  void attach_tracing(const adapters::telemetry::OtlpHttpExporter* spans) { spans_ = spans; }
   void attach_wasm(WasmPlugins* wasm) { wasm_ = wasm; }
 
   // Starts the admin socket (admin.socket) and the metrics endpoint (metrics.address; "" =
@@ -75,6 +78,7 @@ class ControlPlane final : public adapters::admin::AdminBackend,
   proxy::BanRegistry* bans_ = nullptr;
   KernelBans* kernel_bans_ = nullptr;
   WasmPlugins* wasm_ = nullptr;
+  const adapters::telemetry::OtlpHttpExporter* spans_ = nullptr;
   std::mutex push_mutex_;  // one UpdateWasmPlugin at a time: push, apply, restore if refused
 
   std::unique_ptr<adapters::admin::AdminServer> admin_server_;

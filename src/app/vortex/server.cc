@@ -1,6 +1,7 @@
 #include "app/vortex/server.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <thread>
@@ -11,8 +12,10 @@
 #include "adapters/config/re2_regex_compiler.h"
 #include "adapters/net/connection_budget.h"
 #include "adapters/net/tls_contexts.h"
+#include "adapters/telemetry/otlp_http_exporter.h"
 #include "adapters/upstream/client_tls_context.h"
 #include "adapters/upstream/health_checker.h"
+#include "app/version.h"
 #include "app/vortex/admin_control_plane.h"
 #include "app/vortex/bench_filters.h"
 #include "app/vortex/config_applier.h"
@@ -44,6 +47,12 @@ std::shared_ptr<const proxy::Runtime> build_runtime(
     return nullptr;
   }
   return *runtime;
+}
+
+std::string host_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0) return {};
+  return name;
 }
 
 }  // namespace
@@ -85,6 +94,12 @@ int run_server(std::shared_ptr<const core::config::Config> config) {
     }
     workers.push_back(std::move(worker));
   }
+
+  // Spans go to the OTLP exporter (tracing; idle, no queue and no thread, until a config sets
+  // otlp_endpoint). Declared before the workers' first stream and stopped after their last.
+  adapters::telemetry::OtlpHttpExporter spans(kVersion, host_name());
+  spans.configure(config->tracing);
+  for (auto& w : workers) w->context().spans = &spans;
 
   // The filters a config's chains take besides the built-in ones: its Wasm plugins (compiled
   // and started here once, so a plugin that cannot start refuses the start), and the
@@ -151,9 +166,14 @@ int run_server(std::shared_ptr<const core::config::Config> config) {
                               -> core::Result<ConfigApplier::Commit, std::vector<std::string>> {
     return ConfigApplier::Commit([&kernel_bans, xdp = next.bans] { kernel_bans.configure(xdp); });
   });
+  applier.add_reload_step([&spans](const core::config::Config& next)
+                              -> core::Result<ConfigApplier::Commit, std::vector<std::string>> {
+    return ConfigApplier::Commit([&spans, tracing = next.tracing] { spans.configure(tracing); });
+  });
   ControlPlane control(applier, holder, workers, budget);
   control.attach_bans(&bans);
   control.attach_kernel_bans(&kernel_bans);
+  control.attach_tracing(&spans);
   control.attach_wasm(&wasm);
   if (auto serving = control.start_servers(); !serving) {
     std::fprintf(stderr, "vortex: %s\n", serving.error().c_str());
@@ -188,6 +208,8 @@ int run_server(std::shared_ptr<const core::config::Config> config) {
   // Every Wasm instance goes before the io_context of the worker it ran on.
   wasm.close();
   holder.publish(nullptr);
+  // Every stream has ended: what is queued goes to the collector, within a bounded time.
+  spans.stop(std::chrono::seconds(5));
   (*rate_limiting)->stop();
   std::fprintf(stderr, "vortex: stopped\n");
   return 0;
