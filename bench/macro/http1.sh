@@ -47,14 +47,7 @@ PERF=${PERF:-}
 VORTEX=${VORTEX:-$REPO_DIR/build/vortex}
 TLS=${TLS:-0}
 
-case ${1:-} in
-  -h | --help)
-    sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
-    exit 0
-    ;;
-  "") ;;
-  *) die "no arguments; every knob is an environment variable (see --help)" ;;
-esac
+knobs_only "$@"
 
 for tool in nginx haproxy wrk curl taskset setsid ss awk /usr/bin/python3; do
   have "$tool" || die "missing $tool (scripts/bootstrap.sh installs it)"

@@ -26,14 +26,7 @@ BODY_BYTES=${BODY_BYTES:-128}
 PROXIES=${PROXIES:-"vortex nginx"}
 VORTEX=${VORTEX:-$REPO_DIR/build/vortex}
 
-case ${1:-} in
-  -h | --help)
-    sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
-    exit 0
-    ;;
-  "") ;;
-  *) die "no arguments; every knob is an environment variable (see --help)" ;;
-esac
+knobs_only "$@"
 for tool in valgrind callgrind_annotate nginx wrk curl taskset setsid; do
   have "$tool" || die "missing $tool (scripts/bootstrap.sh installs it)"
 done

@@ -34,6 +34,19 @@ die() {
 }
 have() { command -v "$1" >/dev/null 2>&1; }
 
+# A script takes no arguments, every knob is an environment variable: -h/--help prints the
+# script's header comment (down to `set -euo`), anything else is refused.
+knobs_only() {
+  case ${1:-} in
+    -h | --help)
+      sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+      exit 0
+      ;;
+    "") ;;
+    *) die "no arguments; every knob is an environment variable (see --help)" ;;
+  esac
+}
+
 # ------------------------------------------------------------------------------ lifecycle
 
 # bench_begin NAME: private run dir, and the traps that clean up whatever happens next.

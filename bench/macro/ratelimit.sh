@@ -37,14 +37,7 @@ POOL_SIZE=${POOL_SIZE:-4}
 TIMEOUT_MS=${TIMEOUT_MS:-50}
 VORTEX=${VORTEX:-$REPO_DIR/build/vortex}
 
-case ${1:-} in
-  -h | --help)
-    sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
-    exit 0
-    ;;
-  "") ;;
-  *) die "no arguments; every knob is an environment variable (see --help)" ;;
-esac
+knobs_only "$@"
 
 read -r -a TARGETS <<<"$TARGETS_TEXT"
 read -r -a CONNS_ALL <<<"$CONNS_LIST"

@@ -35,14 +35,7 @@ SKIP_CALLGRIND=${SKIP_CALLGRIND:-0}
 SKIP_TIMED=${SKIP_TIMED:-0}
 VORTEX=${VORTEX:-$REPO_DIR/build/vortex}
 
-case ${1:-} in
-  -h | --help)
-    sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
-    exit 0
-    ;;
-  "") ;;
-  *) die "no arguments; every knob is an environment variable (see --help)" ;;
-esac
+knobs_only "$@"
 for tool in valgrind callgrind_annotate wrk curl taskset setsid awk /usr/bin/python3; do
   have "$tool" || die "missing $tool (scripts/bootstrap.sh installs it)"
 done
