@@ -113,7 +113,7 @@ std::optional<WasmInstance::Function> PluginInstance::export_of(Callback which, 
 
 PluginInstance::Called PluginInstance::call(Callback which, std::initializer_list<uint64_t> args,
                                             Context* context, bool has_result) {
-  if (broken_) return call(WasmInstance::Function{}, {}, context, has_result);
+  if (broken_) return {.ok = false};  // invariant 1
   const auto fn = export_of(which, args.size(), has_result);
   if (!fn) return {};  // not exported: nothing to do, not a failure
   return call(*fn, {args.begin(), args.size()}, context, has_result);
@@ -122,12 +122,8 @@ PluginInstance::Called PluginInstance::call(Callback which, std::initializer_lis
 PluginInstance::Called PluginInstance::call(WasmInstance::Function fn,
                                             std::span<const uint64_t> args, Context* context,
                                             bool has_result) {
-  Called called;
-  if (broken_) {
-    called.ok = false;
-    return called;
-  }
-  called.exported = true;
+  if (broken_) return {.ok = false};
+  Called called{.exported = true};
   Context* const outer = current_;
   current_ = context;
   const CallStatus status = vm_->call(fn, args, has_result ? &called.value : nullptr);

@@ -2,31 +2,21 @@
 
 #include <algorithm>
 
+#include "core/http/header.h"
+
 namespace vx::core::route {
-
-namespace {
-
-char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
-}
-
-}  // namespace
 
 size_t RouteIndex::Caseless::operator()(std::string_view s) const {
   uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a over the lower-cased bytes
   for (const char c : s) {
-    h ^= static_cast<unsigned char>(lower(c));
+    h ^= static_cast<unsigned char>(http::ascii_lower(c));
     h *= 0x100000001b3ULL;
   }
   return static_cast<size_t>(h);
 }
 
 bool RouteIndex::Caseless::operator()(std::string_view a, std::string_view b) const {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
+  return http::iequals(a, b);
 }
 
 void RouteIndex::PathIndex::add(uint32_t route, const Key& key) {

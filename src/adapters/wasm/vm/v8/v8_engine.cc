@@ -291,6 +291,11 @@ CallStatus V8Instance::call(Function fn, std::span<const uint64_t> args, uint64_
   return CallStatus::Ok;
 }
 
+v8::MaybeLocal<v8::WasmModuleObject> compile_bytes(v8::Isolate* isolate, std::string_view bytes) {
+  return v8::WasmModuleObject::Compile(
+      isolate, {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+}
+
 // new WebAssembly.Instance(module, imports); the start function runs in here.
 v8::MaybeLocal<v8::Object> new_instance(v8::Isolate* isolate, v8::Local<v8::Context> context,
                                         v8::Local<v8::WasmModuleObject> module,
@@ -321,11 +326,7 @@ std::optional<WasmInstance::Function> V8Instance::sequence(std::span<const Funct
   v8::Context::Scope context_scope(context);
   v8::TryCatch caught(isolate);
   v8::Local<v8::WasmModuleObject> module;
-  if (!v8::WasmModuleObject::Compile(isolate,
-                                     {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()})
-           .ToLocal(&module)) {
-    return std::nullopt;
-  }
+  if (!compile_bytes(isolate, bytes).ToLocal(&module)) return std::nullopt;
   auto seq = v8::Object::New(isolate);
   for (size_t i = 0; i < fns.size(); ++i) {
     seq->Set(context, str(isolate, std::to_string(i)), functions_[fns[i]].handle.Get(isolate))
@@ -454,9 +455,7 @@ core::Result<std::shared_ptr<const WasmModule>, std::string> V8Engine::compile(
   v8::Context::Scope context_scope(context);
   v8::TryCatch caught(isolate);
   v8::Local<v8::WasmModuleObject> module;
-  if (!v8::WasmModuleObject::Compile(isolate,
-                                     {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()})
-           .ToLocal(&module)) {
+  if (!compile_bytes(isolate, bytes).ToLocal(&module)) {
     std::string why = caught.HasCaught() ? to_string(isolate, caught.Exception()) : "";
     return core::unexpected(why.empty() ? std::string("not a valid Wasm module") : why);
   }
