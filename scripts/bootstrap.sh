@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git clang-format clang-tidy
   libboost1.81-dev node-llhttp libssl-dev libnghttp2-dev libhiredis-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
-  libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libjemalloc-dev
+  libyaml-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libjemalloc-dev
   libre2-dev libcurl4-openssl-dev libgtest-dev libgmock-dev libbenchmark-dev
   # Wasm: libnode108's run-time dependencies (libnode itself: scripts/fetch_libnode.sh), the
   # tools that build the test and example guests, and wabt (also the WABT engine's headers and

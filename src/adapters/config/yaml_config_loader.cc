@@ -2,8 +2,6 @@
 // features the data plane does not act on yet (docs/config.md lists them).
 #include "adapters/config/yaml_config_loader.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -13,6 +11,7 @@
 #include <sstream>
 
 #include "adapters/config/re2_regex_compiler.h"
+#include "adapters/config/yaml_document.h"
 #include "adapters/config/yaml_map_reader.h"
 #include "core/config/validate.h"
 
@@ -26,7 +25,7 @@ class Loader {
  public:
   Loader(DiagnosticSink& sink, fs::path base_dir) : sink_(sink), base_dir_(std::move(base_dir)) {}
 
-  void load(const YAML::Node& root, cfg::Config& c) {
+  void load(const YamlNode& root, cfg::Config& c) {
     c.where.line = 1;
     YamlMapReader m(
         sink_, root, "",
@@ -36,16 +35,16 @@ class Loader {
     read_workers(m, c);
     m.read("cpu_pinning", c.cpu_pinning);
     m.read("drain_timeout_ms", c.drain_timeout);
-    m.each("listeners", [&](const YAML::Node& n, const std::string& path, int i) {
+    m.each("listeners", [&](const YamlNode& n, const std::string& path, int i) {
       c.listeners.push_back(listener(n, path, i));
     });
     limits(m.sub("limits", {"max_header_bytes", "max_headers", "max_uri_bytes", "max_body_bytes",
                             "header_timeout_ms", "idle_timeout_ms", "max_connections"}),
            c.limits);
-    m.each("routes", [&](const YAML::Node& n, const std::string& path, int i) {
+    m.each("routes", [&](const YamlNode& n, const std::string& path, int i) {
       c.routes.push_back(route(n, path, i));
     });
-    m.each("clusters", [&](const YAML::Node& n, const std::string& path, int) {
+    m.each("clusters", [&](const YamlNode& n, const std::string& path, int) {
       c.clusters.push_back(cluster(n, path));
     });
     rate_limits(m.sub("rate_limits", {"store", "redis", "policies"}), c.rate_limits);
@@ -77,9 +76,9 @@ class Loader {
   }
 
   void read_workers(YamlMapReader& m, cfg::Config& c) {
-    const YAML::Node* v = m.value("workers");
+    const YamlNode* v = m.value("workers");
     if (v == nullptr) return;
-    if (v->IsScalar() && v->Scalar() == "auto") {
+    if (v->is_scalar() && v->scalar() == "auto") {
       c.workers = 0;
       return;
     }
@@ -92,7 +91,7 @@ class Loader {
     c.workers = n;
   }
 
-  cfg::Listener listener(const YAML::Node& n, const std::string& path, int index) {
+  cfg::Listener listener(const YamlNode& n, const std::string& path, int index) {
     cfg::Listener l;
     YamlMapReader m(sink_, n, path, {"name", "address", "tls", "http3"}, &l.where);
     l.where.line = m.line();
@@ -105,7 +104,7 @@ class Loader {
     YamlMapReader t = m.sub("tls", {"certificates", "alpn"});
     if (t.present()) {
       cfg::ListenerTls tls;
-      t.each("certificates", [&](const YAML::Node& cn, const std::string& cpath, int) {
+      t.each("certificates", [&](const YamlNode& cn, const std::string& cpath, int) {
         cfg::TlsCertificate cert;
         YamlMapReader cm(sink_, cn, cpath, {"cert", "key", "server_names"}, &cert.where);
         cert.where.line = cm.line();
@@ -132,7 +131,7 @@ class Loader {
     m.read("max_connections", l.max_connections);
   }
 
-  cfg::Route route(const YAML::Node& n, const std::string& path, int index) {
+  cfg::Route route(const YamlNode& n, const std::string& path, int index) {
     cfg::Route r;
     YamlMapReader m(sink_, n, path,
                     {"name", "match", "cluster", "direct_response", "timeout_ms", "retries",
@@ -153,7 +152,7 @@ class Loader {
                        [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
       }
     }
-    if (const YAML::Node* headers = mm.value("headers")) match_headers(*headers, mm, r.match);
+    if (const YamlNode* headers = mm.value("headers")) match_headers(*headers, mm, r.match);
     mm.read("ai_model", r.match.ai_model);
     m.read("cluster", r.cluster);
     YamlMapReader d = m.sub("direct_response", {"status", "body", "content_type"});
@@ -191,19 +190,19 @@ class Loader {
   }
 
   // headers: { x-tenant: a }: names are case-insensitive, so they are stored lower case.
-  void match_headers(const YAML::Node& node, YamlMapReader& parent, cfg::RouteMatch& match) {
+  void match_headers(const YamlNode& node, YamlMapReader& parent, cfg::RouteMatch& match) {
     int line = parent.key_line("headers");
-    if (node.IsNull()) return;
-    if (!node.IsMap()) {
+    if (node.is_null()) return;
+    if (!node.is_map()) {
       sink_.error(line, "expected a mapping for " + parent.path_of("headers"));
       return;
     }
-    for (const auto& kv : node) {
-      int kline = line_of(kv.first) > 0 ? line_of(kv.first) : line;
-      auto name = YamlMapReader::scalar(sink_, kv.first, kline, parent.path_of("headers") + " key");
+    for (const auto& [key, val] : node.entries()) {
+      int kline = key->line() > 0 ? key->line() : line;
+      auto name = YamlMapReader::scalar(sink_, *key, kline, parent.path_of("headers") + " key");
       if (!name) continue;
       auto value =
-          YamlMapReader::scalar(sink_, kv.second, kline, parent.path_of("headers") + "." + *name);
+          YamlMapReader::scalar(sink_, *val, kline, parent.path_of("headers") + "." + *name);
       if (!value) continue;
       std::transform(name->begin(), name->end(), name->begin(),
                      [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
@@ -211,7 +210,7 @@ class Loader {
     }
   }
 
-  cfg::Cluster cluster(const YAML::Node& n, const std::string& path) {
+  cfg::Cluster cluster(const YamlNode& n, const std::string& path) {
     cfg::Cluster c;
     YamlMapReader m(sink_, n, path,
                     {"name", "protocol", "tls", "lb", "peak_ewma", "model_routing", "endpoints",
@@ -245,7 +244,7 @@ class Loader {
     pe.read("decay_ms", c.peak_ewma.decay);
     pe.read("default_rtt_ms", c.peak_ewma.default_rtt);
     m.read("model_routing", c.model_routing);
-    m.each("endpoints", [&](const YAML::Node& en, const std::string& epath, int) {
+    m.each("endpoints", [&](const YamlNode& en, const std::string& epath, int) {
       cfg::Endpoint e;
       YamlMapReader em(sink_, en, epath, {"address", "weight", "ai_models"}, &e.where);
       e.where.line = em.line();
@@ -290,7 +289,7 @@ class Loader {
     r.read_enum<cfg::OnError>("on_error",
                               {{"allow", cfg::OnError::Allow}, {"deny", cfg::OnError::Deny}},
                               rl.redis.on_error);
-    m.each("policies", [&](const YAML::Node& n, const std::string& path, int) {
+    m.each("policies", [&](const YamlNode& n, const std::string& path, int) {
       cfg::RateLimitPolicy p;
       YamlMapReader pm(sink_, n, path, {"name", "key", "rate", "period_ms", "burst"}, &p.where);
       p.where.line = pm.line();
@@ -320,7 +319,7 @@ class Loader {
 
   void wasm(YamlMapReader m, cfg::Wasm& w) {
     m.read("runtime", w.runtime);
-    m.each("plugins", [&](const YAML::Node& n, const std::string& path, int) {
+    m.each("plugins", [&](const YamlNode& n, const std::string& path, int) {
       cfg::WasmPlugin p;
       YamlMapReader pm(sink_, n, path,
                        {"name", "file", "abi", "config", "fail_open", "max_call_ms"}, &p.where);
@@ -355,21 +354,21 @@ LoadResult load_config_string(std::string_view yaml, std::string file_name) {
   DiagnosticSink sink(file_name);
   auto config = std::make_shared<cfg::Config>();
   config->file = file_name;
-  try {
-    YAML::Node root = YAML::Load(std::string(yaml));
-    if (root.IsNull()) {
-      sink.error(1, "the configuration is empty (at least one listener is required)");
-      return core::unexpected(std::move(sink.list()));
-    }
-    if (!root.IsMap()) {
-      sink.error(line_of(root), "expected a mapping at the top level");
-      return core::unexpected(std::move(sink.list()));
-    }
-    Loader(sink, folder_of(file_name)).load(root, *config);
-  } catch (const YAML::Exception& e) {
-    sink.error(e.mark.is_null() ? 0 : e.mark.line + 1, e.msg);
+  auto parsed = YamlDocument::parse(yaml);
+  if (!parsed) {
+    sink.error(parsed.error().line, parsed.error().message);
     return core::unexpected(std::move(sink.list()));
   }
+  const YamlNode& root = parsed.value().root();
+  if (root.is_null()) {
+    sink.error(1, "the configuration is empty (at least one listener is required)");
+    return core::unexpected(std::move(sink.list()));
+  }
+  if (!root.is_map()) {
+    sink.error(root.line(), "expected a mapping at the top level");
+    return core::unexpected(std::move(sink.list()));
+  }
+  Loader(sink, folder_of(file_name)).load(root, *config);
   Re2RegexCompiler regex;
   std::vector<cfg::Diagnostic> all = std::move(sink.list());
   // A value the schema pass refused is left at its default, which validate() may then flag

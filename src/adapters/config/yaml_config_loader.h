@@ -1,6 +1,6 @@
 // Loads SPEC.md §2's YAML into core::config::Config with line numbers, applies defaults and
-// runs validate(). Exceptions from yaml-cpp stop here. Each call is independent: safe to call
-// from any thread (the reload path runs it on the admin thread).
+// runs validate(). A YAML syntax error is a diagnostic like any other. Each call is independent:
+// safe to call from any thread (the reload path runs it on the admin thread).
 #pragma once
 
 #include <memory>

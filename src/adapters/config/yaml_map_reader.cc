@@ -1,52 +1,61 @@
-// yaml-cpp nodes -> typed values with diagnostics. Conversions are done here by hand (not
-// YAML::Node::as<T>) so a bad value becomes a message with its line instead of an exception.
+// YAML nodes -> typed values with diagnostics: a bad value becomes a message with its line.
 #include "adapters/config/yaml_map_reader.h"
 
 #include <charconv>
 #include <limits>
-#include <set>
 
 namespace vx::adapters::config {
 
-int line_of(const YAML::Node& node) {
-  YAML::Mark mark = node.Mark();
-  return mark.is_null() ? 0 : mark.line + 1;
+namespace {
+
+// YAML 1.1's booleans, as yaml-cpp read them before: configs written for it keep working.
+std::optional<bool> parse_bool(std::string_view text) {
+  for (std::string_view t :
+       {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON", "y", "Y"}) {
+    if (text == t) return true;
+  }
+  for (std::string_view f :
+       {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF", "n", "N"}) {
+    if (text == f) return false;
+  }
+  return std::nullopt;
 }
+
+}  // namespace
 
 YamlMapReader::YamlMapReader(DiagnosticSink& sink, std::string path,
                              core::config::SourceLine* where, std::string where_prefix)
     : sink_(sink), path_(std::move(path)), where_(where), where_prefix_(std::move(where_prefix)) {}
 
-YamlMapReader::YamlMapReader(DiagnosticSink& sink, const YAML::Node& node, std::string path,
+YamlMapReader::YamlMapReader(DiagnosticSink& sink, const YamlNode& node, std::string path,
                              std::initializer_list<std::string_view> allowed,
                              core::config::SourceLine* where, std::string where_prefix)
     : YamlMapReader(sink, std::move(path), where, std::move(where_prefix)) {
   present_ = true;
-  line_ = line_of(node);
-  if (node.IsNull()) return;
-  if (!node.IsMap()) {
+  line_ = node.line();
+  if (node.is_null()) return;
+  if (!node.is_map()) {
     sink_.error(line_, "expected a mapping for " + (path_.empty() ? "the document" : path_));
     return;
   }
-  std::set<std::string, std::less<>> seen;
-  for (const auto& kv : node) {
-    int line = line_of(kv.first);
-    if (!kv.first.IsScalar()) {
+  for (const auto& [key_node, value] : node.entries()) {
+    int line = key_node->line();
+    if (!key_node->is_scalar()) {
       sink_.error(line, "expected a string key" + (path_.empty() ? "" : " in " + path_));
       continue;
     }
-    const std::string& key = kv.first.Scalar();
+    const std::string& key = key_node->scalar();
     bool known = false;
     for (std::string_view a : allowed) known = known || a == key;
     if (!known) {
       sink_.error(line, "unknown key '" + key + "'" + (path_.empty() ? "" : " in " + path_));
       continue;
     }
-    if (!seen.insert(key).second) {
+    if (find(key) != nullptr) {
       sink_.error(line, "duplicate key '" + key + "'" + (path_.empty() ? "" : " in " + path_));
       continue;
     }
-    fields_.push_back(Field{key, line, kv.second});
+    fields_.push_back(Field{key, line, value});
     if (where_ != nullptr) where_->keys.emplace_back(where_prefix_ + key, line);
   }
 }
@@ -58,9 +67,9 @@ const YamlMapReader::Field* YamlMapReader::find(std::string_view key) const {
   return nullptr;
 }
 
-const YAML::Node* YamlMapReader::value(std::string_view key) const {
+const YamlNode* YamlMapReader::value(std::string_view key) const {
   const Field* f = find(key);
-  return f == nullptr ? nullptr : &f->value;
+  return f == nullptr ? nullptr : f->value;
 }
 
 int YamlMapReader::key_line(std::string_view key) const {
@@ -79,19 +88,19 @@ bool YamlMapReader::require(std::string_view key) {
   return false;
 }
 
-std::optional<std::string> YamlMapReader::scalar(DiagnosticSink& sink, const YAML::Node& node,
+std::optional<std::string> YamlMapReader::scalar(DiagnosticSink& sink, const YamlNode& node,
                                                  int line, const std::string& what) {
-  if (!node.IsScalar()) {
+  if (!node.is_scalar()) {
     sink.error(line, "expected a string for " + what);
     return std::nullopt;
   }
-  return node.Scalar();
+  return node.scalar();
 }
 
 bool YamlMapReader::read(std::string_view key, std::string& out) {
   const Field* f = find(key);
   if (f == nullptr) return false;
-  std::optional<std::string> text = scalar(sink_, f->value, f->line, path_of(key));
+  std::optional<std::string> text = scalar(sink_, *f->value, f->line, path_of(key));
   if (!text) return false;
   out = std::move(*text);
   return true;
@@ -107,12 +116,13 @@ bool YamlMapReader::read(std::string_view key, std::optional<std::string>& out) 
 bool YamlMapReader::read(std::string_view key, bool& out) {
   const Field* f = find(key);
   if (f == nullptr) return false;
-  bool value = false;
-  if (!f->value.IsScalar() || !YAML::convert<bool>::decode(f->value, value)) {
+  std::optional<bool> value;
+  if (f->value->is_scalar()) value = parse_bool(f->value->scalar());
+  if (!value) {
     sink_.error(f->line, "expected true or false for " + path_of(key));
     return false;
   }
-  out = value;
+  out = *value;
   return true;
 }
 
@@ -120,11 +130,11 @@ std::optional<uint64_t> YamlMapReader::read_unsigned(std::string_view key, uint6
   const Field* f = find(key);
   if (f == nullptr) return std::nullopt;
   const std::string what = path_of(key);
-  if (!f->value.IsScalar()) {
+  if (!f->value->is_scalar()) {
     sink_.error(f->line, "expected an integer for " + what);
     return std::nullopt;
   }
-  const std::string& text = f->value.Scalar();
+  const std::string& text = f->value->scalar();
   uint64_t value = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (!text.empty() && text[0] == '-') {
@@ -170,9 +180,9 @@ bool YamlMapReader::read(std::string_view key, double& out) {
   const Field* f = find(key);
   if (f == nullptr) return false;
   double value = 0;
-  bool ok = f->value.IsScalar();
+  bool ok = f->value->is_scalar();
   if (ok) {
-    const std::string& text = f->value.Scalar();
+    const std::string& text = f->value->scalar();
     auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     ok = !text.empty() && ec == std::errc() && ptr == text.data() + text.size();
   }
@@ -187,16 +197,16 @@ bool YamlMapReader::read(std::string_view key, double& out) {
 bool YamlMapReader::read(std::string_view key, std::vector<std::string>& out) {
   const Field* f = find(key);
   if (f == nullptr) return false;
-  if (!f->value.IsSequence()) {
+  if (!f->value->is_sequence()) {
     sink_.error(f->line, "expected a list of strings for " + path_of(key));
     return false;
   }
   std::vector<std::string> values;
   bool ok = true;
   int index = 0;
-  for (const YAML::Node& item : f->value) {
-    int line = line_of(item) > 0 ? line_of(item) : f->line;
-    auto text = scalar(sink_, item, line, path_of(key) + "[" + std::to_string(index++) + "]");
+  for (const YamlNode* item : f->value->items()) {
+    int line = item->line() > 0 ? item->line() : f->line;
+    auto text = scalar(sink_, *item, line, path_of(key) + "[" + std::to_string(index++) + "]");
     if (text) {
       values.push_back(std::move(*text));
     } else {
@@ -224,7 +234,7 @@ YamlMapReader YamlMapReader::sub(std::string_view key,
                                  std::initializer_list<std::string_view> allowed) {
   const Field* f = find(key);
   if (f == nullptr) return YamlMapReader(sink_, path_of(key), nullptr, "");
-  YamlMapReader reader(sink_, f->value, path_of(key), allowed, where_,
+  YamlMapReader reader(sink_, *f->value, path_of(key), allowed, where_,
                        where_prefix_ + std::string(key) + ".");
   if (reader.line_ == 0) reader.line_ = f->line;
   return reader;

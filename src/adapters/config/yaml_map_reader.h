@@ -3,8 +3,6 @@
 // call at a time; not thread-safe.
 #pragma once
 
-#include <yaml-cpp/yaml.h>
-
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -12,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "adapters/config/yaml_document.h"
 #include "core/config/config.h"
 #include "core/config/diagnostic.h"
 #include "core/config/socket_address.h"
@@ -33,15 +32,12 @@ class DiagnosticSink {
   std::vector<core::config::Diagnostic> list_;
 };
 
-// 1-based line of a node, 0 if yaml-cpp has no position for it.
-int line_of(const YAML::Node& node);
-
 class YamlMapReader {
  public:
   // Reads `node` (a mapping, or null = empty) found at `path` ("routes[0].match"; "" = the
   // document). Reports a non-mapping, keys not in `allowed`, and keys written twice. Records
   // the line of each key into `where` as where_prefix + key.
-  YamlMapReader(DiagnosticSink& sink, const YAML::Node& node, std::string path,
+  YamlMapReader(DiagnosticSink& sink, const YamlNode& node, std::string path,
                 std::initializer_list<std::string_view> allowed, core::config::SourceLine* where,
                 std::string where_prefix = "");
 
@@ -76,19 +72,19 @@ class YamlMapReader {
   void each(std::string_view key, F&& fn);
 
   // Raw access for values of unusual shape; nullptr when absent.
-  const YAML::Node* value(std::string_view key) const;
+  const YamlNode* value(std::string_view key) const;
   int key_line(std::string_view key) const;
   DiagnosticSink& sink() { return sink_; }
 
   // Scalar text of `node` for `what`, or nullopt after reporting "expected a string for WHAT".
-  static std::optional<std::string> scalar(DiagnosticSink& sink, const YAML::Node& node, int line,
+  static std::optional<std::string> scalar(DiagnosticSink& sink, const YamlNode& node, int line,
                                            const std::string& what);
 
  private:
   struct Field {
     std::string key;
     int line;
-    YAML::Node value;
+    const YamlNode* value;
   };
   YamlMapReader(DiagnosticSink& sink, std::string path, core::config::SourceLine* where,
                 std::string where_prefix);
@@ -110,7 +106,7 @@ bool YamlMapReader::read_enum(std::string_view key,
                               E& out) {
   const Field* f = find(key);
   if (f == nullptr) return false;
-  std::optional<std::string> text = scalar(sink_, f->value, f->line, path_of(key));
+  std::optional<std::string> text = scalar(sink_, *f->value, f->line, path_of(key));
   if (!text) return false;
   std::string expected;
   for (const auto& [name, value] : values) {
@@ -128,14 +124,14 @@ bool YamlMapReader::read_enum(std::string_view key,
 template <typename F>
 void YamlMapReader::each(std::string_view key, F&& fn) {
   const Field* f = find(key);
-  if (f == nullptr || f->value.IsNull()) return;
-  if (!f->value.IsSequence()) {
+  if (f == nullptr || f->value->is_null()) return;
+  if (!f->value->is_sequence()) {
     sink_.error(f->line, "expected a list for " + path_of(key));
     return;
   }
   int index = 0;
-  for (const YAML::Node& item : f->value) {
-    fn(item, path_of(key) + "[" + std::to_string(index) + "]", index);
+  for (const YamlNode* item : f->value->items()) {
+    fn(*item, path_of(key) + "[" + std::to_string(index) + "]", index);
     ++index;
   }
 }
