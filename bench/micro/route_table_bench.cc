@@ -1,5 +1,6 @@
 // Route matching cost as the table grows (issue 19): host + path_prefix routes, the matching
 // route last (the worst place for a scan), and the cost of building the table.
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -13,7 +14,7 @@ namespace {
 using vx::core::route::RequestView;
 using vx::core::route::RouteTable;
 
-vx::core::config::Config tenants(int64_t n) {
+std::shared_ptr<const vx::core::config::Config> tenants(int64_t n) {
   vx::core::config::Config config;
   for (int64_t i = 0; i < n; ++i) {
     vx::core::config::Route r;
@@ -23,7 +24,7 @@ vx::core::config::Config tenants(int64_t n) {
     r.cluster = "c";
     config.routes.push_back(std::move(r));
   }
-  return config;
+  return std::make_shared<const vx::core::config::Config>(std::move(config));
 }
 
 void BM_RouteMatchLast(benchmark::State& state) {

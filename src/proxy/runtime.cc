@@ -32,7 +32,7 @@ core::Result<std::shared_ptr<const Runtime>, std::vector<std::string>> Runtime::
     core::TimePoint now, const Runtime* previous, ports::UpstreamTlsFactory tls,
     const FilterSources& filters) {
   std::vector<std::string> errors;
-  auto routes = core::route::RouteTable::build(*config, regex);
+  auto routes = core::route::RouteTable::build(config, regex);
   if (!routes) return core::unexpected(std::vector<std::string>{routes.error()});
 
   std::shared_ptr<Runtime> runtime(new Runtime(config, std::move(*routes)));

@@ -1,5 +1,5 @@
 // The configuration path of `vortex check`, a start and a reload: load_config_string() (YAML
-// through yaml-cpp, the schema pass, defaults, validate() with RE2) and, for a config it
+// through libyaml, the schema pass, defaults, validate() with RE2) and, for a config it
 // accepts, RouteTable::build and route matching. The input is a configuration file. Refusing
 // it is fine; a crash, a hang, or an accepted config the route table then refuses is not.
 //
@@ -77,7 +77,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   const vx::adapters::config::Re2RegexCompiler regex;
-  auto table = RouteTable::build(**loaded, regex);
+  auto table = RouteTable::build(*loaded, regex);
   // validate() refuses whatever build() would (route_table.h): an accepted config builds.
   VX_FUZZ_CHECK(table.has_value());
   VX_FUZZ_CHECK(table->size() == (*loaded)->routes.size());

@@ -54,7 +54,9 @@ struct RouteTable::Matcher {
   PathKind path_kind = PathKind::Any;
   std::string path;
   std::unique_ptr<const Regex> regex;
-  const config::RouteMatch* match = nullptr;  // methods, headers (names lowered), ai_model
+  const config::RouteMatch* match = nullptr;  // methods, ai_model
+  // match->headers with the names lowered for HeaderLookup::get; most routes have none.
+  std::vector<std::pair<std::string, std::string>> headers;
 
   bool host_matches(std::string_view request_host) const {
     if (host_kind == HostKind::Any) return true;
@@ -90,7 +92,7 @@ struct RouteTable::Matcher {
       }
       if (!any) return false;
     }
-    for (const auto& [name, value] : match->headers) {
+    for (const auto& [name, value] : headers) {
       if (request.headers == nullptr) return false;
       std::optional<std::string_view> got = request.headers->get(name);
       if (!got || *got != value) return false;
@@ -118,19 +120,18 @@ RouteTable::RouteTable(RouteTable&&) noexcept = default;
 RouteTable& RouteTable::operator=(RouteTable&&) noexcept = default;
 RouteTable::~RouteTable() = default;
 
-Result<RouteTable, std::string> RouteTable::build(const config::Config& config,
+Result<RouteTable, std::string> RouteTable::build(std::shared_ptr<const config::Config> config,
                                                   const RegexCompiler& regex) {
   RouteTable table;
-  table.routes_ = config.routes;
-  // Header names are compared in lower case against HeaderLookup::get's contract.
-  for (config::Route& r : table.routes_) {
-    for (auto& header : r.match.headers) header.first = to_lower(header.first);
-  }
-  table.matchers_.resize(table.routes_.size());
-  for (size_t i = 0; i < table.routes_.size(); ++i) {
-    const config::Route& r = table.routes_[i];
+  table.config_ = std::move(config);
+  const std::vector<config::Route>& routes = table.config_->routes;
+  table.matchers_.resize(routes.size());
+  for (size_t i = 0; i < routes.size(); ++i) {
+    const config::Route& r = routes[i];
     Matcher& m = table.matchers_[i];
     m.match = &r.match;
+    // Header names are compared in lower case against HeaderLookup::get's contract.
+    for (const auto& [name, value] : r.match.headers) m.headers.emplace_back(to_lower(name), value);
     if (r.match.host) {
       std::string host = to_lower(*r.match.host);
       if (host.rfind("*.", 0) == 0) {
@@ -172,16 +173,17 @@ bool RouteTable::matches(size_t index, const RequestView& request) const {
 }
 
 const config::Route* RouteTable::match(const RequestView& request) const {
-  if (routes_.size() <= kScanUpTo) {
-    for (size_t i = 0; i < routes_.size(); ++i) {
-      if (matches(i, request)) return &routes_[i];
+  const std::vector<config::Route>& routes = config_->routes;
+  if (routes.size() <= kScanUpTo) {
+    for (size_t i = 0; i < routes.size(); ++i) {
+      if (matches(i, request)) return &routes[i];
     }
     return nullptr;
   }
   const uint32_t first =
       index_.first_match(host_without_port(request.host), path_without_query(request.path),
                          [&](uint32_t i) { return matches(i, request); });
-  return first == RouteIndex::kNone ? nullptr : &routes_[first];
+  return first == RouteIndex::kNone ? nullptr : &routes[first];
 }
 
 }  // namespace vx::core::route

@@ -2,6 +2,7 @@
 // requests, over every kind of condition, compared with the first route whose conditions hold.
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -78,7 +79,8 @@ TEST(RouteIndexTest, FindsWhatAScanOfTheWholeTableFinds) {
     // Small tables are scanned (RouteTable::kScanUpTo); most of these are indexed.
     const size_t size = std::uniform_int_distribution<size_t>(0, 60)(rng);
     for (size_t i = 0; i < size; ++i) config.routes.push_back(generated_route(rng, i));
-    auto table = RouteTable::build(config, regex);
+    auto table =
+        RouteTable::build(std::make_shared<const config::Config>(std::move(config)), regex);
     ASSERT_TRUE(table) << table.error();
     for (int request_round = 0; request_round < 200; ++request_round) {
       const RequestView request{pick(rng, methods), pick(rng, hosts), pick(rng, paths),

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <memory>
 #include <new>
 
 #include "adapters/config/re2_regex_compiler.h"
@@ -50,7 +51,7 @@ class RouteTableTest : public ::testing::Test {
   RouteTable build(std::vector<Route> routes) {
     config::Config c;
     c.routes = std::move(routes);
-    auto table = RouteTable::build(c, regex_);
+    auto table = RouteTable::build(std::make_shared<const config::Config>(std::move(c)), regex_);
     EXPECT_TRUE(table.has_value()) << (table ? "" : table.error());
     return std::move(table).value();
   }
@@ -206,7 +207,7 @@ TEST_F(RouteTableTest, MatchingAllocatesNothing) {
 TEST_F(RouteTableTest, BuildRefusesABadRegex) {
   config::Config c;
   c.routes = {route("r", {.path_regex = "(unclosed"})};
-  auto t = RouteTable::build(c, regex_);
+  auto t = RouteTable::build(std::make_shared<const config::Config>(std::move(c)), regex_);
   ASSERT_FALSE(t.has_value());
   EXPECT_EQ(t.error().rfind("route 'r': bad path_regex '(unclosed': missing )", 0), 0u)
       << t.error();
@@ -215,7 +216,8 @@ TEST_F(RouteTableTest, BuildRefusesABadRegex) {
 TEST_F(RouteTableTest, BuildRefusesTwoPathMatchers) {
   config::Config c;
   c.routes = {route("r", {.path_prefix = "/a", .path_exact = "/a"})};
-  EXPECT_FALSE(RouteTable::build(c, regex_).has_value());
+  EXPECT_FALSE(
+      RouteTable::build(std::make_shared<const config::Config>(std::move(c)), regex_).has_value());
 }
 
 }  // namespace
