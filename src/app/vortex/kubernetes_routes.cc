@@ -1,0 +1,154 @@
+#include "app/vortex/kubernetes_routes.h"
+
+#include <set>
+
+namespace vx::app {
+
+namespace k8s = adapters::k8s;
+using core::config::Config;
+
+namespace {
+
+k8s::RouteWatcher::LoadAccess access_loader(const core::config::Kubernetes& settings) {
+  return [kubeconfig = settings.kubeconfig]() {
+    return kubeconfig.empty() ? k8s::in_cluster_access() : k8s::kubeconfig_access(kubeconfig);
+  };
+}
+
+}  // namespace
+
+KubernetesRoutes::KubernetesRoutes(const core::config::Kubernetes& settings, ConfigApplier& applier)
+    : namespace_(settings.namespace_),
+      applier_(applier),
+      status_(access_loader(settings), settings.namespace_),
+      watcher_(access_loader(settings), settings.namespace_,
+               [this](const View& view) { on_view(view); }) {
+  // Runs for every apply that succeeds, whatever its source: a file reload that drops a
+  // resource's cluster turns its condition to NoSuchCluster.
+  applier_.add_reload_step(
+      [this](const Config& next) -> core::Result<ConfigApplier::Commit, std::vector<std::string>> {
+        std::lock_guard lock(mutex_);
+        if (computed_for_ != &next) return ConfigApplier::Commit([] {});
+        return ConfigApplier::Commit([this, verdicts = computed_] {
+          std::lock_guard lock(mutex_);
+          applied_ = verdicts;
+          if (!publishing_) report_locked();
+        });
+      });
+}
+
+KubernetesRoutes::~KubernetesRoutes() {
+  stop();
+}
+
+void KubernetesRoutes::start() {
+  status_.start();
+  watcher_.start();
+}
+
+void KubernetesRoutes::stop() {
+  watcher_.stop();
+  status_.stop();
+}
+
+std::string KubernetesRoutes::source_of_cluster(std::string_view name) const {
+  std::lock_guard lock(mutex_);
+  auto verdict = applied_.find(name);
+  if (verdict == applied_.end() || !verdict->second.accepted()) return "file";
+  return "kubernetes/" + namespace_ + "/" + std::string(name);
+}
+
+ConfigApplier::Overlay KubernetesRoutes::overlay_for(std::shared_ptr<const View> view) {
+  return [this, view](const std::shared_ptr<const Config>& file) {
+    core::k8s::Overlaid out = core::k8s::overlay(file, *view);
+    std::lock_guard lock(mutex_);
+    computed_for_ = out.config.get();
+    computed_ = std::move(out.verdicts);
+    return out.config;
+  };
+}
+
+std::optional<std::string> KubernetesRoutes::try_apply(const View& view) {
+  auto result =
+      applier_.apply_overlay(overlay_for(std::make_shared<const View>(view)), "kubernetes");
+  if (result.success) return std::nullopt;
+  return result.errors.empty() ? result.message : result.errors.front();
+}
+
+void KubernetesRoutes::on_view(const View& view) {
+  View accepted;
+  {
+    std::lock_guard lock(mutex_);
+    latest_ = view;
+    publishing_ = true;
+    accepted = accepted_;
+  }
+  // The names whose resource differs from what runs.
+  std::set<std::string> changed;
+  for (const auto& [name, route] : view) {
+    auto it = accepted.find(name);
+    if (it == accepted.end() ||
+        !(it->second.backends == route.backends && it->second.decode_error == route.decode_error &&
+          it->second.generation == route.generation)) {
+      changed.insert(name);
+    }
+  }
+  for (const auto& [name, route] : accepted) {
+    if (!view.contains(name)) changed.insert(name);
+  }
+  std::map<std::string, core::k8s::Verdict, std::less<>> refused;
+  if (!changed.empty()) {
+    if (auto error = try_apply(view); !error) {
+      accepted = view;
+    } else if (changed.size() == 1) {
+      refused[*changed.begin()] = core::k8s::Verdict{core::k8s::Reason::ApplyRefused, *error};
+    } else {
+      // One at a time on top of what runs: the bad ones stay out, the others apply.
+      for (const auto& name : changed) {
+        View step = accepted;
+        if (auto it = view.find(name); it != view.end()) {
+          step.insert_or_assign(name, it->second);
+        } else {
+          step.erase(name);
+        }
+        if (auto step_error = try_apply(step); !step_error) {
+          accepted = std::move(step);
+        } else {
+          refused[name] = core::k8s::Verdict{core::k8s::Reason::ApplyRefused, *step_error};
+        }
+      }
+    }
+  }
+  std::lock_guard lock(mutex_);
+  accepted_ = std::move(accepted);
+  // A refusal lasts until that resource changes again.
+  for (auto it = refused_.begin(); it != refused_.end();) {
+    it = changed.contains(it->first) || !latest_.contains(it->first) ? refused_.erase(it)
+                                                                     : std::next(it);
+  }
+  refused_.merge(refused);
+  publishing_ = false;
+  report_locked();
+}
+
+void KubernetesRoutes::report_locked() {
+  std::vector<k8s::StatusReport> reports;
+  for (const auto& [name, route] : latest_) {
+    k8s::StatusReport r;
+    r.name = name;
+    r.generation = route.generation;
+    if (auto refused = refused_.find(name); refused != refused_.end()) {
+      r.verdict = refused->second;
+    } else if (auto verdict = applied_.find(name);
+               verdict != applied_.end() && accepted_.contains(name) &&
+               accepted_.at(name).generation == route.generation) {
+      r.verdict = verdict->second;
+    } else {
+      continue;  // not applied yet
+    }
+    reports.push_back(std::move(r));
+  }
+  status_.report(std::move(reports));
+}
+
+}  // namespace vx::app
