@@ -15,6 +15,7 @@ import pytest
 
 from kube_apiserver import KubeApiServer, kubeconfig
 from test_admin import ctl
+from test_metrics import promtool_check
 from tls_certs import make_cert
 from vortex_harness import free_port
 
@@ -147,6 +148,7 @@ def test_adds_updates_and_deletes_reach_traffic_within_a_second(vortex, origin, 
     assert api.count("GET", auth=f"Bearer {api.token}") == api.count("GET")
     assert all(p[1]["status"]["conditions"][0]["type"] == "Accepted" for p in api.patches)
     text = scrape(proxy)
+    promtool_check(text)
     assert metric(text, "vortex_kubernetes_watch_events_total", type="ADDED") >= 1
     assert metric(text, "vortex_kubernetes_watch_events_total", type="DELETED") == 1
     assert metric(text, "vortex_kubernetes_watch_connected") == 1
@@ -165,6 +167,18 @@ def test_status_is_written_only_when_the_condition_changes(vortex, origin, apise
     time.sleep(0.5)
     assert len(api.patches) == 1, api.patches
     assert api.patches[0][1]["status"]["observedGeneration"] == 1
+    # A restarted Vortex finds the same condition in the status and writes nothing either.
+    proxy.stop()
+    watches = api.count("GET", watch=True)
+    proxy = vortex(k8s_config(with_kubeconfig(tmp_path, api, token=api.token)))
+    serves_only(http, proxy, "one", within=5)
+    wait_for(lambda: api.count("GET", watch=True) > watches, 5, "the second Vortex watching")
+    time.sleep(0.5)
+    assert len(api.patches) == 1, api.patches
+    # A change of generation is written.
+    api.put("api", [backend(1, one)])
+    wait_condition(api, "api", "True", "Accepted", 2)
+    assert len(api.patches) == 2
 
 
 def test_a_410_gone_makes_it_list_again(vortex, origin, apiserver, tmp_path, http):

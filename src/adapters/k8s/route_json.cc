@@ -70,6 +70,32 @@ std::string string_at(const json& object, const char* key) {
   return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+// status.conditions[type=Accepted], when it is there and well formed; anything else is ignored
+// (it is only there to spare a write).
+void decode_accepted_condition(const json& object, core::k8s::VortexRoute& route) {
+  auto status = object.find("status");
+  if (status == object.end() || !status->is_object()) return;
+  auto conditions = status->find("conditions");
+  if (conditions == status->end() || !conditions->is_array()) return;
+  for (const json& c : *conditions) {
+    if (!c.is_object() || string_at(c, "type") != "Accepted") continue;
+    auto generation = c.find("observedGeneration");
+    const std::string state = string_at(c, "status");
+    if (generation == c.end() || !generation->is_number_integer() ||
+        (state != "True" && state != "False")) {
+      return;
+    }
+    core::k8s::VortexRoute::Condition out;
+    out.observed_generation = generation->get<int64_t>();
+    out.accepted = state == "True";
+    out.reason = string_at(c, "reason");
+    out.message = string_at(c, "message");
+    out.last_transition_time = string_at(c, "lastTransitionTime");
+    route.accepted_condition = std::move(out);
+    return;
+  }
+}
+
 // One VortexRoute object; the error only when it has no name.
 core::Result<core::k8s::VortexRoute, std::string> decode_object(const json& object,
                                                                 std::string_view namespace_,
@@ -89,6 +115,7 @@ core::Result<core::k8s::VortexRoute, std::string> decode_object(const json& obje
   }
   if (resource_version) *resource_version = string_at(*metadata, "resourceVersion");
   decode_spec(object, route);
+  decode_accepted_condition(object, route);
   return route;
 }
 

@@ -105,9 +105,15 @@ void RouteWatcher::run() {
       }
       if (end == WatchEnd::Gone) {
         log_line("watch: resourceVersion " + resource_version_ + " is gone (410); listing again");
-        failures = 0;
         counters_.synced.store(false);
-        break;  // list again at once: the server has a newer state, not a problem
+        // List again at once: the server moved on, nothing failed. Unless the watch of a fresh
+        // list was gone at once: then the server is confused, and it must not make this spin.
+        if (std::chrono::steady_clock::now() - started < std::chrono::seconds(1)) {
+          if (!back_off()) return;
+        } else {
+          failures = 0;
+        }
+        break;
       }
       if (!back_off()) return;
       break;

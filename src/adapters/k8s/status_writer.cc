@@ -51,7 +51,7 @@ void StatusWriter::report(std::vector<StatusReport> all) {
   std::map<std::string, StatusReport, std::less<>> wanted;
   for (auto& r : all) {
     auto seen = seen_.find(r.name);
-    const bool is_new = seen == seen_.end() || !(seen->second == r);
+    const bool is_new = seen == seen_.end() || !seen->second.same_verdict(r);
     if (is_new && !r.verdict.accepted()) {
       rejected_[static_cast<size_t>(r.verdict.reason)].fetch_add(1, std::memory_order_relaxed);
       std::fprintf(
@@ -93,7 +93,15 @@ void StatusWriter::run() {
     bool failed = false;
     for (const auto& [name, report] : wanted) {
       auto written = written_.find(name);
-      if (written != written_.end() && written->second.report == report) continue;
+      if (written != written_.end() && written->second.report.same_verdict(report)) continue;
+      if (written == written_.end() && report.current &&
+          report.current->observed_generation == report.generation &&
+          report.current->accepted == report.verdict.accepted() &&
+          report.current->reason == core::k8s::reason_name(report.verdict.reason) &&
+          report.current->message == report.verdict.message) {
+        written_[name] = Written{report, report.current->last_transition_time};
+        continue;  // the resource says so already
+      }
       if (!client) {
         auto access = load_access_();
         if (!access) {
@@ -106,6 +114,10 @@ void StatusWriter::run() {
       if (written != written_.end() &&
           written->second.report.verdict.accepted() == report.verdict.accepted()) {
         transition = written->second.transition_time;
+      } else if (written == written_.end() && report.current &&
+                 report.current->accepted == report.verdict.accepted() &&
+                 !report.current->last_transition_time.empty()) {
+        transition = report.current->last_transition_time;
       }
       const std::string path = "/apis/vortex.dev/v1alpha1/namespaces/" + namespace_ +
                                "/vortexroutes/" + name + "/status";

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -24,7 +25,13 @@ struct StatusReport {
   std::string name;
   int64_t generation = 0;
   core::k8s::Verdict verdict;
-  bool operator==(const StatusReport&) const = default;
+  // What the resource's status says now, if it says anything: equal to the verdict, nothing is
+  // written (a restart does not rewrite every status).
+  std::optional<core::k8s::VortexRoute::Condition> current;
+
+  bool same_verdict(const StatusReport& other) const {
+    return generation == other.generation && verdict == other.verdict;
+  }
 };
 
 class StatusWriter {

@@ -77,15 +77,22 @@ std::optional<std::string> KubernetesRoutes::try_apply(const View& view) {
 
 void KubernetesRoutes::on_view(const View& view) {
   View accepted;
+  std::map<std::string, Refusal, std::less<>> still_refused;
   {
     std::lock_guard lock(mutex_);
     latest_ = view;
     publishing_ = true;
     accepted = accepted_;
+    still_refused = refused_;
   }
-  // The names whose resource differs from what runs.
+  // The names whose resource differs from what runs; one refused at this generation already is
+  // not tried again until it changes (every event would otherwise retry it).
   std::set<std::string> changed;
   for (const auto& [name, route] : view) {
+    if (auto r = still_refused.find(name);
+        r != still_refused.end() && r->second.generation == route.generation) {
+      continue;
+    }
     auto it = accepted.find(name);
     if (it == accepted.end() ||
         !(it->second.backends == route.backends && it->second.decode_error == route.decode_error &&
@@ -96,12 +103,29 @@ void KubernetesRoutes::on_view(const View& view) {
   for (const auto& [name, route] : accepted) {
     if (!view.contains(name)) changed.insert(name);
   }
-  std::map<std::string, core::k8s::Verdict, std::less<>> refused;
+  std::map<std::string, Refusal, std::less<>> refused;
+  auto refuse = [&](const std::string& name, std::string message) {
+    auto it = view.find(name);
+    if (it == view.end()) return;  // a deletion the applier refused: nothing to report on
+    refused[name] =
+        Refusal{it->second.generation,
+                core::k8s::Verdict{core::k8s::Reason::ApplyRefused, std::move(message)}};
+  };
   if (!changed.empty()) {
-    if (auto error = try_apply(view); !error) {
-      accepted = view;
+    // The whole view, without the resources still refused (they keep what runs).
+    View wanted = view;
+    for (const auto& [name, refusal] : still_refused) {
+      if (changed.contains(name) || !view.contains(name)) continue;
+      if (auto a = accepted.find(name); a != accepted.end()) {
+        wanted.insert_or_assign(name, a->second);
+      } else {
+        wanted.erase(name);
+      }
+    }
+    if (auto error = try_apply(wanted); !error) {
+      accepted = std::move(wanted);
     } else if (changed.size() == 1) {
-      refused[*changed.begin()] = core::k8s::Verdict{core::k8s::Reason::ApplyRefused, *error};
+      refuse(*changed.begin(), *error);
     } else {
       // One at a time on top of what runs: the bad ones stay out, the others apply.
       for (const auto& name : changed) {
@@ -114,7 +138,7 @@ void KubernetesRoutes::on_view(const View& view) {
         if (auto step_error = try_apply(step); !step_error) {
           accepted = std::move(step);
         } else {
-          refused[name] = core::k8s::Verdict{core::k8s::Reason::ApplyRefused, *step_error};
+          refuse(name, *step_error);
         }
       }
     }
@@ -137,8 +161,9 @@ void KubernetesRoutes::report_locked() {
     k8s::StatusReport r;
     r.name = name;
     r.generation = route.generation;
+    r.current = route.accepted_condition;
     if (auto refused = refused_.find(name); refused != refused_.end()) {
-      r.verdict = refused->second;
+      r.verdict = refused->second.verdict;
     } else if (auto verdict = applied_.find(name);
                verdict != applied_.end() && accepted_.contains(name) &&
                accepted_.at(name).generation == route.generation) {

@@ -60,7 +60,12 @@ class KubernetesRoutes {
   mutable std::mutex mutex_;
   View latest_;    // what the API server says now
   View accepted_;  // what the running overlay was made from
-  std::map<std::string, core::k8s::Verdict, std::less<>> refused_;  // ApplyRefused, by name
+  // ApplyRefused, by name, with the generation refused: tried again when that changes.
+  struct Refusal {
+    int64_t generation = 0;
+    core::k8s::Verdict verdict;
+  };
+  std::map<std::string, Refusal, std::less<>> refused_;
   // The verdicts of the last overlay computed (by the config it made) and of the last applied.
   const core::config::Config* computed_for_ = nullptr;
   std::map<std::string, core::k8s::Verdict, std::less<>> computed_;

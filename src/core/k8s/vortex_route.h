@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +32,17 @@ struct VortexRoute {
   std::string name;  // the cluster it fills
   int64_t generation = 0;
   std::vector<BackendSpec> backends;
+  // The Accepted condition its status holds now (a Vortex wrote it before), so a restart does not
+  // write the same condition again.
+  struct Condition {
+    int64_t observed_generation = -1;
+    bool accepted = false;
+    std::string reason;
+    std::string message;
+    std::string last_transition_time;
+    bool operator==(const Condition&) const = default;
+  };
+  std::optional<Condition> accepted_condition;
   // Non-empty: the spec could not be read (a field of the wrong type, no backends list ...);
   // the resource is refused with this message, reason InvalidSpec.
   std::string decode_error;

@@ -80,6 +80,25 @@ TEST(RouteJsonTest, DecodesEveryWatchEventType) {
   EXPECT_FALSE(decode_watch_event("not json", "prod").has_value());
 }
 
+TEST(RouteJsonTest, ReadsTheAcceptedConditionTheStatusHolds) {
+  auto event = decode_watch_event(
+      R"({"type":"MODIFIED","object":{"metadata":{"name":"api","generation":3},
+          "spec":{"backends":[]},
+          "status":{"observedGeneration":3,"conditions":[
+            {"type":"Other","status":"True"},
+            {"type":"Accepted","status":"False","reason":"InvalidBackend","message":"m",
+             "observedGeneration":3,"lastTransitionTime":"2026-12-05T18:00:00Z"}]}}})",
+      "prod");
+  ASSERT_TRUE(event.has_value()) << event.error();
+  ASSERT_TRUE(event->route.accepted_condition.has_value());
+  const auto& c = *event->route.accepted_condition;
+  EXPECT_EQ(c.observed_generation, 3);
+  EXPECT_FALSE(c.accepted);
+  EXPECT_EQ(c.reason, "InvalidBackend");
+  EXPECT_EQ(c.message, "m");
+  EXPECT_EQ(c.last_transition_time, "2026-12-05T18:00:00Z");
+}
+
 TEST(RouteJsonTest, WritesTheAcceptedConditionAsAMergePatch) {
   const auto patch = nlohmann::json::parse(accepted_status_patch(
       4, core::k8s::Verdict{core::k8s::Reason::DuplicateBackendId, "id 1 repeats"},
