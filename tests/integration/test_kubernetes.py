@@ -121,7 +121,10 @@ def wait_condition(api: KubeApiServer, name: str, status: str, reason: str, gene
 def test_adds_updates_and_deletes_reach_traffic_within_a_second(vortex, origin, apiserver, tmp_path, http):
     one, two = origin("one"), origin("two")
     api = apiserver()
-    proxy = vortex(k8s_config(with_kubeconfig(tmp_path, api, token=api.token)))
+    # round_robin: which endpoints serve shows within a few requests (peak_ewma favours the one
+    # it has measured).
+    proxy = vortex(k8s_config(with_kubeconfig(tmp_path, api, token=api.token),
+                              clusters="  - { name: api, lb: round_robin }\n"))
     # No resource yet: the declared cluster has no endpoints (SPEC.md §7), the file's routes work.
     assert http.get(proxy.url + "/hello").text == "hi"
     assert http.get(proxy.url + "/x").status_code == 503
@@ -376,7 +379,8 @@ def test_wrk_sees_no_errors_while_endpoints_change(vortex, origin, apiserver, tm
     one, two, three = origin("one"), origin("two"), origin("three")
     api = apiserver()
     api.put("api", [backend(0, one), backend(1, two)])
-    proxy = vortex(k8s_config(with_kubeconfig(tmp_path, api, token=api.token)), workers=2)
+    proxy = vortex(k8s_config(with_kubeconfig(tmp_path, api, token=api.token),
+                              clusters="  - { name: api, lb: round_robin }\n"), workers=2)
     with httpx.Client(trust_env=False) as client:
         serves_only(client, proxy, {"one", "two"}, within=5)
     wrk = subprocess.Popen(["wrk", "-t2", "-c16", "-d3s", "--timeout", "5s", proxy.url + "/x"],
