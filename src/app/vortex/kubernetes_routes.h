@@ -24,8 +24,8 @@ namespace vx::app {
 
 class KubernetesRoutes {
  public:
-  // `config`: the running config, with kubernetes.enabled. Registers its reload step: call
-  // before the applier is ready.
+  // `settings`: the running config's kubernetes block (enabled). Registers a reload step on
+  // `applier` (which must outlive this): construct before the applier is ready.
   KubernetesRoutes(const core::config::Kubernetes& settings, ConfigApplier& applier);
   ~KubernetesRoutes();
   KubernetesRoutes(const KubernetesRoutes&) = delete;
