@@ -85,6 +85,10 @@ KubeClient::Response KubeClient::perform(Transfer& t) {
     curl_easy_setopt(curl, CURLOPT_CAINFO_BLOB, &blob);
   } else if (!access_.ca_file.empty()) {
     curl_easy_setopt(curl, CURLOPT_CAINFO, access_.ca_file.c_str());
+#if LIBCURL_VERSION_NUM >= 0x075700
+    // libcurl >= 7.87 keeps a parsed CA file for a day; a rotated ca.crt must count at once.
+    curl_easy_setopt(curl, CURLOPT_CA_CACHE_TIMEOUT, 0L);
+#endif
   }
   if (!access_.client_cert_pem.empty()) {
     curl_blob blob{const_cast<char*>(access_.client_cert_pem.data()),
