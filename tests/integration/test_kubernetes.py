@@ -244,6 +244,13 @@ def test_bad_resources_are_refused_with_a_condition_and_a_metric_while_others_ap
     # Fixing one makes it apply and its condition turn True.
     api.put("web", [{"id": 1, "address": one.address}])
     wait_condition(api, "web", "True", "Accepted", 2)
+    # Breaking an accepted one changes nothing (SPEC.md §7): its cluster keeps what it had.
+    api.put("api", [{"id": 0, "address": one.address}, {"id": 0, "address": "127.0.0.1:9"}])
+    c = wait_condition(api, "api", "False", "DuplicateBackendId", 2)
+    assert "keeps the endpoints of generation 1" in c["message"]
+    assert {origin_of(http, proxy.url + "/x") for _ in range(4)} == {"one"}
+    rows = [line.split() for line in ctl(proxy, "backends").stdout.splitlines()[1:]]
+    assert ("api", one.address, "kubernetes/default/api") in [(r[0], r[1], r[-1]) for r in rows]
 
 
 def test_an_address_that_does_not_resolve_is_refused_and_the_others_apply(vortex, origin, apiserver, tmp_path, http):

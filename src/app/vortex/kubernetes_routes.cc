@@ -29,9 +29,10 @@ KubernetesRoutes::KubernetesRoutes(const core::config::Kubernetes& settings, Con
       [this](const Config& next) -> core::Result<ConfigApplier::Commit, std::vector<std::string>> {
         std::lock_guard lock(mutex_);
         if (computed_for_ != &next) return ConfigApplier::Commit([] {});
-        return ConfigApplier::Commit([this, verdicts = computed_] {
+        return ConfigApplier::Commit([this, verdicts = computed_, in_effect = computed_in_effect_] {
           std::lock_guard lock(mutex_);
           applied_ = verdicts;
+          in_effect_ = in_effect;
           if (!publishing_) report_locked();
         });
       });
@@ -53,17 +54,22 @@ void KubernetesRoutes::stop() {
 
 std::string KubernetesRoutes::source_of_cluster(std::string_view name) const {
   std::lock_guard lock(mutex_);
-  auto verdict = applied_.find(name);
-  if (verdict == applied_.end() || !verdict->second.accepted()) return "file";
+  if (!in_effect_.contains(name)) return "file";
   return "kubernetes/" + namespace_ + "/" + std::string(name);
 }
 
 ConfigApplier::Overlay KubernetesRoutes::overlay_for(std::shared_ptr<const View> view) {
-  return [this, view](const std::shared_ptr<const Config>& file) {
-    core::k8s::Overlaid out = core::k8s::overlay(file, *view);
+  std::shared_ptr<const View> previous;
+  {
+    std::lock_guard lock(mutex_);
+    previous = std::make_shared<const View>(in_effect_);
+  }
+  return [this, view, previous](const std::shared_ptr<const Config>& file) {
+    core::k8s::Overlaid out = core::k8s::overlay(file, *view, *previous);
     std::lock_guard lock(mutex_);
     computed_for_ = out.config.get();
     computed_ = std::move(out.verdicts);
+    computed_in_effect_ = std::move(out.in_effect);
     return out.config;
   };
 }

@@ -70,6 +70,8 @@ class KubernetesRoutes {
   const core::config::Config* computed_for_ = nullptr;
   std::map<std::string, core::k8s::Verdict, std::less<>> computed_;
   std::map<std::string, core::k8s::Verdict, std::less<>> applied_;
+  View computed_in_effect_;
+  View in_effect_;  // whose endpoints run now (a refused update keeps the version before it)
   bool publishing_ = false;  // on_view() is applying: it reports itself when done
 };
 

@@ -2,7 +2,8 @@
 
 namespace vx::core::k8s {
 
-Overlaid overlay(const std::shared_ptr<const config::Config>& file, const RouteView& view) {
+Overlaid overlay(const std::shared_ptr<const config::Config>& file, const RouteView& view,
+                 const RouteView& previous) {
   Overlaid out;
   out.config = file;
   if (view.empty()) return out;
@@ -27,12 +28,25 @@ Overlaid overlay(const std::shared_ptr<const config::Config>& file, const RouteV
     }
     auto endpoints = endpoints_of(route);
     if (!endpoints) {
-      out.verdicts[name] = std::move(endpoints.error());
+      Verdict refused = std::move(endpoints.error());
+      // SPEC.md §7: a bad resource changes nothing, so the version in effect stays.
+      auto kept = previous.find(name);
+      if (kept != previous.end()) {
+        if (auto earlier = endpoints_of(kept->second)) {
+          refused.message += "; cluster '" + name + "' keeps the endpoints of generation " +
+                             std::to_string(kept->second.generation);
+          changed = changed || !earlier->empty();
+          cluster->endpoints = std::move(*earlier);
+          out.in_effect.insert_or_assign(name, kept->second);
+        }
+      }
+      out.verdicts[name] = std::move(refused);
       continue;
     }
     const size_t count = endpoints->size();
     cluster->endpoints = std::move(*endpoints);
     changed = changed || count > 0;
+    out.in_effect.insert_or_assign(name, route);
     out.verdicts[name] = Verdict{
         Reason::Accepted, std::to_string(count) + " endpoints applied to cluster '" + name + "'"};
   }

@@ -19,6 +19,8 @@ using RouteView = std::map<std::string, VortexRoute, std::less<>>;
 struct Overlaid {
   std::shared_ptr<const config::Config> config;
   std::map<std::string, Verdict, std::less<>> verdicts;  // by resource name, one per resource
+  // The version of each resource whose endpoints `config` holds: the next overlay's `previous`.
+  RouteView in_effect;
 };
 
 // `file`: the config as loaded from the file. Returns it with each accepted resource's endpoints
@@ -26,6 +28,10 @@ struct Overlaid {
 // Accepted, NoSuchCluster (no cluster of that name), ClusterHasEndpoints (the file gives the
 // cluster endpoints of its own: the file wins), or endpoints_of()'s refusal. A refused resource
 // changes nothing; the others still apply.
-Overlaid overlay(const std::shared_ptr<const config::Config>& file, const RouteView& view);
+// `previous`: what was in effect before (the last applied Overlaid::in_effect). A resource
+// whose backends are refused changes nothing (SPEC.md §7): its cluster keeps the endpoints of
+// its version in `previous` when there is one, and the verdict's message says so.
+Overlaid overlay(const std::shared_ptr<const config::Config>& file, const RouteView& view,
+                 const RouteView& previous = {});
 
 }  // namespace vx::core::k8s

@@ -86,5 +86,29 @@ TEST(RouteOverlayTest, ABadResourceChangesNothingWhileAGoodOneApplies) {
   EXPECT_EQ(out.config->find_cluster("web")->endpoints.size(), 1u);
 }
 
+TEST(RouteOverlayTest, ARefusedUpdateKeepsTheVersionInEffect) {
+  RouteView before;
+  before["api"] = route("api", {{0, "10.0.0.1:80", {}, 1}});
+  before["api"].generation = 1;
+  const Overlaid first = overlay(file_config(), before);
+  ASSERT_EQ(first.in_effect.size(), 1u);
+
+  RouteView after;
+  after["api"] = route("api", {{0, "10.0.0.1:80", {}, 1}, {0, "10.0.0.2:80", {}, 1}});
+  after["api"].generation = 2;
+  const Overlaid second = overlay(file_config(), after, first.in_effect);
+  EXPECT_EQ(second.verdicts.at("api").reason, Reason::DuplicateBackendId);
+  EXPECT_NE(second.verdicts.at("api").message.find("keeps the endpoints of generation 1"),
+            std::string::npos);
+  ASSERT_EQ(second.config->find_cluster("api")->endpoints.size(), 1u);
+  EXPECT_EQ(second.config->find_cluster("api")->endpoints[0].address.text, "10.0.0.1:80");
+  EXPECT_EQ(second.in_effect.at("api").generation, 1);
+
+  // Without a version before it, a refused resource fills nothing.
+  const Overlaid fresh = overlay(file_config(), after);
+  EXPECT_TRUE(fresh.config->find_cluster("api")->endpoints.empty());
+  EXPECT_TRUE(fresh.in_effect.empty());
+}
+
 }  // namespace
 }  // namespace vx::core::k8s
