@@ -77,6 +77,11 @@ ConfigApplier::Overlay KubernetesRoutes::overlay_for(std::shared_ptr<const View>
 std::optional<std::string> KubernetesRoutes::try_apply(const View& view) {
   auto result =
       applier_.apply_overlay(overlay_for(std::make_shared<const View>(view)), "kubernetes");
+  {
+    // A refused attempt's config is gone; its address must not pass for a later one's.
+    std::lock_guard lock(mutex_);
+    computed_for_ = nullptr;
+  }
   if (result.success) return std::nullopt;
   return result.errors.empty() ? result.message : result.errors.front();
 }
