@@ -423,3 +423,21 @@ def test_check_refuses_a_route_to_an_undeclared_cluster_with_kubernetes_enabled(
     out = run_cli("check", "--config", str(path))
     assert out.returncode == 1
     assert "unknown cluster 'default/api'" in out.stdout + out.stderr
+
+
+def test_a_list_over_several_pages_is_applied_whole(vortex, origin, apiserver, tmp_path, http):
+    one = origin("one")
+    api = apiserver()
+    # The watcher lists 500 per page: the resource of the declared cluster sorts last, on page 2.
+    for i in range(500):
+        api.put(f"a{i:03}", [])
+    api.put("zzz", [backend(0, one)])
+    proxy = vortex(k8s_config(with_kubeconfig(tmp_path, api, token=api.token), clusters="  - { name: zzz }\n",
+                              routes='  - { name: r, match: { path_prefix: "/" }, cluster: zzz }\n'))
+    serves_only(http, proxy, "one", within=5, what="the resource on the second page")
+    lists = [r for r in api.requests if r["method"] == "GET" and not r["watch"]]
+    assert [r["query"].get("continue", "") for r in lists[:2]] == ["", "500"]
+    assert all(r["query"]["limit"] == "500" for r in lists)
+    watch = next(r for r in api.requests if r["watch"])
+    assert watch["query"]["allowWatchBookmarks"] == "true"
+    assert watch["query"]["resourceVersion"] == "601"
