@@ -24,9 +24,11 @@ enum class TaskKind : uint8_t {
   MetricsServerThread,  // the metrics endpoint
   SideCall,             // a request a filter makes on its own (a Wasm plugin's HTTP call)
   SpanExporterThread,   // the OTLP span exporter (tracing)
+  KubernetesWatcher,    // the VortexRoute list + watch loop
+  KubernetesStatus,     // the VortexRoute status writer
 };
 
-inline constexpr size_t kTaskKindCount = static_cast<size_t>(TaskKind::SpanExporterThread) + 1;
+inline constexpr size_t kTaskKindCount = static_cast<size_t>(TaskKind::KubernetesStatus) + 1;
 
 // The label value: snake_case and stable, since dashboards and alerts select on it.
 constexpr std::string_view task_kind_name(TaskKind kind) {
@@ -61,6 +63,10 @@ constexpr std::string_view task_kind_name(TaskKind kind) {
       return "side_call";
     case TaskKind::SpanExporterThread:
       return "span_exporter_thread";
+    case TaskKind::KubernetesWatcher:
+      return "kubernetes_watcher";
+    case TaskKind::KubernetesStatus:
+      return "kubernetes_status";
   }
   return "unknown";
 }

@@ -102,10 +102,10 @@ def test_backends_lists_every_endpoint_with_its_breaker(vortex, echo_origin):
     assert out.returncode == 0, out.stderr
     rows = {line.split()[0]: line.split() for line in out.stdout.splitlines()[1:]}
     assert rows["c"][1] == echo_origin.address
-    assert rows["c"][4:] == ["closed", "yes", "3"]
+    assert rows["c"][4:] == ["closed", "yes", "3", "file"]
     assert rows["dead"][1] == "127.0.0.1:1"
     assert rows["dead"][4] == "open"
-    assert out.stdout.splitlines()[0].split() == ["CLUSTER", "ADDRESS", "EWMA_MS", "ACTIVE", "BREAKER", "HEALTHY", "WEIGHT"]
+    assert out.stdout.splitlines()[0].split() == ["CLUSTER", "ADDRESS", "EWMA_MS", "ACTIVE", "BREAKER", "HEALTHY", "WEIGHT", "SOURCE"]
 
 
 def test_ban_bans_and_unban(vortex, echo_origin):

@@ -54,6 +54,7 @@ struct BackendInfo {
   BreakerState breaker = BreakerState::Closed;
   bool healthy = true;
   uint32_t weight = 1;
+  std::string source;  // "file" or "kubernetes/<namespace>/<name>" (a VortexRoute)
 };
 
 struct BanInfo {

@@ -71,6 +71,7 @@ class AdminService final : public pb::AdminService::Service {
       out->set_breaker(static_cast<pb::BreakerState>(b.breaker));
       out->set_healthy(b.healthy);
       out->set_weight(b.weight);
+      out->set_source(b.source);
     }
     return grpc::Status::OK;
   }

@@ -232,6 +232,38 @@ std::string render_metrics(std::span<const proxy::WorkerMetrics* const> shards,
   out.family("vortex_tracing_spans_dropped_total", "counter",
              "Trace spans dropped because the exporter's queue was full.");
   out.sample("vortex_tracing_spans_dropped_total", {}, process.tracing_spans_dropped);
+  if (process.kubernetes) {
+    const KubernetesMetrics& k = *process.kubernetes;
+    static constexpr std::array<const char*, 5> kTypes{"ADDED", "MODIFIED", "DELETED", "BOOKMARK",
+                                                       "ERROR"};
+    out.family("vortex_kubernetes_watch_events_total", "counter",
+               "VortexRoute watch events received, by type.");
+    for (size_t i = 0; i < kTypes.size(); ++i) {
+      out.sample("vortex_kubernetes_watch_events_total", {{"type", kTypes[i]}}, k.watch_events[i]);
+    }
+    out.family("vortex_kubernetes_relists_total", "counter",
+               "VortexRoute lists after the first (410 Gone, a broken watch, a restart of it).");
+    out.sample("vortex_kubernetes_relists_total", {}, k.relists);
+    out.family("vortex_kubernetes_watch_failures_total", "counter",
+               "VortexRoute lists and watches that failed (each followed by a backoff).");
+    out.sample("vortex_kubernetes_watch_failures_total", {}, k.watch_failures);
+    out.family("vortex_kubernetes_watch_connected", "gauge",
+               "1 while the VortexRoute watch stream is open.");
+    out.sample("vortex_kubernetes_watch_connected", {}, uint64_t{k.watch_connected ? 1u : 0u});
+    out.family("vortex_kubernetes_synced", "gauge",
+               "1 while the applied VortexRoute view is current (listed and watched since).");
+    out.sample("vortex_kubernetes_synced", {}, uint64_t{k.synced ? 1u : 0u});
+    out.family("vortex_kubernetes_resources_rejected_total", "counter",
+               "VortexRoute generations refused, by reason (also in their status conditions).");
+    for (size_t i = 1; i < k.rejected.size(); ++i) {
+      out.sample("vortex_kubernetes_resources_rejected_total",
+                 {{"reason", core::k8s::reason_name(static_cast<core::k8s::Reason>(i))}},
+                 k.rejected[i]);
+    }
+    out.family("vortex_kubernetes_status_write_failures_total", "counter",
+               "VortexRoute status PATCHes that failed (each tried again after a backoff).");
+    out.sample("vortex_kubernetes_status_write_failures_total", {}, k.status_write_failures);
+  }
   // Every task kind from the start, zeros included, so rate() and alerts see a series before
   // the first failure.
   out.family("vortex_contained_failures_total", "counter",

@@ -5,11 +5,13 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "core/ban/ban_enforcement.h"
+#include "core/k8s/vortex_route.h"
 #include "core/ports/clock.h"
 #include "ports/task_kind.h"
 #include "proxy/runtime.h"
@@ -33,6 +35,19 @@ struct WasmPluginMetric {
   uint64_t count = 0;  // a histogram's observations
 };
 
+// The Kubernetes watcher's counters (docs/kubernetes.md), when kubernetes.enabled.
+struct KubernetesMetrics {
+  // By watch event type: ADDED, MODIFIED, DELETED, BOOKMARK, ERROR.
+  std::array<uint64_t, 5> watch_events{};
+  uint64_t relists = 0;
+  uint64_t watch_failures = 0;
+  bool watch_connected = false;
+  bool synced = false;
+  // Refused resources by core::k8s::Reason (Accepted's slot stays 0).
+  std::array<uint64_t, core::k8s::kReasonCount> rejected{};
+  uint64_t status_write_failures = 0;
+};
+
 // What only the app knows.
 struct ProcessMetrics {
   std::string version;
@@ -46,6 +61,7 @@ struct ProcessMetrics {
   std::array<uint64_t, ports::kTaskKindCount> contained_failures{};
   std::vector<WasmPluginCalls> wasm_calls;
   std::vector<WasmPluginMetric> wasm_metrics;
+  std::optional<KubernetesMetrics> kubernetes;  // absent: the families are left out
 };
 
 // runtime may be null (nothing loaded yet): the endpoint gauges are then left out.

@@ -47,6 +47,13 @@ struct Event {
 
 }  // namespace
 
+const YamlNode* YamlNode::find(std::string_view key) const {
+  for (const auto& [k, v] : entries_) {
+    if (k->is_scalar() && k->scalar() == key) return v;
+  }
+  return nullptr;
+}
+
 core::Result<YamlDocument, YamlDocument::ParseError> YamlDocument::parse(std::string_view text) {
   std::unique_ptr<yaml_parser_t, ParserDeleter> parser(new yaml_parser_t);
   if (yaml_parser_initialize(parser.get()) == 0) {

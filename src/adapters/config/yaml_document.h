@@ -34,6 +34,9 @@ class YamlNode {
   const std::vector<std::pair<const YamlNode*, const YamlNode*>>& entries() const {
     return entries_;
   }
+  // The value of a mapping's first entry whose key is the scalar `key`; nullptr when there is
+  // none or this is no mapping.
+  const YamlNode* find(std::string_view key) const;
 
  private:
   friend class YamlDocument;

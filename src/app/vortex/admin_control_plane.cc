@@ -6,6 +6,7 @@
 #include "adapters/admin/metrics_exposition.h"
 #include "adapters/config/yaml_config_loader.h"
 #include "app/version.h"
+#include "app/vortex/kubernetes_routes.h"
 #include "app/vortex/wasm_plugins.h"
 #include "app/vortex/worker.h"
 #include "core/config/socket_address.h"
@@ -105,8 +106,11 @@ std::vector<admin::BackendInfo> ControlPlane::backends() {
   if (!runtime) return out;
   const auto now = std::chrono::steady_clock::now();
   for (const auto& cluster : runtime->clusters()) {
+    const std::string source =
+        kubernetes_ ? kubernetes_->source_of_cluster(cluster.config->name) : "file";
     for (const core::lb::EndpointState* e : cluster.balancer->endpoints()) {
       admin::BackendInfo info;
+      info.source = source;
       info.cluster = cluster.config->name;
       info.address = e->address();
       info.ewma_ms = e->latency().value_ms_at(now);
@@ -209,6 +213,20 @@ std::string ControlPlane::render_metrics() {
   if (wasm_) {
     process.wasm_calls = wasm_->calls();
     process.wasm_metrics = wasm_->plugin_metrics();
+  }
+  if (kubernetes_) {
+    const auto& watch = kubernetes_->watcher().counters();
+    admin::KubernetesMetrics k;
+    for (size_t i = 0; i < k.watch_events.size(); ++i) k.watch_events[i] = watch.events[i].load();
+    k.relists = watch.relists.load();
+    k.watch_failures = watch.failures.load();
+    k.watch_connected = watch.connected.load();
+    k.synced = watch.synced.load();
+    for (size_t i = 0; i < k.rejected.size(); ++i) {
+      k.rejected[i] = kubernetes_->status().rejected(static_cast<core::k8s::Reason>(i));
+    }
+    k.status_write_failures = kubernetes_->status().write_failures();
+    process.kubernetes = k;
   }
   const auto runtime = holder_.load();
   return admin::render_metrics(shards, runtime.get(), process, std::chrono::steady_clock::now());

@@ -24,6 +24,7 @@
 
 namespace vx::app {
 
+class KubernetesRoutes;
 class WasmPlugins;
 class Worker;
 
@@ -42,6 +43,8 @@ class ControlPlane final : public adapters::admin::AdminBackend,
   // Where vortex_tracing_spans_dropped_total comes from.
   void attach_tracing(const adapters::telemetry::OtlpHttpExporter* spans) { spans_ = spans; }
   void attach_wasm(WasmPlugins* wasm) { wasm_ = wasm; }
+  // Where the vortex_kubernetes_* metrics come from (kubernetes.enabled).
+  void attach_kubernetes(const KubernetesRoutes* kubernetes) { kubernetes_ = kubernetes; }
 
   // Starts the admin socket (admin.socket) and the metrics endpoint (metrics.address; "" =
   // off). Refuses with the reason (socket taken by a live Vortex, port in use ...).
@@ -79,6 +82,7 @@ class ControlPlane final : public adapters::admin::AdminBackend,
   KernelBans* kernel_bans_ = nullptr;
   WasmPlugins* wasm_ = nullptr;
   const adapters::telemetry::OtlpHttpExporter* spans_ = nullptr;
+  const KubernetesRoutes* kubernetes_ = nullptr;
   std::mutex push_mutex_;  // one UpdateWasmPlugin at a time: push, apply, restore if refused
 
   std::unique_ptr<adapters::admin::AdminServer> admin_server_;

@@ -47,6 +47,11 @@ std::vector<std::string> restart_only_changes(const Config& now, const Config& n
   if (now.limits.max_connections != next.limits.max_connections) {
     keys.push_back("limits.max_connections");
   }
+  if (now.kubernetes.enabled != next.kubernetes.enabled ||
+      now.kubernetes.namespace_ != next.kubernetes.namespace_ ||
+      now.kubernetes.kubeconfig != next.kubernetes.kubeconfig) {
+    keys.push_back("kubernetes");
+  }
   return keys;
 }
 
@@ -58,7 +63,8 @@ ConfigApplier::ConfigApplier(std::shared_ptr<const Config> running, proxy::Runti
     : holder_(holder),
       workers_(workers),
       filters_(std::move(filters)),
-      config_(std::move(running)) {}
+      config_(running),
+      file_config_(std::move(running)) {}
 
 void ConfigApplier::add_reload_step(ReloadStep step) {
   steps_.push_back(std::move(step));
@@ -93,7 +99,20 @@ admin::ReloadResult ConfigApplier::apply(Loaded loaded, std::string_view source)
   // 1. Not ready first: "starting or stopping" says more than a file's own errors would.
   if (!ready()) return refuse(source, {kNotReady});
   if (!loaded) return refuse(source, std::move(loaded.error()));
-  const std::shared_ptr<const Config> next = std::move(*loaded);
+  return apply_locked(std::move(*loaded), overlay_, source);
+}
+
+admin::ReloadResult ConfigApplier::apply_overlay(Overlay overlay, std::string_view source) {
+  std::lock_guard lock(apply_mutex_);
+  if (!ready()) return refuse(source, {kNotReady});
+  auto result = apply_locked(file_config_, overlay, source);
+  if (result.success) overlay_ = std::move(overlay);
+  return result;
+}
+
+admin::ReloadResult ConfigApplier::apply_locked(std::shared_ptr<const Config> file,
+                                                const Overlay& overlay, std::string_view source) {
+  const std::shared_ptr<const Config> next = overlay ? overlay(file) : file;
   const auto current = this->current();
 
   // 2. The checks of `vortex check`. A file source ran them already (the loader validates):
@@ -154,6 +173,7 @@ admin::ReloadResult ConfigApplier::apply(Loaded loaded, std::string_view source)
     std::lock_guard config_lock(config_mutex_);
     config_ = next;
   }
+  file_config_ = std::move(file);
   const uint64_t generation = generation_.fetch_add(1, std::memory_order_relaxed) + 1;
   applied_.fetch_add(1, std::memory_order_relaxed);
 

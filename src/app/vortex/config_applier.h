@@ -1,7 +1,7 @@
 // ConfigApplier: makes a new Config the running one, whichever source it came from (the config
-// file on admin ReloadConfig and SIGHUP; Kubernetes later). Every source gets the same checks,
-// the same endpoint-state carry-over and the same refusal messages. Thread-safe: one apply at
-// a time, from any thread; the getters read atomics or take a short lock.
+// file on admin ReloadConfig and SIGHUP; the Kubernetes watcher through an overlay). Every source
+// gets the same checks, the same endpoint-state carry-over and the same refusal messages.
+// Thread-safe: one apply at a time, from any thread; the getters read atomics or take a short lock.
 #pragma once
 
 #include <atomic>
@@ -64,7 +64,8 @@ class ConfigApplier {
   // `source` names where it came from in every message (for a file: its path).
   // In order; the first stage that finds a problem refuses with every message it found:
   //  1. refused while not ready(); then a source that could not load refuses with its messages;
-  //  2. validated as `vortex check` does (core::config::validate: names, references, ranges,
+  //  2. the overlay in force laid over it (Kubernetes endpoints: a file reload keeps them), then
+  //     validated as `vortex check` does (core::config::validate: names, references, ranges,
   //     patterns), so a source that built `next` itself cannot skip it;
   //  3. its filters prepared (FilterStep: the Wasm plugins compile and start on every worker),
   //     then a new proxy::Runtime built with the running one as `previous`: endpoints that
@@ -78,6 +79,17 @@ class ConfigApplier {
   // counted (vortex_config_reloads_total). Blocks while the workers bind; never throws.
   adapters::admin::ReloadResult apply(Loaded next, std::string_view source);
 
+  // What another source lays over the file's config before every apply (the Kubernetes
+  // endpoints): returns the config to apply, or `file` itself. Runs inside apply, under its
+  // lock: it must not call back into the applier.
+  using Overlay = std::function<std::shared_ptr<const core::config::Config>(
+      const std::shared_ptr<const core::config::Config>& file)>;
+
+  // Applies the running file config with `overlay` laid over it, exactly as apply() does; when
+  // that succeeds `overlay` is the one every later apply (file reloads included) uses, else the
+  // previous one stays. Thread-safe; blocks like apply().
+  adapters::admin::ReloadResult apply_overlay(Overlay overlay, std::string_view source);
+
   // The config serving now.
   std::shared_ptr<const core::config::Config> current() const;
   // 1 at start, plus one per apply that succeeded.
@@ -87,6 +99,9 @@ class ConfigApplier {
 
  private:
   adapters::admin::ReloadResult refuse(std::string_view source, std::vector<std::string> errors);
+  // apply() once the lock is held and `file` loaded; `overlay` may be empty.
+  adapters::admin::ReloadResult apply_locked(std::shared_ptr<const core::config::Config> file,
+                                             const Overlay& overlay, std::string_view source);
 
   proxy::RuntimeHolder& holder_;
   const std::vector<std::unique_ptr<Worker>>& workers_;
@@ -96,6 +111,9 @@ class ConfigApplier {
   std::mutex apply_mutex_;           // one apply at a time
   mutable std::mutex config_mutex_;  // guards config_ (read by stats on other threads)
   std::shared_ptr<const core::config::Config> config_;
+  // apply_mutex_: the file config as loaded (before the overlay) and the overlay now in force.
+  std::shared_ptr<const core::config::Config> file_config_;
+  Overlay overlay_;
   std::atomic<uint64_t> generation_{1};
   std::atomic<uint64_t> applied_{0};
   std::atomic<uint64_t> refused_{0};

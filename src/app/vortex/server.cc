@@ -21,6 +21,7 @@
 #include "app/vortex/config_applier.h"
 #include "app/vortex/free_memory.h"
 #include "app/vortex/kernel_bans.h"
+#include "app/vortex/kubernetes_routes.h"
 #include "app/vortex/rate_limiting.h"
 #include "app/vortex/wasm_plugins.h"
 #include "app/vortex/worker.h"
@@ -171,7 +172,14 @@ int run_server(std::shared_ptr<const core::config::Config> config) {
                               -> core::Result<ConfigApplier::Commit, std::vector<std::string>> {
     return ConfigApplier::Commit([&spans, tracing = next.tracing] { spans.configure(tracing); });
   });
+  // The VortexRoute watcher (SPEC.md §7): its reload step is registered before the first apply;
+  // it starts once the applier is ready. kubernetes.* waits for a restart.
+  std::unique_ptr<KubernetesRoutes> kubernetes;
+  if (config->kubernetes.enabled) {
+    kubernetes = std::make_unique<KubernetesRoutes>(config->kubernetes, applier);
+  }
   ControlPlane control(applier, holder, workers, budget);
+  control.attach_kubernetes(kubernetes.get());
   control.attach_bans(&bans);
   control.attach_kernel_bans(&kernel_bans);
   control.attach_tracing(&spans);
@@ -191,6 +199,7 @@ int run_server(std::shared_ptr<const core::config::Config> config) {
   std::fflush(stderr);
   applier.set_ready(true);
   return_free_memory();  // the config's parse tree, freed but still resident
+  if (kubernetes) kubernetes->start();
 
   for (;;) {
     int signal_number = 0;
@@ -202,6 +211,8 @@ int run_server(std::shared_ptr<const core::config::Config> config) {
     std::fprintf(stderr, "vortex: draining (signal %d)\n", signal_number);
     break;
   }
+  // Before the applier refuses: the watcher may be applying a view.
+  if (kubernetes) kubernetes->stop();
   applier.set_ready(false);
   control.stop_servers();
   health_checker.stop();

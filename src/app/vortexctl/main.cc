@@ -155,12 +155,14 @@ int backends(pb::AdminService::Stub& stub, const std::string& socket) {
     std::printf("no endpoints\n");
     return 0;
   }
-  std::printf("%-20s %-28s %10s %7s %-10s %-8s %6s\n", "CLUSTER", "ADDRESS", "EWMA_MS", "ACTIVE",
-              "BREAKER", "HEALTHY", "WEIGHT");
+  std::printf("%-20s %-28s %10s %7s %-10s %-8s %6s %s\n", "CLUSTER", "ADDRESS", "EWMA_MS", "ACTIVE",
+              "BREAKER", "HEALTHY", "WEIGHT", "SOURCE");
   for (const auto& b : r.backends()) {
-    std::printf("%-20s %-28s %10.3f %7u %-10s %-8s %6u\n", b.cluster().c_str(), b.address().c_str(),
-                b.ewma_ms(), b.active(), breaker_name(b.breaker()), b.healthy() ? "yes" : "no",
-                b.weight());
+    // An older server sends no source: its endpoints all come from the file.
+    const std::string source = b.source().empty() ? "file" : b.source();
+    std::printf("%-20s %-28s %10.3f %7u %-10s %-8s %6u %s\n", b.cluster().c_str(),
+                b.address().c_str(), b.ewma_ms(), b.active(), breaker_name(b.breaker()),
+                b.healthy() ? "yes" : "no", b.weight(), source.c_str());
   }
   return 0;
 }

@@ -163,12 +163,9 @@ class Checker {
       if (r.cluster.has_value() == r.direct_response.has_value()) {
         error(w.line, "route '" + r.name + "' needs exactly one of cluster or direct_response");
       }
+      // A cluster Kubernetes fills is declared here too, without endpoints (SPEC.md §7).
       if (r.cluster && !config_.find_cluster(*r.cluster)) {
-        // Kubernetes fills clusters named "<namespace>/<name>" after start (SPEC.md §7).
-        bool from_k8s = config_.kubernetes.enabled && r.cluster->find('/') != std::string::npos;
-        if (!from_k8s) {
-          error(w.of("cluster"), "route '" + r.name + "': unknown cluster '" + *r.cluster + "'");
-        }
+        error(w.of("cluster"), "route '" + r.name + "': unknown cluster '" + *r.cluster + "'");
       }
       if (r.direct_response) {
         uint16_t s = r.direct_response->status;

@@ -133,12 +133,13 @@ TEST(ValidateTest, ReportsUnknownClusterPolicyAndPluginAtTheirKeys) {
                                     "vx.yaml:16: route 'api': unknown wasm plugin 'auth'"));
 }
 
-TEST(ValidateTest, AllowsAKubernetesClusterNameOnlyWhenKubernetesIsEnabled) {
+// SPEC.md §7: a cluster Kubernetes fills is declared in the file (without endpoints), so a route
+// to an undeclared cluster is refused even with kubernetes enabled.
+TEST(ValidateTest, RefusesARouteToAnUndeclaredClusterEvenWithKubernetes) {
   Config c = valid_config();
   c.routes[0].cluster = "default/echo";
-  EXPECT_THAT(check(c), ElementsAre("vx.yaml:11: route 'api': unknown cluster 'default/echo'"));
   c.kubernetes.enabled = true;
-  EXPECT_THAT(check(c), IsEmpty());
+  EXPECT_THAT(check(c), ElementsAre("vx.yaml:11: route 'api': unknown cluster 'default/echo'"));
 }
 
 TEST(ValidateTest, AllowsAtMostOnePathMatcher) {
