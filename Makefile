@@ -12,7 +12,7 @@ JOBS       ?= $(shell nproc)
 CMAKE_GEN  := cmake -G Ninja -Wno-dev
 
 .PHONY: all deps build run test test-unit test-integration test-slow test-asan test-tsan fuzz fuzz-ci bench \
-        bench-instructions bench-tail bench-ratelimit bench-wasm bench-xdp bench-tracing microbench lint format clean
+        bench-instructions bench-tail bench-ratelimit bench-wasm bench-xdp bench-tracing bench-routes microbench lint format clean
 
 all: build
 
@@ -105,6 +105,11 @@ bench-xdp: build
 # Tracing off vs on (sample_ratio 1.0, live collector): bench/macro/tracing.sh, docs/BENCHMARKS.md §9.
 bench-tracing: build
 	@VORTEX=$(abspath $(BUILD))/vortex bench/macro/tracing.sh
+
+# 1 / 1 000 / 10 000 routes: check time, RSS, instructions and CPU per request, reloads under
+# traffic (bench/macro/routes.sh, docs/BENCHMARKS.md §10; ~6 min).
+bench-routes: build
+	@VORTEX=$(abspath $(BUILD))/vortex bench/macro/routes.sh
 
 microbench: build
 	@$(BUILD)/bench/micro/vortex_microbench
