@@ -19,7 +19,7 @@ COPY proto proto
 COPY src src
 COPY examples examples
 COPY scripts/runtime_packages.sh scripts/
-# VORTEX_LTO=OFF builds faster (minutes on small machines) at a few per cent of throughput.
+# VORTEX_LTO=OFF: a quicker build of a somewhat slower binary (`make build` uses LTO).
 ARG VORTEX_LTO=ON
 ARG JOBS=
 # The build context has no .git: `make docker-build` passes the commit `vortex version` reports.
