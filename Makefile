@@ -12,7 +12,8 @@ JOBS       ?= $(shell nproc)
 CMAKE_GEN  := cmake -G Ninja -Wno-dev
 
 .PHONY: all deps build run test test-unit test-integration test-slow test-asan test-tsan fuzz fuzz-ci bench \
-        bench-instructions bench-tail bench-ratelimit bench-wasm bench-xdp bench-tracing bench-routes microbench lint format clean
+        bench-instructions bench-tail bench-ratelimit bench-wasm bench-xdp bench-tracing bench-routes microbench lint \
+        format clean docker-build test-image k8s-deploy load-test
 
 all: build
 
@@ -110,6 +111,34 @@ bench-tracing: build
 # traffic (bench/macro/routes.sh, docs/BENCHMARKS.md §10; ~6 min).
 bench-routes: build
 	@VORTEX=$(abspath $(BUILD))/vortex bench/macro/routes.sh
+
+# The container image (Dockerfile): docker when its daemon answers, else buildah; where no
+# registry is reachable the Debian base is made locally (scripts/docker_build.sh).
+IMAGE   ?= localhost/vortex:dev
+KUBECTL ?= kubectl
+K8S_DIR ?= deploy
+docker-build:
+	@IMAGE=$(IMAGE) scripts/docker_build.sh
+
+# Builds the image and runs `vortex version` and a proxied request inside it (slow; buildah).
+test-image:
+	@IMAGE=$(IMAGE) $(PYTEST) -q -m slow tests/integration/test_image.py
+
+# deploy/ into the cluster kubectl points at (K8S_DIR=deploy/overlays/canary: Argo Rollouts).
+# The CRD first: the example VortexRoute cannot be applied before its kind is established.
+k8s-deploy:
+	@$(KUBECTL) apply -f deploy/base/crd/vortexroutes.yaml
+	@$(KUBECTL) wait --for condition=established --timeout=60s crd/vortexroutes.vortex.dev
+	@$(KUBECTL) apply -k $(K8S_DIR)
+
+# Open-loop load against a running Vortex (make run; or a port-forwarded Service), README.md.
+URL         ?= http://127.0.0.1:8080/
+RATE        ?= 500
+DURATION    ?= 10
+CONNECTIONS ?= 64
+load-test:
+	@URL=$(URL) RATE=$(RATE) DURATION=$(DURATION) CONNECTIONS=$(CONNECTIONS) \
+	  OPENLOOP=$(BUILD)/bench/openloop bench/loadgen/load_test.sh
 
 microbench: build
 	@$(BUILD)/bench/micro/vortex_microbench
