@@ -251,3 +251,30 @@ def test_short_header_packet_for_an_unknown_connection_gets_a_stateless_reset(h3
     answer = _udp(h3_proxy.port, packet)
     assert answer[0] & 0xC0 == 0x40  # looks like a short-header packet
     assert 21 <= len(answer) < len(packet)  # smaller than its trigger (RFC 9000 §10.3)
+
+
+def test_shutdown_lets_a_request_in_flight_over_http3_finish_then_exits(h3_proxy, h3client, echo_origin):
+    echo_origin.release.clear()
+    result = {}
+
+    def held():
+        result["got"] = run_h3(h3client, h3_proxy.h3 + "/held?hold=1", "-show-body")
+
+    t = threading.Thread(target=held)
+    t.start()
+    assert echo_origin.held.wait(10), "the request never reached the origin"
+    h3_proxy.signal()  # SIGTERM: GOAWAY, the stream in flight finishes, then CONNECTION_CLOSE
+    echo_origin.release.set()
+    t.join(30)
+    assert result["got"]["status"] == 200, result
+    assert json.loads(result["got"]["body"])["target"] == "/held?hold=1"
+    assert h3_proxy.wait_exit(15) == 0
+
+
+def test_header_section_over_max_header_bytes_gets_431_and_the_connection_lives_on(vortex, echo_origin, cert, h3client):
+    port = free_port()
+    vortex(h3_listener(port, cert) + "limits: { max_header_bytes: 4096 }\n" + routes(echo_origin.address), port=port)
+    got = run_h3(h3client, f"https://127.0.0.1:{port}/big", "-show-body", "-H", "X-Big: " + "b" * 8000)
+    assert got["status"] == 431, got
+    assert json.loads(got["body"])["error"] == "Request Header Fields Too Large"
+    assert run_h3(h3client, f"https://127.0.0.1:{port}/small")["status"] == 200

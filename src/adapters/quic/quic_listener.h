@@ -70,8 +70,9 @@ class QuicListener final : public net::Listener {
   ngtcp2_sockaddr_union local_storage_{};
   ngtcp2_addr local_{};
   std::array<uint8_t, 32> secret_{};  // keys Retry tokens and stateless reset tokens
-  std::list<std::unique_ptr<QuicConnection>> connections_;
+  // Declared first, so it outlives the connections, which leave it as they go.
   std::unordered_map<std::string, QuicConnection*> by_cid_;
+  std::list<std::unique_ptr<QuicConnection>> connections_;
   bool closed_ = false;
   net::Timer done_signal_;
 };
