@@ -278,3 +278,22 @@ def test_header_section_over_max_header_bytes_gets_431_and_the_connection_lives_
     assert got["status"] == 431, got
     assert json.loads(got["body"])["error"] == "Request Header Fields Too Large"
     assert run_h3(h3client, f"https://127.0.0.1:{port}/small")["status"] == 200
+
+
+def _trailer_handler(server, req, conn):
+    body = json.dumps({"ok": True}).encode()
+    head = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+            b"Trailer: x-checksum\r\n\r\n")
+    conn.send(head + f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\nx-checksum: abc123\r\n\r\n")
+    return True
+
+
+def test_response_trailers_from_an_http1_origin_reach_the_http3_client(vortex, origin, cert):
+    o = origin("trailers", _trailer_handler)
+    port = free_port()
+    vortex(h3_listener(port, cert) + routes(o.address), port=port)
+    got = subprocess.run(["gtlsclient", "--exit-on-all-streams-close", "--no-quic-dump", "--timeout=20s",
+                          "127.0.0.1", str(port), f"https://127.0.0.1:{port}/t"], capture_output=True, timeout=60)
+    dump = got.stdout + got.stderr
+    assert b"[:status: 200]" in dump
+    assert b"[x-checksum: abc123]" in dump  # after the body: a trailer section
