@@ -105,6 +105,10 @@ bench-xdp: build
 # Tracing off vs on (sample_ratio 1.0, live collector): bench/macro/tracing.sh, docs/BENCHMARKS.md §9.
 bench-tracing: build
 	@VORTEX=$(abspath $(BUILD))/vortex bench/macro/tracing.sh
+# HTTP/3 vs HTTP/2 over TLS, req/s and CPU per request: bench/macro/http3.sh, docs/BENCHMARKS.md §10.
+.PHONY: bench-http3
+bench-http3: build
+	@VORTEX=$(abspath $(BUILD))/vortex bench/macro/http3.sh
 
 microbench: build
 	@$(BUILD)/bench/micro/vortex_microbench

@@ -3,12 +3,12 @@
 # concurrency: requests/s and Vortex CPU per request (utime+stime from /proc). The route is a
 # direct_response, so only the downstream protocol differs. HTTP/2: h2load, one connection with
 # STREAMS streams; HTTP/3: tests/h3client in load mode, one connection with STREAMS streams.
-# Knobs (environment): VORTEX_BIN (default build-dev/vortex), REQUESTS (20000), STREAMS (50).
+# Knobs (environment): VORTEX (default build-dev/vortex), REQUESTS (20000), STREAMS (50).
 # Both clients share the machine with Vortex: read the numbers as a comparison, not as capacity.
 set -euo pipefail
 
 REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-VORTEX_BIN=${VORTEX_BIN:-$REPO_DIR/build-dev/vortex}
+VORTEX_BIN=${VORTEX:-$REPO_DIR/build-dev/vortex}
 REQUESTS=${REQUESTS:-20000}
 STREAMS=${STREAMS:-50}
 CLK_TCK=$(getconf CLK_TCK)
