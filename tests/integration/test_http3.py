@@ -13,6 +13,7 @@ import socket
 import struct
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -297,3 +298,34 @@ def test_response_trailers_from_an_http1_origin_reach_the_http3_client(vortex, o
     dump = got.stdout + got.stderr
     assert b"[:status: 200]" in dump
     assert b"[x-checksum: abc123]" in dump  # after the body: a trailer section
+
+
+def _initial(dcid):
+    """The header of a QUIC v1 Initial, padded to 1200 bytes; its payload does not decrypt, but
+    the header is all the listener reads before deciding on a Retry."""
+    head = bytes([0xC0]) + struct.pack(">I", 1) + bytes([len(dcid)]) + dcid + bytes([8]) + os.urandom(8) + b"\0"
+    rest = 1200 - len(head) - 2
+    return head + struct.pack(">H", 0x4000 | rest) + os.urandom(rest)
+
+
+@pytest.mark.slow  # 64 client processes, ~18 s
+def test_many_half_open_handshakes_make_new_clients_prove_their_address_with_retry(h3_proxy, h3client):
+    # 64 clients (QuicListener::kRetryAboveHandshakes) that never hear the server (gtlsclient
+    # drops every packet it receives) leave 64 handshakes in progress.
+    url = f"https://127.0.0.1:{h3_proxy.port}/half"
+    stalled = [subprocess.Popen(["gtlsclient", "-q", "-r", "1.0", "--timeout=20s", "127.0.0.1", str(h3_proxy.port), url],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(64)]
+    try:
+        time.sleep(2)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(3)
+            s.sendto(_initial(os.urandom(8)), ("127.0.0.1", h3_proxy.port))
+            answer = s.recvfrom(65536)[0]
+        assert answer[0] & 0xF0 == 0xF0, answer[:8].hex()  # long header, type Retry
+        assert answer[1:5] == b"\0\0\0\x01"
+        # A real client follows the Retry (its token proves its address) and is served.
+        assert run_h3(h3client, h3_proxy.h3 + "/after-retry")["status"] == 200
+    finally:
+        for p in stalled:
+            p.kill()
+            p.wait()

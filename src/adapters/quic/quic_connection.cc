@@ -450,6 +450,7 @@ void QuicConnection::finish_stream(int64_t id) {
 int QuicConnection::on_handshake_completed(ngtcp2_conn*, void* self) {
   auto& c = self_of(self);
   c.handshake_done_ = true;
+  c.listener_.handshake_done();
   c.start_h3();
   return c.h3_ ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
 }

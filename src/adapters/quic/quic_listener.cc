@@ -150,11 +150,6 @@ void QuicListener::on_datagram(const uint8_t* data, size_t size,
   accept_connection(data, size, path, from);
 }
 
-size_t QuicListener::handshakes_in_progress() const {
-  return static_cast<size_t>(std::count_if(connections_.begin(), connections_.end(),
-                                           [](const auto& c) { return !c->handshake_done(); }));
-}
-
 void QuicListener::accept_connection(const uint8_t* data, size_t size, const ngtcp2_path& path,
                                      const asio::ip::udp::endpoint& from) {
   if (closed_) return;
@@ -181,7 +176,7 @@ void QuicListener::accept_connection(const uint8_t* data, size_t size, const ngt
     }
     original = &original_dcid;
   }
-  if (!original && handshakes_in_progress() >= kRetryAboveHandshakes) {
+  if (!original && handshakes_ >= kRetryAboveHandshakes) {
     send_retry(hd, path.remote);  // under load: only clients that prove their address
     return;
   }
@@ -190,7 +185,9 @@ void QuicListener::accept_connection(const uint8_t* data, size_t size, const ngt
   QuicConnection* raw = connection.get();
   auto it = connections_.insert(connections_.end(), std::move(connection));
   budget_.open.fetch_add(1, std::memory_order_relaxed);
+  ++handshakes_;
   ports::spawn_guarded(executor_, raw->run(), ports::TaskKind::Connection, [this, it] {
+    if (!(*it)->handshake_done()) --handshakes_;
     connections_.erase(it);
     budget_.open.fetch_sub(1, std::memory_order_relaxed);
     if (closed_ && connections_.empty()) {

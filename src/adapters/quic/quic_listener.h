@@ -50,6 +50,8 @@ class QuicListener final : public net::Listener {
   void unregister_cid(const ngtcp2_cid& cid);
   void stateless_reset_token(uint8_t* token, const ngtcp2_cid& cid) const;
   void send(const ngtcp2_addr& remote, const uint8_t* data, size_t size);
+  // A connection finished its handshake (it no longer counts toward Retry).
+  void handshake_done() { --handshakes_; }
 
  private:
   void on_datagram(const uint8_t* data, size_t size, const boost::asio::ip::udp::endpoint& from);
@@ -58,7 +60,6 @@ class QuicListener final : public net::Listener {
   void send_version_negotiation(const ngtcp2_version_cid& vc, const ngtcp2_addr& remote);
   void send_retry(const ngtcp2_pkt_hd& hd, const ngtcp2_addr& remote);
   void send_stateless_reset(const ngtcp2_version_cid& vc, size_t size, const ngtcp2_addr& remote);
-  size_t handshakes_in_progress() const;
 
   ports::Executor executor_;
   const core::config::Listener& config_;
@@ -73,6 +74,7 @@ class QuicListener final : public net::Listener {
   // Declared first, so it outlives the connections, which leave it as they go.
   std::unordered_map<std::string, QuicConnection*> by_cid_;
   std::list<std::unique_ptr<QuicConnection>> connections_;
+  size_t handshakes_ = 0;  // connections accepted whose handshake has not completed
   bool closed_ = false;
   net::Timer done_signal_;
 };
