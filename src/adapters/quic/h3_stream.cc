@@ -33,7 +33,7 @@ bool connection_specific(std::string_view lower) {
 }
 
 // Chunks are merged up to this size while nghttp3 has not seen them.
-constexpr size_t kMergeBytes = 64 * 1024;
+constexpr size_t kMergeBytes = size_t{64} << 10;
 
 nghttp3_nv make_nv(std::string_view name, std::string_view value) {
   return {reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),

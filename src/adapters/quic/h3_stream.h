@@ -27,7 +27,7 @@ class QuicConnection;
 
 class H3Stream final : public proxy::DownstreamExchange {
  public:
-  static constexpr size_t kHighWaterBytes = 256 * 1024;
+  static constexpr size_t kHighWaterBytes = size_t{256} << 10;
 
   H3Stream(QuicConnection& connection, int64_t id);
   int64_t id() const { return id_; }

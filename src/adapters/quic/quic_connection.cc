@@ -17,10 +17,10 @@ namespace {
 
 // Flow control (invariant 1 of H3Stream bounds what is buffered to these windows): per
 // stream, and for the whole connection; ngtcp2 may grow them up to the max_* under load.
-constexpr uint64_t kStreamWindow = 256 * 1024;
-constexpr uint64_t kMaxStreamWindow = 1024 * 1024;
-constexpr uint64_t kConnectionWindow = 1024 * 1024;
-constexpr uint64_t kMaxConnectionWindow = 8 * 1024 * 1024;
+constexpr uint64_t kStreamWindow = uint64_t{256} << 10;
+constexpr uint64_t kMaxStreamWindow = uint64_t{1} << 20;
+constexpr uint64_t kConnectionWindow = uint64_t{1} << 20;
+constexpr uint64_t kMaxConnectionWindow = uint64_t{8} << 20;
 // Requests in flight per connection (RFC 9000 MAX_STREAMS), as HTTP/2's 100.
 constexpr uint64_t kMaxStreams = 100;
 constexpr size_t kMaxPacketsPerFlush = 64;
