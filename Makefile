@@ -106,9 +106,13 @@ bench-xdp: build
 # Tracing off vs on (sample_ratio 1.0, live collector): bench/macro/tracing.sh, docs/BENCHMARKS.md §9.
 bench-tracing: build
 	@VORTEX=$(abspath $(BUILD))/vortex bench/macro/tracing.sh
+# HTTP/3 vs HTTP/2 over TLS, req/s and CPU per request: bench/macro/http3.sh, docs/BENCHMARKS.md §11.
+.PHONY: bench-http3
+bench-http3: build
+	@VORTEX=$(abspath $(BUILD))/vortex bench/macro/http3.sh
 
 # 1 / 1 000 / 10 000 routes: check time, RSS, instructions and CPU per request, reloads under
-# traffic (bench/macro/routes.sh, docs/BENCHMARKS.md §10; ~6 min).
+# traffic (bench/macro/routes.sh, docs/BENCHMARKS.md §12; ~6 min).
 bench-routes: build
 	@VORTEX=$(abspath $(BUILD))/vortex bench/macro/routes.sh
 

@@ -18,6 +18,10 @@ packages=(
   # against the kernel's UAPI headers, embedded by bpftool's skeleton and loaded with libbpf;
   # its tests make network namespaces and veth pairs with iproute2
   libbpf-dev bpftool linux-libc-dev iproute2
+  # HTTP/3 (docs/http3.md): ngtcp2 + nghttp3 over GnuTLS; the tests' clients are a quic-go
+  # program built offline from Debian's Go packages (tests/h3client) and ngtcp2's gtlsclient
+  libngtcp2-dev libngtcp2-crypto-gnutls-dev libnghttp3-dev libgnutls28-dev
+  golang-go golang-github-lucas-clemente-quic-go-dev ngtcp2-client
   # fuzzing (make fuzz): libFuzzer and the sanitizer runtimes for clang
   libclang-rt-14-dev
   # tests: real clients and servers

@@ -75,12 +75,14 @@ ports::Awaitable<void> serve_connection(Socket socket, ConnectionSlot& slot, Con
   }
   if (alpn_is_h2(stream)) {
     TlsH2Connection h2(std::move(stream), env.worker, env.limits, env.listener, true);
+    h2.set_alt_svc(env.alt_svc);
     slot.attach(&h2);
     co_await h2.run({});
     slot.attach(nullptr);
     co_return;
   }
   TlsH1Connection h1(std::move(stream), env.worker, env.limits, env.listener, true, false);
+  h1.set_alt_svc(env.alt_svc);
   slot.attach(&h1);
   co_await h1.run();
   slot.attach(nullptr);

@@ -16,6 +16,9 @@ struct ConnectionEnv {
   proxy::WorkerContext& worker;
   const core::config::Limits& limits;
   std::string_view listener;  // the configured listener's name
+  // The Alt-Svc field value TLS responses carry (SPEC.md §4: `h3=":PORT"` when the listener
+  // serves HTTP/3); empty: none.
+  std::string_view alt_svc = {};
 };
 
 // Serves the connection until it ends; `tls` null = plain TCP. Never throws on peer input.

@@ -426,6 +426,14 @@ ports::AsyncResult<void> BasicH1Connection<Stream>::send_interim(
 }
 
 template <typename Stream>
+void BasicH1Connection<Stream>::add_alt_svc() {
+  if (alt_svc_.empty()) return;
+  // The head just appended ends out_ with its blank line: the field goes before it.
+  out_.resize(out_.size() - 2);
+  out_.append("alt-svc: ").append(alt_svc_).append("\r\n\r\n");
+}
+
+template <typename Stream>
 core::Result<void, Error> BasicH1Connection<Stream>::send_head(
     const core::http::ResponseHead& head) {
   response_started_ = true;
@@ -451,6 +459,7 @@ core::Result<void, Error> BasicH1Connection<Stream>::send_head(
   // The answer may come before the request body was read (an early error): then the
   // connection cannot be reused (invariant 2).
   h1::append_response_head(out_, head, framing, connection_field());
+  add_alt_svc();
   return {};  // written with the first body bytes
 }
 
@@ -524,6 +533,7 @@ ports::AsyncResult<void> BasicH1Connection<Stream>::send_local(
   head.content_length = body.size();
   if (!keep_alive_after_response()) close_after_response_ = true;
   h1::append_response_head(out_, head, head.framing, connection_field());
+  add_alt_svc();
   const std::string_view pieces[] = {request_.method == "HEAD" ? std::string_view{} : body};
   auto written = co_await write_out(pieces);
   response_complete_ = written.has_value();

@@ -44,6 +44,8 @@ class BasicH1Connection final : public proxy::DownstreamExchange, public Downstr
   // Serves requests until the connection ends. Never throws. On a handover (H1Exit other than
   // Closed) the stream is left open.
   ports::Awaitable<H1Exit> run();
+  // Every response head carries `Alt-Svc: value` (SPEC.md §4); the view outlives the connection.
+  void set_alt_svc(std::string_view value) { alt_svc_ = value; }
   // DownstreamConnection. Drain: an idle connection closes now, a busy one after its current
   // response.
   void drain() override;
@@ -119,6 +121,7 @@ class BasicH1Connection final : public proxy::DownstreamExchange, public Downstr
   bool keep_alive_after_response() const;
   // The Connection field of a final response head ("" = none).
   std::string_view connection_field() const;
+  void add_alt_svc();
 
   bool wants_h2c_upgrade() const;
 
@@ -126,6 +129,7 @@ class BasicH1Connection final : public proxy::DownstreamExchange, public Downstr
   proxy::WorkerContext& worker_;
   const core::config::Limits& limits_;
   bool tls_;
+  std::string_view alt_svc_;
   bool h2c_;
   bool first_request_ = true;
   std::string client_ip_;

@@ -42,6 +42,9 @@ class H2Downstream : public DownstreamConnection, private h2::H2Events {
 
   // For H2Stream.
   h2::H2Session& session() { return session_; }
+  // Every response carries `Alt-Svc: value` (SPEC.md §4); the view outlives the connection.
+  void set_alt_svc(std::string_view value) { alt_svc_ = value; }
+  std::string_view alt_svc() const { return alt_svc_; }
   proxy::WorkerContext& worker() { return worker_; }
   const core::config::Limits& limits() const { return limits_; }
   bool tls() const { return tls_; }
@@ -93,6 +96,7 @@ class H2Downstream : public DownstreamConnection, private h2::H2Events {
   proxy::WorkerContext& worker_;
   const core::config::Limits& limits_;
   bool tls_;
+  std::string_view alt_svc_;
   std::string client_ip_;
   SocketFacts facts_;
   h2::H2Session session_;

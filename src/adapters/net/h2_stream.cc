@@ -407,7 +407,13 @@ core::Result<void, Error> H2Stream::send_head(const core::http::ResponseHead& he
   }
   has_body_ = request_.method != "HEAD" && head.framing != BodyFraming::None &&
               head.status != 204 && head.status != 304;
-  if (!connection_.session().submit_response(id_, head.status, head.headers, has_body_)) {
+  const core::http::HeaderList* fields = &head.headers;
+  if (!connection_.alt_svc().empty()) {
+    scratch_headers_ = head.headers;
+    scratch_headers_.push_back({"alt-svc", connection_.alt_svc()});
+    fields = &scratch_headers_;
+  }
+  if (!connection_.session().submit_response(id_, head.status, *fields, has_body_)) {
     return core::unexpected(Error{ErrorKind::DownstreamClosed, "stream refused the response"});
   }
   if (!has_body_) out_.done = true;
@@ -451,6 +457,8 @@ ports::AsyncResult<void> H2Stream::send_local(uint16_t status, std::string_view 
   scratch_headers_ = extra;
   if (!content_type.empty()) scratch_headers_.push_back({"content-type", content_type});
   scratch_headers_.push_back({"content-length", std::string_view(length, end - length)});
+  if (!connection_.alt_svc().empty())
+    scratch_headers_.push_back({"alt-svc", connection_.alt_svc()});
   has_body_ = request_.method != "HEAD" && !body.empty();
   if (has_body_) {
     const std::string_view piece = body;

@@ -1,8 +1,8 @@
 // Listener: the role of one worker's share of one configured listener, whatever its transport:
 // a socket the worker binds itself (SO_REUSEPORT: the kernel spreads connections between the
 // workers), the loop that takes connections from it, and those connections until they end.
-// TcpListener today; a QUIC one for `http3: true` later. Made by make_listeners(); lives on
-// its worker's thread, which makes every call.
+// TcpListener, and QuicListener (adapters/quic) for `http3: true`. Made by make_listeners(); lives
+// on its worker's thread, which makes every call.
 #pragma once
 
 #include <cstddef>

@@ -17,7 +17,9 @@ TcpListener::TcpListener(const core::config::Listener& config, const ListenerEnv
       worker_(env.worker),
       budget_(env.budget),
       tls_holder_(env.tls),
-      acceptor_(env.executor) {}
+      acceptor_(env.executor) {
+  if (config.http3) alt_svc_ = "h3=\":" + std::to_string(config.address.port) + "\"";
+}
 
 std::shared_ptr<const TlsServerContext> TcpListener::tls_context() {
   if (!config_.tls || !tls_holder_) return nullptr;
@@ -85,8 +87,8 @@ ports::Awaitable<void> TcpListener::serve() {
     auto it = connections_.emplace(connections_.end());
     ports::spawn_guarded(
         executor_,
-        serve_connection(std::move(socket), *it, ConnectionEnv{worker_, limits_, config_.name},
-                         std::move(tls)),
+        serve_connection(std::move(socket), *it,
+                         ConnectionEnv{worker_, limits_, config_.name, alt_svc_}, std::move(tls)),
         ports::TaskKind::Connection, [this, it] {
           connections_.erase(it);
           budget_.open.fetch_sub(1, std::memory_order_relaxed);

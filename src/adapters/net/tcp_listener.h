@@ -47,6 +47,7 @@ class TcpListener final : public Listener {
   const TlsContextsHolder* tls_holder_;
   uint64_t tls_generation_ = ~0ULL;
   std::shared_ptr<const TlsServerContext> tls_context_;
+  std::string alt_svc_;  // h3=":PORT" when the listener also serves HTTP/3
   Acceptor acceptor_;
   std::list<ConnectionSlot> connections_;
   bool closed_ = false;
