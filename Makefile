@@ -106,6 +106,11 @@ bench-xdp: build
 bench-tracing: build
 	@VORTEX=$(abspath $(BUILD))/vortex bench/macro/tracing.sh
 
+# Memory per idle client connection, Vortex vs nginx vs haproxy, plain / HTTPS / h2 (docs/BENCHMARKS.md §10).
+.PHONY: bench-connmem
+bench-connmem: build
+	@VORTEX=$(abspath $(BUILD))/vortex bench/macro/conn_memory.sh
+
 microbench: build
 	@$(BUILD)/bench/micro/vortex_microbench
 
