@@ -248,6 +248,7 @@ ports::Awaitable<void> H2Downstream::watchdog() {
 }
 
 void H2Downstream::release_idle_memory() {
+  session_.release_idle_buffers();
   spare_streams_.clear();
   if (!writing_ && out_.capacity() > std::string().capacity()) std::string().swap(out_);
 }

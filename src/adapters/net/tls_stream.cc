@@ -60,6 +60,9 @@ TlsStream::Step TlsStream::step(Kind kind, void* data, size_t size) {
   const int sys_errno = errno;
   switch (SSL_get_error(ssl_, r)) {
     case SSL_ERROR_WANT_READ:
+      // The read that found nothing set up a record buffer (~17 KB) and keeps it while the
+      // connection waits; the idle wait gives it back (a no-op while a partial record is held).
+      if (kind == Kind::Readable) SSL_free_buffers(ssl_);
       return {Want::Read, {}, 0};
     case SSL_ERROR_WANT_WRITE:
       return {Want::Write, {}, 0};
