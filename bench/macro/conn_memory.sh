@@ -18,6 +18,9 @@
 #   TARGETS="vortex nginx haproxy"
 #   LAT_REQUESTS=500              requests timed while the connections are held
 #   BODY_BYTES=128                origin response body
+#   SETTLE_S=3                    seconds between the last connection's answer and the RSS
+#                                 reading (allocators purge with a delay; Vortex gives an idle
+#                                 HTTP/2 connection's buffers back at a watchdog tick, ~1 s)
 #   VORTEX=build/vortex           the binary under test (a Release build, for numbers that count)
 #   LOAD_CPU=0 PROXY_CPU=1        pinning: client and origin; the proxy alone
 set -euo pipefail
@@ -30,6 +33,7 @@ KINDS=${KINDS:-plain tls h2}
 TARGETS=${TARGETS:-vortex nginx haproxy}
 LAT_REQUESTS=${LAT_REQUESTS:-500}
 BODY_BYTES=${BODY_BYTES:-128}
+SETTLE_S=${SETTLE_S:-3}
 VORTEX=${VORTEX:-$REPO_DIR/build/vortex}
 
 knobs_only "$@"
@@ -43,12 +47,15 @@ VORTEX=$(cd "$(dirname "$VORTEX")" && pwd)/$(basename "$VORTEX")
 # ------------------------------------------------------------------------------ descriptors
 max_count=0
 for n in $COUNTS; do ((n > max_count)) && max_count=$n; done
-want_fds=$((max_count + 4096))
+# The held connections, the upstream pool and the few requests in flight at once (the client
+# proxies at most --parallel at a time through the held connections).
+want_fds=$((max_count + 8192))
 if (($(ulimit -Hn) < want_fds)); then
   ulimit -Hn "$want_fds" 2>/dev/null || log "cannot raise the hard descriptor limit to $want_fds (not root?)"
 fi
 ulimit -Sn "$(ulimit -Hn)"
 fd_limit=$(ulimit -n)
+export BENCH_FD_LIMIT=$fd_limit
 # Every proxy is told it may hold the largest count (plus the latency probe and the pool).
 export BENCH_MAX_CONNS=$max_count
 # Opening 100k TLS connections takes minutes: no proxy may close the first ones meanwhile.
@@ -115,7 +122,7 @@ measure() {
     --port "$proxy_port" --kind "$kind" --count "$n" 2>"$RUN_DIR/client-$t-$kind-$n.log"; }
   in=${CLIENT[1]} out=${CLIENT[0]}
   read -r -u "$out" held || die "$t $kind $n: the client ended early ($(tail -n 3 "$RUN_DIR/client-$t-$kind-$n.log"))"
-  sleep 2 # the proxy's allocator settles (jemalloc purges with a delay)
+  sleep "$SETTLE_S"
   after=$(group_rss "$pg")
   echo "latency $LAT_REQUESTS" >&"$in"
   read -r -u "$out" lat
@@ -142,7 +149,7 @@ measure() {
 }
 
 echo "# bench/macro/conn_memory.sh  $(date -Is)"
-echo "# command: COUNTS=\"$COUNTS\" KINDS=\"$KINDS\" TARGETS=\"$TARGETS\" LAT_REQUESTS=$LAT_REQUESTS VORTEX=$(printf %q "${VORTEX#"$REPO_DIR"/}") bench/macro/conn_memory.sh"
+echo "# command: COUNTS=\"$COUNTS\" KINDS=\"$KINDS\" TARGETS=\"$TARGETS\" LAT_REQUESTS=$LAT_REQUESTS SETTLE_S=$SETTLE_S VORTEX=$(printf %q "${VORTEX#"$REPO_DIR"/}") bench/macro/conn_memory.sh"
 echo "# host: $(nproc) CPUs, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), Linux $(uname -r); load $(cut -d' ' -f1-3 /proc/loadavg); $("$VORTEX" version 2>&1 | head -1); $(nginx -v 2>&1); $(haproxy -v 2>&1 | head -1)"
 echo "# one worker each on CPU $PROXY_CPU; client and origin on CPU $LOAD_CPU; descriptor limit $fd_limit"
 echo

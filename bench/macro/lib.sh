@@ -23,6 +23,9 @@ BENCH_TLS_ALPN=${BENCH_TLS_ALPN:-http/1.1}
 # an idle keep-alive client connection is kept (empty: each proxy's own default).
 BENCH_MAX_CONNS=${BENCH_MAX_CONNS:-8192}
 BENCH_IDLE_TIMEOUT_S=${BENCH_IDLE_TIMEOUT_S:-}
+# The descriptor limit the proxies must live within (empty: nginx and haproxy size their own
+# from the connection counts above, which may ask for more than the hard limit allows).
+BENCH_FD_LIMIT=${BENCH_FD_LIMIT:-}
 # shellcheck disable=SC2034
 CLK_TCK=$(getconf CLK_TCK)
 
@@ -308,7 +311,7 @@ worker_processes 1;            # one worker, pinned by taskset
 daemon off;                    # foreground: its process group is ours to stop
 pid $dir/nginx.pid;
 error_log $dir/error.log warn;
-worker_rlimit_nofile $((2 * BENCH_MAX_CONNS + 1024));
+worker_rlimit_nofile ${BENCH_FD_LIMIT:-$((2 * BENCH_MAX_CONNS + 1024))};
 events { worker_connections $((2 * BENCH_MAX_CONNS + 512)); }  # client + upstream connections
 http {
     access_log off;
@@ -361,6 +364,7 @@ gen_haproxy() {
 global
     nbthread 1                 # one thread, pinned by taskset
     maxconn $((BENCH_MAX_CONNS + 512))
+$([[ -n $BENCH_FD_LIMIT ]] && printf '    ulimit-n %s\n    no strict-limits           # maxconn may exceed ulimit-n / 2: few requests are in flight\n' "$BENCH_FD_LIMIT")
     # no 'log': no access log; no 'daemon' (run with -db): its process group is ours to stop
 
 defaults
