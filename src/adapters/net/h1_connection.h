@@ -99,6 +99,9 @@ class BasicH1Connection final : public proxy::DownstreamExchange, public Downstr
   std::optional<HeadOutcome> parse_buffered_head();
   std::optional<HeadOutcome> try_read_head();
   ports::Awaitable<HeadOutcome> read_head();
+  // What a failed read or wait of a head means: a timeout once bytes came (answered 408),
+  // else the end (peer gone, idle timeout, drain).
+  HeadOutcome read_failed();
   void received(size_t n);  // n more bytes at in_end_ (from idle, the head's timeout starts)
   // Invariant 3: the read buffer and the H1InFlight, taken when bytes are about to be read and
   // given back (nothing buffered) before an idle wait.
