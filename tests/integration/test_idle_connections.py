@@ -116,12 +116,13 @@ def test_idle_connections_stay_small_stay_served_and_give_memory_back(proxy, kin
     finally:
         client.close()
 
-    # The memory returns: within a few seconds RSS is back near where it was.
-    growth = max(held - before, 1)
+    # The memory returns: within a few seconds RSS is back near where it was (the slack is what
+    # the allocator's thread caches and the worker's buffer pools may keep).
+    slack = max((held - before) * 0.25, 4 * 1024 * 1024)
     deadline = time.monotonic() + 15
     after = proxy.rss()
-    while after - before > max(growth * 0.25, 2 * 1024 * 1024) and time.monotonic() < deadline:
+    while after - before > slack and time.monotonic() < deadline:
         after = settled_rss(proxy, 0.5)
-    assert after - before <= max(growth * 0.25, 2 * 1024 * 1024), (
+    assert after - before <= slack, (
         f"{kind}: RSS {before / 2**20:.1f} MiB before, {held / 2**20:.1f} MiB held, "
         f"{after / 2**20:.1f} MiB 15 s after closing")
