@@ -19,9 +19,10 @@ BENCH_TLS_CERT=""
 BENCH_TLS_KEY=""
 # ALPN the TLS listeners offer: "h2" makes every proxy speak HTTP/2 over TLS (nginx: http2).
 BENCH_TLS_ALPN=${BENCH_TLS_ALPN:-http/1.1}
-# Client connections each proxy accepts (nginx worker_connections, haproxy maxconn), and how long
-# an idle keep-alive client connection is kept (empty: each proxy's own default).
-BENCH_MAX_CONNS=${BENCH_MAX_CONNS:-8192}
+# Client connections each proxy must accept (empty: 8192 connections in all, nginx's
+# worker_connections and haproxy's maxconn), and how long an idle keep-alive client connection
+# is kept (empty: each proxy's own default).
+BENCH_MAX_CONNS=${BENCH_MAX_CONNS:-}
 BENCH_IDLE_TIMEOUT_S=${BENCH_IDLE_TIMEOUT_S:-}
 # The descriptor limit the proxies must live within (empty: nginx and haproxy size their own
 # from the connection counts above, which may ask for more than the hard limit allows).
@@ -311,8 +312,8 @@ worker_processes 1;            # one worker, pinned by taskset
 daemon off;                    # foreground: its process group is ours to stop
 pid $dir/nginx.pid;
 error_log $dir/error.log warn;
-worker_rlimit_nofile ${BENCH_FD_LIMIT:-$((2 * BENCH_MAX_CONNS + 1024))};
-events { worker_connections $((2 * BENCH_MAX_CONNS + 512)); }  # client + upstream connections
+$([[ -n $BENCH_FD_LIMIT ]] && echo "worker_rlimit_nofile $BENCH_FD_LIMIT;")
+events { worker_connections $([[ -n $BENCH_MAX_CONNS ]] && echo $((2 * BENCH_MAX_CONNS + 512)) || echo 8192); }  # client + upstream
 http {
     access_log off;
 $([[ -n $BENCH_IDLE_TIMEOUT_S ]] && echo "    keepalive_timeout ${BENCH_IDLE_TIMEOUT_S}s;")
@@ -363,7 +364,7 @@ gen_haproxy() {
   cat >"$dir/haproxy.cfg" <<EOF
 global
     nbthread 1                 # one thread, pinned by taskset
-    maxconn $((BENCH_MAX_CONNS + 512))
+    maxconn $([[ -n $BENCH_MAX_CONNS ]] && echo $((BENCH_MAX_CONNS + 512)) || echo 8192)
 $([[ -n $BENCH_FD_LIMIT ]] && printf '    ulimit-n %s\n    no strict-limits           # maxconn may exceed ulimit-n / 2: few requests are in flight\n' "$BENCH_FD_LIMIT")
     # no 'log': no access log; no 'daemon' (run with -db): its process group is ours to stop
 
@@ -423,7 +424,7 @@ clusters:
     pool: { max_idle_per_endpoint: $UPSTREAM_POOL }
 admin: { socket: "$dir/admin.sock" }
 metrics: { address: "127.0.0.1:$metrics_port" }
-$([[ -n $BENCH_IDLE_TIMEOUT_S ]] && echo "limits: { idle_timeout_ms: $((BENCH_IDLE_TIMEOUT_S * 1000)), max_connections: $((BENCH_MAX_CONNS + 512)) }")
+$([[ -n $BENCH_IDLE_TIMEOUT_S ]] && echo "limits: { idle_timeout_ms: $((BENCH_IDLE_TIMEOUT_S * 1000)), max_connections: $((${BENCH_MAX_CONNS:-8192} + 512)) }")
 access_log: { path: "off" }
 EOF
   if [[ -n $BENCH_VORTEX_WASM ]]; then cat "$BENCH_VORTEX_WASM" >>"$dir/vortex.yaml"; fi
