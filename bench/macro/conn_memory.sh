@@ -94,14 +94,13 @@ start_target() {
     BENCH_TLS_CERT=$RUN_DIR/cert/cert.pem BENCH_TLS_KEY=$RUN_DIR/cert/key.pem scheme=https
     [[ $kind == h2 ]] && BENCH_TLS_ALPN=h2
   fi
+  # shellcheck disable=SC2046  # the command lines the generators print are meant to be split
   case $t in
     vortex)
       gen_vortex "$dir" "$proxy_port" "127.0.0.1:$origin_port" "$metrics_port"
       start_pinned "$t-$kind" "$PROXY_CPU" "$VORTEX" run --config "$dir/vortex.yaml"
       ;;
-    # shellcheck disable=SC2046  # the command lines the generators print are meant to be split
     nginx) start_pinned "$t-$kind" "$PROXY_CPU" $(gen_nginx "$dir" "$proxy_port" "127.0.0.1:$origin_port") ;;
-    # shellcheck disable=SC2046
     haproxy) start_pinned "$t-$kind" "$PROXY_CPU" $(gen_haproxy "$dir" "$proxy_port" "127.0.0.1:$origin_port") ;;
     *) die "unknown target $t" ;;
   esac
