@@ -112,7 +112,7 @@ bench-http3: build
 	@VORTEX=$(abspath $(BUILD))/vortex bench/macro/http3.sh
 
 # 1 / 1 000 / 10 000 routes: check time, RSS, instructions and CPU per request, reloads under
-# traffic (bench/macro/routes.sh, docs/BENCHMARKS.md §12; ~6 min).
+# traffic (bench/macro/routes.sh, docs/BENCHMARKS.md §13; ~6 min).
 bench-routes: build
 	@VORTEX=$(abspath $(BUILD))/vortex bench/macro/routes.sh
 
@@ -143,6 +143,11 @@ CONNECTIONS ?= 64
 load-test:
 	@URL=$(URL) RATE=$(RATE) DURATION=$(DURATION) CONNECTIONS=$(CONNECTIONS) \
 	  OPENLOOP=$(BUILD)/bench/openloop bench/loadgen/load_test.sh
+
+# Memory per idle client connection, Vortex vs nginx vs haproxy, plain / HTTPS / h2 (docs/BENCHMARKS.md §12).
+.PHONY: bench-connmem
+bench-connmem: build
+	@VORTEX=$(abspath $(BUILD))/vortex bench/macro/conn_memory.sh
 
 microbench: build
 	@$(BUILD)/bench/micro/vortex_microbench

@@ -25,7 +25,7 @@ packages=(
   # fuzzing (make fuzz): libFuzzer and the sanitizer runtimes for clang
   libclang-rt-14-dev
   # tests: real clients and servers
-  python3 python3-pytest python3-pytest-timeout python3-pytest-rerunfailures python3-httpx python3-h2 python3-hyperframe python3-redis python3-grpcio python3-protobuf
+  python3 python3-pytest python3-pytest-timeout python3-pytest-rerunfailures python3-httpx python3-h2 python3-hpack python3-hyperframe python3-redis python3-grpcio python3-protobuf
   curl openssl redis-server nghttp2-client prometheus
   # benchmarks: the peers and the load generator; valgrind counts instructions per request,
   # perf the proxies' CPU (bench/macro/paired.sh, PERF= profiles)

@@ -17,6 +17,16 @@ UPSTREAM_POOL=${UPSTREAM_POOL:-256} # idle origin connections each proxy may kee
 # there (Vortex: no knob for the version; TLS 1.3 is what any 1.3-capable client gets).
 BENCH_TLS_CERT=""
 BENCH_TLS_KEY=""
+# ALPN the TLS listeners offer: "h2" makes every proxy speak HTTP/2 over TLS (nginx: http2).
+BENCH_TLS_ALPN=${BENCH_TLS_ALPN:-http/1.1}
+# Client connections each proxy must accept (empty: 8192 connections in all, nginx's
+# worker_connections and haproxy's maxconn), and how long an idle keep-alive client connection
+# is kept (empty: each proxy's own default).
+BENCH_MAX_CONNS=${BENCH_MAX_CONNS:-}
+BENCH_IDLE_TIMEOUT_S=${BENCH_IDLE_TIMEOUT_S:-}
+# The descriptor limit the proxies must live within (empty: nginx and haproxy size their own
+# from the connection counts above, which may ask for more than the hard limit allows).
+BENCH_FD_LIMIT=${BENCH_FD_LIMIT:-}
 # shellcheck disable=SC2034
 CLK_TCK=$(getconf CLK_TCK)
 
@@ -302,9 +312,11 @@ worker_processes 1;            # one worker, pinned by taskset
 daemon off;                    # foreground: its process group is ours to stop
 pid $dir/nginx.pid;
 error_log $dir/error.log warn;
-events { worker_connections 8192; }
+$([[ -n $BENCH_FD_LIMIT ]] && echo "worker_rlimit_nofile $BENCH_FD_LIMIT;")
+events { worker_connections $([[ -n $BENCH_MAX_CONNS ]] && echo $((2 * BENCH_MAX_CONNS + 512)) || echo 8192); }  # client + upstream
 http {
     access_log off;
+$([[ -n $BENCH_IDLE_TIMEOUT_S ]] && echo "    keepalive_timeout ${BENCH_IDLE_TIMEOUT_S}s;")
     client_body_temp_path $dir/tmp/body;
     proxy_temp_path $dir/tmp/proxy;
     fastcgi_temp_path $dir/tmp/fastcgi;
@@ -319,7 +331,11 @@ http {
     }
     server {
 $(if [[ -n $BENCH_TLS_CERT ]]; then
-    echo "        listen 127.0.0.1:$port ssl backlog=4096;   # HTTP/1.1 only (no http2)"
+    if [[ $BENCH_TLS_ALPN == h2 ]]; then
+      echo "        listen 127.0.0.1:$port ssl http2 backlog=4096;"
+    else
+      echo "        listen 127.0.0.1:$port ssl backlog=4096;   # HTTP/1.1 only (no http2)"
+    fi
     echo "        ssl_certificate $BENCH_TLS_CERT;"
     echo "        ssl_certificate_key $BENCH_TLS_KEY;"
     echo "        ssl_protocols TLSv1.3;                  # session tickets: nginx's default (on)"
@@ -344,11 +360,12 @@ gen_haproxy() {
   local dir=$1 port=$2 upstream=$3 tls=""
   mkdir -p "$dir"
   # crt: certificate and key in one file (gen_cert's haproxy.pem); tickets: haproxy's default
-  [[ -n $BENCH_TLS_CERT ]] && tls=" ssl crt ${BENCH_TLS_CERT%/*}/haproxy.pem ssl-min-ver TLSv1.3 alpn http/1.1"
+  [[ -n $BENCH_TLS_CERT ]] && tls=" ssl crt ${BENCH_TLS_CERT%/*}/haproxy.pem ssl-min-ver TLSv1.3 alpn $BENCH_TLS_ALPN"
   cat >"$dir/haproxy.cfg" <<EOF
 global
     nbthread 1                 # one thread, pinned by taskset
-    maxconn 8192
+    maxconn $([[ -n $BENCH_MAX_CONNS ]] && echo $((BENCH_MAX_CONNS + 512)) || echo 8192)
+$([[ -n $BENCH_FD_LIMIT ]] && printf '    ulimit-n %s\n    no strict-limits           # maxconn may exceed ulimit-n / 2: few requests are in flight\n' "$BENCH_FD_LIMIT")
     # no 'log': no access log; no 'daemon' (run with -db): its process group is ours to stop
 
 defaults
@@ -357,9 +374,9 @@ defaults
     option forwardfor          # x-forwarded-for
     http-reuse always          # idle server connections shared by all client connections
     timeout connect 5s
-    timeout client 30s
+    timeout client ${BENCH_IDLE_TIMEOUT_S:-30}s
     timeout server 30s
-    timeout http-keep-alive 30s
+    timeout http-keep-alive ${BENCH_IDLE_TIMEOUT_S:-30}s
 
 frontend fe
     bind 127.0.0.1:$port$tls
@@ -393,7 +410,7 @@ $(if [[ -n $BENCH_TLS_CERT ]]; then
     echo "    tls:                   # TLS 1.2 and 1.3 accepted (no version key); clients here get 1.3"
     echo "      certificates:"
     echo "        - { cert: \"$BENCH_TLS_CERT\", key: \"$BENCH_TLS_KEY\", server_names: [\"*\"] }"
-    echo "      alpn: [http/1.1]"
+    echo "      alpn: [$BENCH_TLS_ALPN]"
   else
     echo "  - { name: bench, address: \"127.0.0.1:$port\" }"
   fi)
@@ -407,6 +424,7 @@ clusters:
     pool: { max_idle_per_endpoint: $UPSTREAM_POOL }
 admin: { socket: "$dir/admin.sock" }
 metrics: { address: "127.0.0.1:$metrics_port" }
+$([[ -n $BENCH_IDLE_TIMEOUT_S ]] && echo "limits: { idle_timeout_ms: $((BENCH_IDLE_TIMEOUT_S * 1000)), max_connections: $((${BENCH_MAX_CONNS:-8192} + 512)) }")
 access_log: { path: "off" }
 EOF
   if [[ -n $BENCH_VORTEX_WASM ]]; then cat "$BENCH_VORTEX_WASM" >>"$dir/vortex.yaml"; fi

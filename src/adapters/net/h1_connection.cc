@@ -25,7 +25,6 @@ using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr size_t kReadBufferBytes = 16 * 1024;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr std::string_view kHttp2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
@@ -47,12 +46,10 @@ BasicH1Connection<Stream>::BasicH1Connection(Stream stream, proxy::WorkerContext
       facts_(tcp_of(socket_).native_handle(), listener),
       timer_(socket_.get_executor()),
       watchdog_exit_(socket_.get_executor()),
-      in_(kReadBufferBytes),
       parser_(h1::H1Parser::Mode::Request, parse_limits(limits)) {
   client_ip_ = client_address(tcp_of(socket_));
   boost::system::error_code ec;
   tcp_of(socket_).set_option(asio::ip::tcp::no_delay(true), ec);
-  out_.reserve(4096);
 }
 
 template <typename Stream>
@@ -120,7 +117,28 @@ ports::Awaitable<void> BasicH1Connection<Stream>::watchdog() {
 }
 
 template <typename Stream>
+void BasicH1Connection<Stream>::take_in_flight() {
+  in_.take();
+  if (!live_) {
+    live_ = H1InFlightPool::local().take();
+    std::swap(request_.headers, live_->headers);  // the request parses into pooled storage
+  }
+}
+
+template <typename Stream>
+void BasicH1Connection<Stream>::go_idle() {
+  in_begin_ = in_end_ = 0;
+  in_.give_back();
+  if (!live_) return;
+  request_.clear();  // its fields pointed into the buffer just given back
+  std::swap(request_.headers, live_->headers);
+  live_->out.clear();
+  H1InFlightPool::local().give(std::move(live_));
+}
+
+template <typename Stream>
 boost::asio::mutable_buffer BasicH1Connection<Stream>::read_space() {
+  if (!in_.held()) take_in_flight();
   if (in_end_ == in_.size()) {
     if (in_begin_ > 0) {
       std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
@@ -128,7 +146,7 @@ boost::asio::mutable_buffer BasicH1Connection<Stream>::read_space() {
       in_begin_ = 0;
     } else {
       // Only a head can fill the whole buffer; the parser bounds it by max_header_bytes.
-      in_.resize(in_.size() * 2);
+      in_.grow(in_end_);
     }
   }
   return asio::buffer(in_.data() + in_end_, in_.size() - in_end_);
@@ -163,10 +181,11 @@ std::optional<typename BasicH1Connection<Stream>::HeadOutcome>
 BasicH1Connection<Stream>::parse_buffered_head() {
   // RFC 9112 §2.2: empty lines before a request line are ignored (a request line never starts
   // with CR, so this only ever skips what precedes one).
-  while (in_end_ - in_begin_ >= 2 && in_[in_begin_] == '\r' && in_[in_begin_ + 1] == '\n') {
+  while (in_end_ - in_begin_ >= 2 && in_.data()[in_begin_] == '\r' &&
+         in_.data()[in_begin_ + 1] == '\n') {
     in_begin_ += 2;
   }
-  if (in_begin_ == in_end_ || (in_end_ - in_begin_ == 1 && in_[in_begin_] == '\r')) {
+  if (in_begin_ == in_end_ || (in_end_ - in_begin_ == 1 && in_.data()[in_begin_] == '\r')) {
     return std::nullopt;
   }
   const std::string_view buffered(in_.data() + in_begin_, in_end_ - in_begin_);
@@ -231,22 +250,40 @@ BasicH1Connection<Stream>::read_head() {
       sent_since_read_ = false;
       co_await ports::yield_after_send(socket_.get_executor());
     }
-    auto [ec, n] = co_await read_more();
-    received(n);
-    if (ec) {
-      if (expired_ && !idle_) {
-        parse_error_ = {ErrorKind::RequestTimeout, "request head timed out"};
-        co_return HeadOutcome::Malformed;
+    boost::system::error_code ec;
+    size_t n = 0;
+    if (in_begin_ == in_end_) {
+      // Invariant 3: nothing buffered, so wait for readiness holding no buffer, then read what
+      // came. A TLS record without application data (a key update) finds nothing: wait again.
+      go_idle();
+      std::tie(ec) = co_await wait_readable(socket_);
+      if (!ec) {
+        const auto got = recv_now(socket_, read_space());
+        if (!got) continue;
+        std::tie(ec, n) = *got;
       }
-      co_return HeadOutcome::Closed;  // peer gone, idle timeout or drain: nobody to answer
+    } else {
+      std::tie(ec, n) = co_await read_more();
     }
+    received(n);
+    if (ec) co_return read_failed();
   }
+}
+
+template <typename Stream>
+typename BasicH1Connection<Stream>::HeadOutcome BasicH1Connection<Stream>::read_failed() {
+  if (expired_ && !idle_) {
+    parse_error_ = {ErrorKind::RequestTimeout, "request head timed out"};
+    return HeadOutcome::Malformed;
+  }
+  return HeadOutcome::Closed;  // peer gone, idle timeout or drain: nobody to answer
 }
 
 template <typename Stream>
 ports::Awaitable<void> BasicH1Connection<Stream>::answer_parse_error(const Error& error) {
   close_after_response_ = true;
   request_wants_close_ = true;
+  take_in_flight();  // a head that timed out after its leading empty lines may have given it back
   const std::string body = core::http::error_body(error);
   static const core::http::HeaderList kNone;
   arm_deadline(ports::deadline_now() + limits_.header_timeout, nullptr);
@@ -288,6 +325,21 @@ ports::Awaitable<void> BasicH1Connection<Stream>::serve() {
       co_await ports::yield_after_send(socket_.get_executor());
     }
     auto quick = try_read_head();
+    while (!quick && in_begin_ == in_end_) {
+      // Invariant 3: the idle wait, holding no buffer, in this frame rather than read_head's
+      // (an idle connection keeps one coroutine frame fewer, a busy one allocates one less).
+      go_idle();
+      auto [ec] = co_await wait_readable(socket_);
+      if (ec) {
+        quick = read_failed();
+        break;
+      }
+      const auto got = recv_now(socket_, read_space());
+      if (!got) continue;  // a TLS record without application data: wait again
+      const auto& [read_ec, n] = *got;
+      received(n);
+      quick = read_ec ? read_failed() : parse_buffered_head();
+    }
     HeadOutcome outcome;
     if (quick) {
       outcome = *quick;
@@ -304,7 +356,7 @@ ports::Awaitable<void> BasicH1Connection<Stream>::serve() {
     }
     if (outcome == HeadOutcome::UpgradeH2c) {
       // RFC 7540 §3.2: 101, then the server's preface; the request becomes stream 1.
-      out_.append(
+      live_->out.append(
           "HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: h2c\r\n\r\n");
       if (co_await write_out({})) exit_ = H1Exit::UpgradeH2c;
       co_return;
@@ -333,18 +385,18 @@ ports::Awaitable<void> BasicH1Connection<Stream>::serve() {
 
 template <typename Stream>
 bool BasicH1Connection<Stream>::gather_out(std::span<const std::string_view> body) {
-  gather_.clear();
-  if (!out_.empty()) gather_.emplace_back(out_.data(), out_.size());
+  live_->gather.clear();
+  if (!live_->out.empty()) live_->gather.emplace_back(live_->out.data(), live_->out.size());
   for (auto piece : body) {
-    if (!piece.empty()) gather_.emplace_back(piece.data(), piece.size());
+    if (!piece.empty()) live_->gather.emplace_back(piece.data(), piece.size());
   }
-  return !gather_.empty();
+  return !live_->gather.empty();
 }
 
 template <typename Stream>
 core::Result<void, Error> BasicH1Connection<Stream>::finish_write(
     const std::tuple<boost::system::error_code, size_t>& written) {
-  out_.clear();
+  live_->out.clear();
   if (std::get<0>(written)) {
     close_after_response_ = true;
     return core::unexpected(Error{ErrorKind::DownstreamClosed, "client write failed"});
@@ -364,7 +416,7 @@ template <typename Stream>
 ports::AsyncResult<void> BasicH1Connection<Stream>::write_out(
     std::span<const std::string_view> body) {
   if (!gather_out(body)) co_return core::Result<void, Error>{};
-  if (auto sent = send_now(socket_, gather_)) {
+  if (auto sent = send_now(socket_, live_->gather)) {
     sent_since_read_ = true;
     co_return finish_write(*sent);
   }
@@ -378,7 +430,7 @@ ports::AsyncResult<void> BasicH1Connection<Stream>::send_continue() {
     co_return core::Result<void, Error>{};
   }
   continue_sent_ = true;
-  out_.append(kContinue);
+  live_->out.append(kContinue);
   co_return co_await write_out({});
 }
 
@@ -421,16 +473,17 @@ template <typename Stream>
 ports::AsyncResult<void> BasicH1Connection<Stream>::send_interim(
     const core::http::ResponseHead& head) {
   if (request_.version_minor == 0) co_return core::Result<void, Error>{};  // 1.0 knows no 1xx
-  h1::append_response_head(out_, head, BodyFraming::None, {});
+  h1::append_response_head(live_->out, head, BodyFraming::None, {});
   co_return co_await write_out({});
 }
 
 template <typename Stream>
 void BasicH1Connection<Stream>::add_alt_svc() {
   if (alt_svc_.empty()) return;
-  // The head just appended ends out_ with its blank line: the field goes before it.
-  out_.resize(out_.size() - 2);
-  out_.append("alt-svc: ").append(alt_svc_).append("\r\n\r\n");
+  // The head just appended ends the output with its blank line: the field goes before it.
+  std::string& out = live_->out;
+  out.resize(out.size() - 2);
+  out.append("alt-svc: ").append(alt_svc_).append("\r\n\r\n");
 }
 
 template <typename Stream>
@@ -438,7 +491,7 @@ core::Result<void, Error> BasicH1Connection<Stream>::send_head(
     const core::http::ResponseHead& head) {
   response_started_ = true;
   if (head.status == 101) {
-    h1::append_response_head(out_, head, BodyFraming::None, "upgrade");
+    h1::append_response_head(live_->out, head, BodyFraming::None, "upgrade");
     return {};  // written when the tunnel starts
   }
   const BodyFraming upstream_framing = head.framing;
@@ -458,7 +511,7 @@ core::Result<void, Error> BasicH1Connection<Stream>::send_head(
   }
   // The answer may come before the request body was read (an early error): then the
   // connection cannot be reused (invariant 2).
-  h1::append_response_head(out_, head, framing, connection_field());
+  h1::append_response_head(live_->out, head, framing, connection_field());
   add_alt_svc();
   return {};  // written with the first body bytes
 }
@@ -466,24 +519,25 @@ core::Result<void, Error> BasicH1Connection<Stream>::send_head(
 template <typename Stream>
 bool BasicH1Connection<Stream>::gather_chunked(const ports::BodyChunk& chunk) {
   // Chunk framing: small headers in a reused array, body bytes gathered zero-copy.
-  gather_.clear();
-  if (!out_.empty()) gather_.emplace_back(out_.data(), out_.size());
-  if (chunk_headers_.size() < chunk.pieces.size()) chunk_headers_.resize(chunk.pieces.size());
+  live_->gather.clear();
+  if (!live_->out.empty()) live_->gather.emplace_back(live_->out.data(), live_->out.size());
+  if (live_->chunk_headers.size() < chunk.pieces.size())
+    live_->chunk_headers.resize(chunk.pieces.size());
   size_t i = 0;
   for (auto piece : chunk.pieces) {
     if (piece.empty()) continue;
-    auto& header = chunk_headers_[i++];
-    gather_.emplace_back(header.data(), h1::chunk_header(header.data(), piece.size()));
-    gather_.emplace_back(piece.data(), piece.size());
-    gather_.emplace_back(h1::kCrlf.data(), h1::kCrlf.size());
+    auto& header = live_->chunk_headers[i++];
+    live_->gather.emplace_back(header.data(), h1::chunk_header(header.data(), piece.size()));
+    live_->gather.emplace_back(piece.data(), piece.size());
+    live_->gather.emplace_back(h1::kCrlf.data(), h1::kCrlf.size());
   }
   if (chunk.last) {
     static const core::http::HeaderList kNone;
-    chunk_tail_.clear();
-    h1::append_last_chunk(chunk_tail_, chunk.trailers ? *chunk.trailers : kNone);
-    gather_.emplace_back(chunk_tail_.data(), chunk_tail_.size());
+    live_->chunk_tail.clear();
+    h1::append_last_chunk(live_->chunk_tail, chunk.trailers ? *chunk.trailers : kNone);
+    live_->gather.emplace_back(live_->chunk_tail.data(), live_->chunk_tail.size());
   }
-  return !gather_.empty();
+  return !live_->gather.empty();
 }
 
 template <typename Stream>
@@ -496,7 +550,7 @@ std::optional<core::Result<void, Error>> BasicH1Connection<Stream>::try_send_bod
     any = response_has_body_ ? gather_out(chunk.pieces) : chunk.last && gather_out({});
   }
   if (!any) return finish_body_write(chunk, SendResult{});
-  if (auto sent = send_now(socket_, gather_)) {
+  if (auto sent = send_now(socket_, live_->gather)) {
     sent_since_read_ = true;
     return finish_body_write(chunk, *sent);
   }
@@ -521,7 +575,7 @@ ports::AsyncResult<void> BasicH1Connection<Stream>::send_local(
   if (response_started_ && !response_started()) {
     // A head queued by send_head never went out (its body failed first): this answer replaces
     // it, so the client gets a whole error instead of an empty close.
-    out_.clear();
+    live_->out.clear();
     response_chunked_ = false;
   }
   response_started_ = true;
@@ -532,7 +586,7 @@ ports::AsyncResult<void> BasicH1Connection<Stream>::send_local(
   head.framing = BodyFraming::ContentLength;
   head.content_length = body.size();
   if (!keep_alive_after_response()) close_after_response_ = true;
-  h1::append_response_head(out_, head, head.framing, connection_field());
+  h1::append_response_head(live_->out, head, head.framing, connection_field());
   add_alt_svc();
   const std::string_view pieces[] = {request_.method == "HEAD" ? std::string_view{} : body};
   auto written = co_await write_out(pieces);
@@ -546,8 +600,8 @@ ports::Awaitable<void> BasicH1Connection<Stream>::tunnel(ports::UpstreamStream& 
   // A tunnel lives while bytes flow in either direction; idle_timeout of silence ends it.
   const auto idle = limits_.idle_timeout;
   arm_deadline(ports::deadline_now() + idle, &upstream);
-  out_.append(upstream.take_leftover());  // after the 101 head send_head left in out_
-  if (!out_.empty()) {
+  live_->out.append(upstream.take_leftover());  // after the 101 head send_head left in live_->out
+  if (!live_->out.empty()) {
     const auto written = co_await write_out({});
     if (!written) co_return;
   }
@@ -556,9 +610,11 @@ ports::Awaitable<void> BasicH1Connection<Stream>::tunnel(ports::UpstreamStream& 
     in_begin_ = in_end_ = 0;
     if (ec) co_return;
   }
+  take_in_flight();  // the tunnel's client-to-upstream buffer
   auto client_to_upstream = [&]() -> ports::Awaitable<void> {
     for (;;) {
-      auto [ec, n] = co_await socket_.async_read_some(asio::buffer(in_), ports::kDeferTuple);
+      auto [ec, n] = co_await socket_.async_read_some(asio::buffer(in_.data(), in_.size()),
+                                                      ports::kDeferTuple);
       if (ec) co_return;
       arm_deadline(ports::deadline_now() + idle, &upstream);
       if (co_await upstream.write_raw({in_.data(), n})) co_return;

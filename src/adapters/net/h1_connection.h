@@ -8,6 +8,9 @@
 //     has arrived, header_timeout from the first byte of a head, then what the pipeline arms.
 //  2. After a response whose request body was not read to its end, after a parse error, or
 //     while draining, the connection closes instead of reading another request.
+//  3. Waiting for a request's first byte, the connection holds no read buffer and no
+//     H1InFlight (issue 19): both are taken from the worker's pools when bytes arrive and
+//     given back before the next idle wait, which awaits readiness, not a read into a buffer.
 #pragma once
 
 #include <boost/asio/write.hpp>
@@ -18,6 +21,8 @@
 #include <vector>
 
 #include "adapters/codec/h1/h1_parser.h"
+#include "adapters/net/buffer_pool.h"
+#include "adapters/net/h1_in_flight.h"
 #include "adapters/net/socket_facts.h"
 #include "adapters/net/stream.h"
 #include "core/config/config.h"
@@ -64,7 +69,7 @@ class BasicH1Connection final : public proxy::DownstreamExchange, public Downstr
     return facts_.get(client_ip_, request_.version_minor == 0 ? "HTTP/1.0" : "HTTP/1.1");
   }
   bool tls() const override { return tls_; }
-  proxy::StreamScratch& scratch() override { return scratch_; }
+  proxy::StreamScratch& scratch() override { return live_->scratch; }
   std::chrono::milliseconds idle_timeout() const override { return limits_.idle_timeout; }
   ports::AsyncResult<void> send_continue() override;
   ports::AsyncResult<ports::BodyChunk> read_body() override;
@@ -77,7 +82,7 @@ class BasicH1Connection final : public proxy::DownstreamExchange, public Downstr
                                       std::string_view body,
                                       const core::http::HeaderList& extra) override;
   // A head send_head queued is not out yet: only written bytes start the response.
-  bool response_started() const override { return response_started_ && out_.empty(); }
+  bool response_started() const override { return response_started_ && live_->out.empty(); }
   ports::Awaitable<void> tunnel(ports::UpstreamStream& upstream) override;
   void arm_deadline(std::chrono::steady_clock::time_point deadline,
                     ports::UpstreamStream* upstream) override;
@@ -96,8 +101,15 @@ class BasicH1Connection final : public proxy::DownstreamExchange, public Downstr
   std::optional<HeadOutcome> parse_buffered_head();
   std::optional<HeadOutcome> try_read_head();
   ports::Awaitable<HeadOutcome> read_head();
+  // What a failed read or wait of a head means: a timeout once bytes came (answered 408),
+  // else the end (peer gone, idle timeout, drain).
+  HeadOutcome read_failed();
   void received(size_t n);  // n more bytes at in_end_ (from idle, the head's timeout starts)
-  // Reads more bytes after in_end_ (compacting or growing the buffer first). Returns the
+  // Invariant 3: the read buffer and the H1InFlight, taken when bytes are about to be read and
+  // given back (nothing buffered) before an idle wait.
+  void take_in_flight();
+  void go_idle();
+  // Reads more bytes after in_end_ (taking, compacting or growing the buffer first). Returns the
   // deferred operation itself, so that awaiting it costs no coroutine frame of its own.
   auto read_more() { return socket_.async_read_some(read_space(), ports::kDeferTuple); }
   boost::asio::mutable_buffer read_space();
@@ -108,7 +120,7 @@ class BasicH1Connection final : public proxy::DownstreamExchange, public Downstr
   // (with trailers) when it ends the body.
   bool gather_chunked(const ports::BodyChunk& chunk);
   auto write_gathered() {
-    return boost::asio::async_write(socket_, ports::BufferView(gather_), ports::kDeferTuple);
+    return boost::asio::async_write(socket_, ports::BufferView(live_->gather), ports::kDeferTuple);
   }
   core::Result<void, core::http::Error> finish_write(
       const std::tuple<boost::system::error_code, size_t>& written);
@@ -146,7 +158,8 @@ class BasicH1Connection final : public proxy::DownstreamExchange, public Downstr
   bool expired_ = false;
   bool closed_ = false;
 
-  std::vector<char> in_;
+  LentBuffer in_;
+  std::unique_ptr<H1InFlight> live_;
   size_t in_begin_ = 0;
   size_t in_end_ = 0;
   h1::H1Parser parser_;
@@ -157,10 +170,6 @@ class BasicH1Connection final : public proxy::DownstreamExchange, public Downstr
   bool idle_ = true;  // waiting for the first byte of a request
   bool draining_ = false;
 
-  std::string out_;
-  std::vector<boost::asio::const_buffer> gather_;
-  std::vector<std::array<char, 20>> chunk_headers_;
-  std::string chunk_tail_;  // the last chunk and its trailers
   // A write went out at once (send_now) and nothing was read since: the next read yields first
   // (ports::yield_after_send), as the peer cannot have answered yet.
   bool sent_since_read_ = false;
@@ -172,7 +181,6 @@ class BasicH1Connection final : public proxy::DownstreamExchange, public Downstr
   bool close_after_response_ = false;
   bool continue_sent_ = false;
   H1Exit exit_ = H1Exit::Closed;
-  proxy::StreamScratch scratch_;
 };
 
 using H1Connection = BasicH1Connection<Socket>;

@@ -2,10 +2,14 @@
 
 #include "adapters/codec/h2/upgrade_settings.h"
 
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/write.hpp>
 
+#include "adapters/net/buffer_pool.h"
+#include "adapters/net/recv_now.h"
 #include "ports/guarded_spawn.h"
 
 namespace vx::adapters::net {
@@ -162,12 +166,25 @@ void H2Downstream::feed(std::string_view bytes) {
 
 ports::Awaitable<void> H2Downstream::reader(std::string initial) {
   if (!initial.empty()) feed(initial);
-  std::vector<char> buffer(kReadBytes);
+  LentBuffer buffer;
   while (!session_.fatal()) {
-    auto [ec, n] = co_await read_some(buffer);
-    if (n > 0) feed({buffer.data(), n});
-    if (ec) break;
+    // Invariant 4: read what is there into a pool buffer; wait for more without it.
+    buffer.take();
+    if (auto got = read_now({buffer.data(), buffer.size()})) {
+      auto [ec, n] = *got;
+      if (n > 0) feed({buffer.data(), n});
+      if (ec) break;
+      if (n == buffer.size()) {
+        // More is likely there: the other coroutines of the worker get a turn first, as an
+        // asynchronous read's completion would give them.
+        co_await asio::post(executor_, asio::deferred);
+        continue;
+      }
+    }
+    buffer.give_back();
+    if (co_await wait_readable()) break;
   }
+  buffer.give_back();
   if (session_.fatal()) {
     // Invariant 3: the writer flushes the GOAWAY and ends the connection.
     Timer forever(executor_);
@@ -222,11 +239,18 @@ ports::Awaitable<void> H2Downstream::watchdog() {
     now = SteadyClock::now();
     if (!preface_seen_ && now - started >= limits_.header_timeout) co_return;
     if (writing_ && now - write_started_ >= idle) co_return;  // invariant 2: stalled writes
+    if (live_streams_ == 0 && now - last_activity_ >= period) release_idle_memory();
     if (live_streams_ == 0 && now - last_activity_ >= idle && !session_.fatal()) {
       session_.terminate(0);  // invariant 2: idle; the writer flushes GOAWAY and stops
       wake_writer();
     }
   }
+}
+
+void H2Downstream::release_idle_memory() {
+  session_.release_idle_buffers();
+  spare_streams_.clear();
+  if (!writing_ && out_.capacity() > std::string().capacity()) std::string().swap(out_);
 }
 
 ports::Awaitable<void> H2Downstream::run(std::string initial) {
@@ -271,6 +295,18 @@ ports::Awaitable<std::pair<boost::system::error_code, size_t>> BasicH2Connection
   auto [ec, n] =
       co_await stream_.async_read_some(asio::buffer(into.data(), into.size()), ports::kDeferTuple);
   co_return std::pair{ec, n};
+}
+
+template <typename Stream>
+std::optional<std::tuple<boost::system::error_code, size_t>> BasicH2Connection<Stream>::read_now(
+    std::span<char> into) {
+  return recv_now(stream_, asio::buffer(into.data(), into.size()));
+}
+
+template <typename Stream>
+ports::Awaitable<boost::system::error_code> BasicH2Connection<Stream>::wait_readable() {
+  auto [ec] = co_await net::wait_readable(stream_);
+  co_return ec;
 }
 
 template <typename Stream>

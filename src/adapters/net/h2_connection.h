@@ -11,11 +11,16 @@
 //     whose writes stall for idle_timeout (a client that stopped reading) is closed.
 //  3. A peer that breaks the protocol or floods gets GOAWAY with the matching error code and
 //     the connection ends; other connections never notice.
+//  4. Waiting for the peer, the reader holds no read buffer (it waits for readiness and borrows
+//     one from the worker's pool to read); a connection with no open stream for a watchdog tick
+//     gives back its finished streams and its write buffer (issue 19).
 #pragma once
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 
 #include "adapters/codec/h2/h2_session.h"
@@ -64,6 +69,11 @@ class H2Downstream : public DownstreamConnection, private h2::H2Events {
   // The byte stream's part: read, write, close. run() drives the protocol over them.
   virtual ports::Awaitable<std::pair<boost::system::error_code, size_t>> read_some(
       std::span<char> into) = 0;
+  // What a read would complete with now (nullopt: nothing yet), and the wait until it has
+  // something, which holds no buffer (invariant 4).
+  virtual std::optional<std::tuple<boost::system::error_code, size_t>> read_now(
+      std::span<char> into) = 0;
+  virtual ports::Awaitable<boost::system::error_code> wait_readable() = 0;
   virtual ports::Awaitable<boost::system::error_code> write_all(std::string_view bytes) = 0;
   virtual void cancel_io() = 0;
   virtual void shutdown_send() = 0;
@@ -78,6 +88,7 @@ class H2Downstream : public DownstreamConnection, private h2::H2Events {
   ports::Awaitable<void> writer();
   ports::Awaitable<void> watchdog();
   void feed(std::string_view bytes);
+  void release_idle_memory();  // invariant 4
   void start_stream(int32_t id, h2::HeaderBlock& block, bool end_stream);
   H2Stream* find(int32_t id) {
     auto it = streams_.find(id);
@@ -128,6 +139,9 @@ class BasicH2Connection final : public H2Downstream {
  private:
   ports::Awaitable<std::pair<boost::system::error_code, size_t>> read_some(
       std::span<char> into) override;
+  std::optional<std::tuple<boost::system::error_code, size_t>> read_now(
+      std::span<char> into) override;
+  ports::Awaitable<boost::system::error_code> wait_readable() override;
   ports::Awaitable<boost::system::error_code> write_all(std::string_view bytes) override;
   void cancel_io() override;
   void shutdown_send() override;

@@ -4,7 +4,7 @@
 // resume the coroutine through the scheduler, and the coroutine reading a whole head costs a
 // frame of its own. A miss costs one failed recv and the caller waits with async_read_some.
 //
-// TLS streams are never read here: their bytes must go through the TLS engine.
+// TLS streams are read through OpenSSL, which reads the socket itself (adapters/net/tls_stream.h).
 #pragma once
 
 #include <sys/socket.h>
@@ -17,6 +17,7 @@
 #include <optional>
 #include <tuple>
 
+#include "adapters/net/tls_stream.h"
 #include "ports/awaitable_result.h"
 
 namespace vx::adapters::net {
@@ -35,9 +36,15 @@ inline std::optional<RecvResult> recv_now(
   return RecvResult{boost::system::error_code(errno, boost::system::system_category()), 0};
 }
 
+// asio::ssl::stream (the upstream side) is never read here: its bytes go through its engine.
 template <typename Next>
 std::optional<RecvResult> recv_now(boost::asio::ssl::stream<Next>&, boost::asio::mutable_buffer) {
   return std::nullopt;
+}
+
+// TLS: what OpenSSL has decrypted or can read and decrypt now (no record buffer is held after).
+inline std::optional<RecvResult> recv_now(TlsStream& stream, boost::asio::mutable_buffer into) {
+  return stream.read_now(into.data(), into.size());
 }
 
 }  // namespace vx::adapters::net

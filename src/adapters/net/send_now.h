@@ -25,6 +25,7 @@
 #include <tuple>
 #include <vector>
 
+#include "adapters/net/tls_stream.h"
 #include "ports/awaitable_result.h"
 
 namespace vx::adapters::net {
@@ -60,6 +61,11 @@ inline std::optional<SendResult> send_now(
   while (whole < buffers.size() && skip >= buffers[whole].size()) skip -= buffers[whole++].size();
   buffers.erase(buffers.begin(), buffers.begin() + static_cast<std::ptrdiff_t>(whole));
   if (skip > 0) buffers.front() += skip;
+  return std::nullopt;
+}
+
+// TLS writes go through OpenSSL's records, never here (the caller's async write takes them).
+inline std::optional<SendResult> send_now(TlsStream&, std::vector<boost::asio::const_buffer>&) {
   return std::nullopt;
 }
 

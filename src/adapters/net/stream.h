@@ -3,17 +3,16 @@
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <string>
 
+#include "adapters/net/tls_stream.h"
 #include "ports/awaitable_result.h"
 
 namespace vx::adapters::net {
 
-using Socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, ports::Executor>;
-using TlsStream = boost::asio::ssl::stream<Socket>;
+using Socket = TlsStream::Socket;
 using Timer = boost::asio::basic_waitable_timer<std::chrono::steady_clock,
                                                 boost::asio::wait_traits<std::chrono::steady_clock>,
                                                 ports::Executor>;
@@ -24,6 +23,16 @@ inline Socket& tcp_of(Socket& s) {
 }
 inline Socket& tcp_of(TlsStream& s) {
   return s.next_layer();
+}
+
+// The wait for a stream's next bytes, holding no buffer meanwhile (an idle connection lends
+// its read buffer back to the pool while it waits): deferred operations completing with
+// std::tuple<error_code>.
+inline auto wait_readable(Socket& s) {
+  return s.async_wait(Socket::wait_read, ports::kDeferTuple);
+}
+inline auto wait_readable(TlsStream& s) {
+  return s.async_wait_readable(ports::kDeferTuple);
 }
 
 // The client's address as the rest of Vortex names it (logs, x-forwarded-for, rate-limit keys,

@@ -17,10 +17,10 @@ namespace asio = boost::asio;
 
 namespace {
 
-constexpr size_t kReadBufferBytes = 16 * 1024;
 // Upstreams are trusted more than clients, but a response head still has a bound.
 constexpr h1::ParseLimits kResponseLimits{.max_header_bytes = 64 * 1024, .max_headers = 200};
-constexpr size_t kMaxHeadBufferBytes = kResponseLimits.max_header_bytes + kReadBufferBytes;
+constexpr size_t kMaxHeadBufferBytes =
+    kResponseLimits.max_header_bytes + net::BufferPool::kBufferBytes;
 
 }  // namespace
 
@@ -31,7 +31,6 @@ BasicH1UpstreamConnection<Stream>::BasicH1UpstreamConnection(Stream socket,
     : socket_(std::move(socket)),
       pool_(pool),
       endpoint_key_(endpoint_key),
-      in_(kReadBufferBytes),
       parser_(h1::H1Parser::Mode::Response, kResponseLimits) {
   out_.reserve(2048);
 }
@@ -46,6 +45,12 @@ void BasicH1UpstreamConnection<Stream>::start_exchange() {
   eof_ = false;
   clean_end_ = false;
   head_.clear();
+}
+
+template <typename Stream>
+void BasicH1UpstreamConnection<Stream>::go_idle() {
+  in_begin_ = in_end_ = 0;  // clean_end(): nothing was left unread
+  in_.give_back();
 }
 
 template <typename Stream>
@@ -142,13 +147,14 @@ ports::AsyncResult<void> BasicH1UpstreamConnection<Stream>::send_body(
 
 template <typename Stream>
 asio::mutable_buffer BasicH1UpstreamConnection<Stream>::read_space() {
+  if (!in_.held()) in_.take();
   if (in_end_ == in_.size()) {
     if (in_begin_ > 0) {
       std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
       in_end_ -= in_begin_;
       in_begin_ = 0;
     } else if (in_.size() < kMaxHeadBufferBytes) {
-      in_.resize(std::min(in_.size() * 2, kMaxHeadBufferBytes));
+      in_.grow(in_end_);
     }
   }
   return asio::buffer(in_.data() + in_end_, in_.size() - in_end_);

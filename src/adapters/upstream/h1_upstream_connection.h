@@ -17,15 +17,18 @@
 #include <vector>
 
 #include "adapters/codec/h1/h1_parser.h"
+#include "adapters/net/buffer_pool.h"
 #include "adapters/net/recv_now.h"
 #include "adapters/net/send_now.h"
+#include "adapters/net/tls_stream.h"
 #include "ports/buffer_view.h"
 #include "ports/upstream_pool.h"
 
 namespace vx::adapters::upstream {
 
 using Socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, ports::Executor>;
-using TlsSocket = boost::asio::ssl::stream<Socket>;
+// TLS whose record buffers exist only while records are in flight (adapters/net/tls_stream.h).
+using TlsSocket = net::TlsStream;
 
 // The TCP socket under a stream (peek, cancel).
 inline Socket& tcp_of(Socket& s) {
@@ -69,6 +72,9 @@ class BasicH1UpstreamConnection final : public ports::UpstreamStream {
   std::chrono::steady_clock::time_point idle_since;
   // False when the peer closed or sent unsolicited bytes while idle (checked without blocking).
   bool alive_while_idle();
+  // Back in the pool: the read buffer goes back to the worker's pool until the next exchange
+  // reads (issue 19: pooled connections are idle most of the time).
+  void go_idle();
 
  private:
   // Gathers out_ then `body` and sends what the socket takes now; nullopt: the rest waits in
@@ -101,7 +107,7 @@ class BasicH1UpstreamConnection final : public ports::UpstreamStream {
   bool write_pending_ = false;  // send_head left part of a body-less request for recv_head
   std::vector<boost::asio::const_buffer> gather_;
 
-  std::vector<char> in_;
+  net::LentBuffer in_;          // held only while an exchange reads
   size_t in_begin_ = 0;         // first unconsumed byte
   size_t in_end_ = 0;           // one past the last received byte
   size_t pending_consume_ = 0;  // head bytes of the last recv_head, dropped on the next call

@@ -80,6 +80,7 @@ void BasicH1UpstreamPool<Stream>::release(ports::UpstreamStream* stream, bool re
   auto it = pool.idle_.find(connection->endpoint_key());
   if (it == pool.idle_.end() || it->second.connections.size() >= it->second.max_idle) return;
   connection->idle_since = ports::deadline_now();
+  connection->go_idle();
   it->second.connections.push_back(std::move(owned));
 }
 

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "adapters/codec/h2/h2_session.h"
+#include "adapters/net/tls_stream.h"
 #include "core/http/error.h"
 #include "ports/upstream_pool.h"
 
@@ -36,7 +37,8 @@ class H2UpstreamStream;
 class H2UpstreamPool;
 
 using H2Socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, ports::Executor>;
-using H2TlsSocket = boost::asio::ssl::stream<H2Socket>;
+// TLS whose record buffers exist only while records are in flight (adapters/net/tls_stream.h).
+using H2TlsSocket = net::TlsStream;
 using H2Timer =
     boost::asio::basic_waitable_timer<std::chrono::steady_clock,
                                       boost::asio::wait_traits<std::chrono::steady_clock>,

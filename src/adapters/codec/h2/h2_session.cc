@@ -1,6 +1,9 @@
 #include "adapters/codec/h2/h2_session.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 namespace vx::adapters::h2 {
@@ -31,7 +34,46 @@ bool connection_specific(std::string_view lower) {
          lower == "transfer-encoding" || lower == "upgrade" || lower == "host";
 }
 
+// nghttp2 allocates its outbound frame buffer (a frame head, a padding byte, the largest
+// payload) once per session, as realloc(NULL, this).
+constexpr size_t kFrameBufferBytes = 9 + 1 + 16384;
+constexpr size_t kPageBytes = 4096;
+constexpr size_t kFrameBufferSpan = (kFrameBufferBytes + kPageBytes - 1) / kPageBytes * kPageBytes;
+
 }  // namespace
+
+void* H2Session::mem_malloc(size_t size, void*) {
+  return std::malloc(size);
+}
+
+void H2Session::mem_free(void* ptr, void* self) {
+  auto* s = static_cast<H2Session*>(self);
+  if (ptr && ptr == s->frame_buffer_) s->frame_buffer_ = nullptr;
+  std::free(ptr);
+}
+
+void* H2Session::mem_calloc(size_t n, size_t size, void*) {
+  return std::calloc(n, size);
+}
+
+void* H2Session::mem_realloc(void* ptr, size_t size, void* self) {
+  auto* s = static_cast<H2Session*>(self);
+  if (!ptr && size == kFrameBufferBytes && !s->frame_buffer_) {
+    s->frame_buffer_ = std::aligned_alloc(kPageBytes, kFrameBufferSpan);
+    return s->frame_buffer_;
+  }
+  if (ptr && ptr == s->frame_buffer_) s->frame_buffer_ = nullptr;  // moved: no longer ours
+  return std::realloc(ptr, size);
+}
+
+void H2Session::release_idle_buffers() {
+  // nghttp2 resets the buffer before it packs the next frame and never reads what an earlier
+  // frame left there, and produce() drains every packed frame: with nothing left to send, its
+  // bytes are dead, so its pages may come back zero-filled.
+  if (!frame_buffer_ || frame_buffer_released_ || nghttp2_session_want_write(session_)) return;
+  madvise(frame_buffer_, kFrameBufferSpan, MADV_DONTNEED);
+  frame_buffer_released_ = true;
+}
 
 H2Session::H2Session(Role role, const H2Settings& settings, H2Events& events)
     : role_(role),
@@ -66,10 +108,12 @@ H2Session::H2Session(Role role, const H2Settings& settings, H2Events& events)
   // requests/s. We schedule streams ourselves and read no priorities, so keep none (as Envoy
   // does).
   nghttp2_option_set_no_closed_streams(opt, 1);
+  nghttp2_mem mem{this, &H2Session::mem_malloc, &H2Session::mem_free, &H2Session::mem_calloc,
+                  &H2Session::mem_realloc};
   if (role == Role::Server) {
-    nghttp2_session_server_new2(&session_, cb, this, opt);
+    nghttp2_session_server_new3(&session_, cb, this, opt, &mem);
   } else {
-    nghttp2_session_client_new2(&session_, cb, this, opt);
+    nghttp2_session_client_new3(&session_, cb, this, opt, &mem);
   }
   nghttp2_option_del(opt);
   nghttp2_session_callbacks_del(cb);
@@ -136,6 +180,7 @@ bool H2Session::produce(std::string& out) {
       return false;
     }
     if (n == 0) break;
+    frame_buffer_released_ = false;
     out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
   }
   if (role_ == Role::Server && !limit_announced_) announce_stream_limit(out, from);

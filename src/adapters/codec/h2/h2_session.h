@@ -112,6 +112,10 @@ class H2Session {
   bool stream_is_open(int32_t stream_id) const;
   // This side's END_STREAM for the stream went out in a produce() (or the stream is gone).
   bool local_closed(int32_t stream_id) const;
+  // The session is idle (nothing to send): the pages of nghttp2's outbound frame buffer, ~16 KB
+  // it keeps for the session's life, go back to the system until the next frame is packed
+  // (issue 19). Once per idle period: a second call before produce() packed a frame does nothing.
+  void release_idle_buffers();
 
  private:
   static int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* self);
@@ -132,11 +136,19 @@ class H2Session {
   bool admitted(int32_t stream_id) const;
   // Server: SETTINGS_MAX_CONCURRENT_STREAMS goes out in a frame of its own (see produce()).
   void announce_stream_limit(std::string& out, size_t from);
+  // nghttp2's allocator (nghttp2_mem): malloc's, except that the outbound frame buffer gets
+  // pages of its own, so release_idle_buffers() can hand them back.
+  static void* mem_malloc(size_t size, void* self);
+  static void mem_free(void* ptr, void* self);
+  static void* mem_calloc(size_t n, size_t size, void* self);
+  static void* mem_realloc(void* ptr, size_t size, void* self);
 
   Role role_;
   H2Settings settings_;
   H2Events& events_;
   nghttp2_session* session_ = nullptr;
+  void* frame_buffer_ = nullptr;  // nghttp2's outbound frame buffer, page-aligned
+  bool frame_buffer_released_ = false;
   bool fatal_ = false;
   uint32_t goaway_code_ = 0;
 
