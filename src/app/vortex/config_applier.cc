@@ -5,7 +5,6 @@
 
 #include "adapters/config/re2_regex_compiler.h"
 #include "adapters/upstream/client_tls_context.h"
-#include "app/vortex/free_memory.h"
 #include "app/vortex/worker.h"
 #include "core/config/validate.h"
 
@@ -90,7 +89,6 @@ admin::ReloadResult ConfigApplier::refuse(std::string_view source,
                    "); still serving the previous config";
   result.errors = std::move(errors);
   result.config_generation = generation_.load(std::memory_order_relaxed);
-  return_free_memory();  // what the refused config's load and build left behind
   return result;
 }
 
@@ -203,7 +201,6 @@ admin::ReloadResult ConfigApplier::apply_locked(std::shared_ptr<const Config> fi
   result.config_generation = generation;
   std::fprintf(stderr, "vortex: %s\n", result.message.c_str());
   std::fflush(stderr);
-  return_free_memory();  // the new config's parse tree and build scratch
   return result;
 }
 

@@ -19,7 +19,6 @@
 #include "app/vortex/admin_control_plane.h"
 #include "app/vortex/bench_filters.h"
 #include "app/vortex/config_applier.h"
-#include "app/vortex/free_memory.h"
 #include "app/vortex/kernel_bans.h"
 #include "app/vortex/kubernetes_routes.h"
 #include "app/vortex/rate_limiting.h"
@@ -198,7 +197,6 @@ int run_server(std::shared_ptr<const core::config::Config> config) {
   }
   std::fflush(stderr);
   applier.set_ready(true);
-  return_free_memory();  // the config's parse tree, freed but still resident
   if (kubernetes) kubernetes->start();
 
   for (;;) {
