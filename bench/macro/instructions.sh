@@ -61,16 +61,7 @@ measure() {
   wait_ok "$target" "http://127.0.0.1:$proxy_port/" 60
   run_loadgen taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${seconds}s" \
     "http://127.0.0.1:$proxy_port/" >"$RUN_DIR/$target-$seconds.wrk"
-  # Under callgrind, exiting (and writing the profile) can take a while on a busy machine;
-  # a SIGKILL would lose the profile.
-  stop_group "${BENCH_PID[$target]}" 60
-  REQUESTS=$(awk '/ requests in / { print $1 }' "$RUN_DIR/$target-$seconds.wrk")
-  if grep -q "Non-2xx" "$RUN_DIR/$target-$seconds.wrk"; then
-    die "$target answered non-2xx (see $RUN_DIR)"
-  fi
-  INSTRUCTIONS=$(callgrind_annotate "$out" 2>/dev/null |
-    awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
-  [[ -n $INSTRUCTIONS && -n $REQUESTS ]] || die "no callgrind total or wrk count for $target"
+  callgrind_counts "$target" "$RUN_DIR/$target-$seconds.wrk" "$out"
 }
 
 printf '%-8s %14s %10s %14s %10s %16s\n' target "instr(${SHORT}s)" requests "instr(${LONG}s)" requests instr/request

@@ -160,6 +160,19 @@ wait_ok() {
   die "$name does not answer 200 on $url after ${3:-15} s (last status: ${code:-none})"
 }
 
+# callgrind_counts NAME WRK_OUT CALLGRIND_OUT: stops NAME (a process under callgrind, started
+# with start_pinned), then sets REQUESTS (wrk's count in WRK_OUT) and INSTRUCTIONS (the profile's
+# program total). Dies on a non-2xx answer or a missing number.
+callgrind_counts() {
+  # Under callgrind, exiting (and writing the profile) can take a while on a busy machine;
+  # a SIGKILL would lose the profile.
+  stop_group "${BENCH_PID[$1]}" 60
+  grep -q "Non-2xx" "$2" && die "$1 answered non-2xx (see $2)"
+  REQUESTS=$(awk '/ requests in / { print $1 }' "$2")
+  INSTRUCTIONS=$(callgrind_annotate "$3" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
+  [[ -n $INSTRUCTIONS && -n $REQUESTS ]] || die "no callgrind total in $3 or wrk count in $2"
+}
+
 # ------------------------------------------------------------------------------ ports
 
 port_in_use() { [[ -n $(ss -Htln "sport = :$1" 2>/dev/null) ]]; }

@@ -163,11 +163,7 @@ if [[ $SKIP_CALLGRIND != 1 ]]; then
     wait_routed "cg-${c/:/-}-$seconds" "$port" "$c" 120
     check_routed "$port" "$c"
     drive "$seconds" "$port" "$c" "$RUN_DIR/${c/:/-}-$seconds.wrk"
-    stop_group "${BENCH_PID[cg-${c/:/-}-$seconds]}" 60
-    grep -q "Non-2xx" "$RUN_DIR/${c/:/-}-$seconds.wrk" && die "$c answered non-2xx (see $RUN_DIR)"
-    REQUESTS=$(awk '/ requests in / { print $1 }' "$RUN_DIR/${c/:/-}-$seconds.wrk")
-    INSTRUCTIONS=$(callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
-    [[ -n $INSTRUCTIONS && -n $REQUESTS ]] || die "no callgrind total or wrk count for $c"
+    callgrind_counts "cg-${c/:/-}-$seconds" "$RUN_DIR/${c/:/-}-$seconds.wrk" "$out"
   }
   echo
   echo "2. Instructions per request (callgrind, whole process)"

@@ -96,11 +96,7 @@ if [[ $SKIP_CALLGRIND != 1 ]]; then
     check_traced "$t" "http://127.0.0.1:$port/" "$metrics"
     run_loadgen taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${seconds}s" \
       "http://127.0.0.1:$port/" >"$RUN_DIR/$t-$seconds.wrk"
-    stop_group "${BENCH_PID[cg-$t-$seconds]}" 60
-    grep -q "Non-2xx" "$RUN_DIR/$t-$seconds.wrk" && die "$t answered non-2xx (see $RUN_DIR)"
-    REQUESTS=$(awk '/ requests in / { print $1 }' "$RUN_DIR/$t-$seconds.wrk")
-    INSTRUCTIONS=$(callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
-    [[ -n $INSTRUCTIONS && -n $REQUESTS ]] || die "no callgrind total or wrk count for $t"
+    callgrind_counts "cg-$t-$seconds" "$RUN_DIR/$t-$seconds.wrk" "$out"
   }
   echo
   echo "1. Instructions per request (callgrind, whole process: workers + exporter thread)"
