@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/config/config.h"
@@ -54,6 +55,9 @@ class RouteTable {
  private:
   struct Matcher;
   RouteTable() = default;
+  // matches() with the request's host already without its port and path without its query.
+  bool matches(size_t index, std::string_view host, std::string_view path,
+               const RequestView& request) const;
 
   std::shared_ptr<const config::Config> config_;
   std::vector<Matcher> matchers_;  // matchers_[i] belongs to config_->routes[i]
