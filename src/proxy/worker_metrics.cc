@@ -31,11 +31,14 @@ WorkerMetrics::WorkerMetrics() {
 }
 
 RouteSeries* WorkerMetrics::route_series(std::string_view route) {
-  if (auto* s = find_series(routes_, [&](const RouteSeries& r) { return r.route == route; })) {
-    return s;
+  if (const auto it = route_by_name_.find(route); it != route_by_name_.end()) return it->second;
+  RouteSeries* s = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    s = routes_.emplace_back(std::make_unique<RouteSeries>(route)).get();
   }
-  std::lock_guard lock(mutex_);
-  return routes_.emplace_back(std::make_unique<RouteSeries>(route)).get();
+  route_by_name_.emplace(s->route, s);
+  return s;
 }
 
 UpstreamSeries* WorkerMetrics::upstream_series(std::string_view cluster,
@@ -66,8 +69,7 @@ WorkerMetrics::Slots& WorkerMetrics::slots_for(const Runtime& runtime) {
   Slots& s = slots_[next_victim_];
   next_victim_ = (next_victim_ + 1) % slots_.size();
   s.serial = serial;
-  s.routes.clear();
-  for (const auto& route : runtime.routes().routes()) s.routes.push_back(route_series(route.name));
+  s.routes.assign(runtime.routes().size(), nullptr);
   s.endpoints.clear();
   for (const auto& cluster : runtime.clusters()) {
     auto& endpoints = s.endpoints.emplace_back();
@@ -85,7 +87,13 @@ WorkerMetrics::Slots& WorkerMetrics::slots_for(const Runtime& runtime) {
 void WorkerMetrics::on_log(const RequestRecord& record) {
   Slots* slots = record.runtime ? &slots_for(*record.runtime) : nullptr;
   RouteSeries* route = no_route_;
-  if (slots && record.route_index < slots->routes.size()) route = slots->routes[record.route_index];
+  if (slots && record.route_index < slots->routes.size()) {
+    RouteSeries*& slot = slots->routes[record.route_index];
+    if (slot == nullptr) {
+      slot = route_series(record.runtime->routes().routes()[record.route_index].name);
+    }
+    route = slot;
+  }
   route->requests.add(record.status);
   const uint64_t ns =
       record.duration.count() < 0 ? 0 : static_cast<uint64_t>(record.duration.count());

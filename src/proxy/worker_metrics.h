@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "proxy/request_logger.h"
@@ -105,6 +106,8 @@ class WorkerMetrics final : public RequestLogger {
   // on first use so counters live on across reloads for names that stay.
   struct Slots {
     uint64_t serial = 0;  // Runtime::serial(); 0 = empty
+    // nullptr until the route's first request: a series is ~4.3 KiB, and a table of 10 000
+    // routes of which few are busy would otherwise cost 43 MB per worker.
     std::vector<RouteSeries*> routes;
     std::vector<std::vector<UpstreamSeries*>> endpoints;  // [cluster][endpoint]
     std::vector<PolicySeries*> policies;
@@ -117,6 +120,8 @@ class WorkerMetrics final : public RequestLogger {
 
   mutable std::mutex mutex_;
   std::vector<std::unique_ptr<RouteSeries>> routes_;
+  // routes_ by name (keys view the series' own names). The worker's thread only.
+  std::unordered_map<std::string_view, RouteSeries*> route_by_name_;
   std::vector<std::unique_ptr<UpstreamSeries>> upstreams_;
   std::vector<std::unique_ptr<PolicySeries>> policies_;
   std::vector<std::unique_ptr<ListenerSeries>> listeners_;

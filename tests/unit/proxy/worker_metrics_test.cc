@@ -125,7 +125,26 @@ TEST(WorkerMetricsTest, CountersOfANameThatStaysSurviveAReloadThatMovesIt) {
   metrics.on_log(record(*after, 1, 200, 1ms));
   metrics.on_log(record(*before, 0, 200, 1ms));  // a stream that started before the reload
   EXPECT_EQ(find_route(metrics, "api")->requests.at(200), 3u);
-  EXPECT_EQ(find_route(metrics, "new")->requests.at(200), 0u);
+  EXPECT_EQ(find_route(metrics, "new"), nullptr);  // no request yet, no series
+}
+
+TEST(WorkerMetricsTest, ARouteGetsItsSeriesAtItsFirstRequestNotBefore) {
+  std::vector<core::config::Route> routes;
+  for (int i = 0; i < 1000; ++i) {
+    routes.push_back(route("r" + std::to_string(i), "/r" + std::to_string(i) + "/", "c"));
+  }
+  auto rt = runtime_of(std::move(routes), {cluster("c", {"127.0.0.1:9001"})});
+  WorkerMetrics metrics;
+  metrics.on_log(record(*rt, 999, 200, 1ms));
+  metrics.on_log(record(*rt, 999, 503, 1ms));
+  size_t series = 0;
+  metrics.visit([&](const auto& route_series, const auto&, const auto&, const auto&) {
+    series = route_series.size();
+  });
+  EXPECT_EQ(series, 2u);  // "" (no route) and r999
+  EXPECT_EQ(find_route(metrics, "r999")->requests.at(200), 1u);
+  EXPECT_EQ(find_route(metrics, "r999")->requests.at(503), 1u);
+  EXPECT_EQ(find_route(metrics, "r0"), nullptr);
 }
 
 TEST(WorkerMetricsTest, RateLimitDecisionsCountPerPolicyName) {
