@@ -10,6 +10,7 @@ process, so the client and the vortex child (which inherits it) may hold that ma
 
 from __future__ import annotations
 
+import os
 import resource
 import subprocess
 import sys
@@ -27,6 +28,9 @@ COUNT = 2000
 # What one idle connection may cost Vortex at most (RSS growth / COUNT), with room for the
 # allocator's slack; before issue 19 they cost ~38 KB, ~103 KB and ~122 KB.
 BUDGET = {"plain": 8 * 1024, "tls": 24 * 1024, "h2": 48 * 1024}
+# Under ASan (make test-asan) every allocation carries redzones and freed memory sits in the
+# quarantine: the memory checks mean nothing there; that every connection is served still does.
+SANITIZED = os.environ.get("VORTEX_SANITIZED") == "1"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -106,7 +110,7 @@ def test_idle_connections_stay_small_stay_served_and_give_memory_back(proxy, kin
         assert client.answer() == ["HELD", str(COUNT), "0"], "every connection's first request answered"
         held = settled_rss(proxy)
         per_connection = (held - before) / COUNT
-        assert per_connection <= BUDGET[kind], (
+        assert SANITIZED or per_connection <= BUDGET[kind], (
             f"{kind}: {per_connection / 1024:.1f} KiB per idle connection (budget {BUDGET[kind] // 1024} KiB)")
         # A request made while they are all held is answered, and so is a second request on
         # every one of them: nothing was lost by giving their buffers back.
@@ -116,6 +120,8 @@ def test_idle_connections_stay_small_stay_served_and_give_memory_back(proxy, kin
     finally:
         client.close()
 
+    if SANITIZED:
+        return
     # The memory returns: within a few seconds RSS is back near where it was (the slack is what
     # the allocator's thread caches and the worker's buffer pools may keep).
     slack = max((held - before) * 0.25, 4 * 1024 * 1024)

@@ -438,6 +438,11 @@ def test_a_list_over_several_pages_is_applied_whole(vortex, origin, apiserver, t
     lists = [r for r in api.requests if r["method"] == "GET" and not r["watch"]]
     assert [r["query"].get("continue", "") for r in lists[:2]] == ["", "500"]
     assert all(r["query"]["limit"] == "500" for r in lists)
+    # The watch starts once the list is applied: traffic may switch a moment before it (more
+    # than a moment under ASan, with 500 status writes queued).
+    deadline = time.monotonic() + 15
+    while not any(r["watch"] for r in api.requests) and time.monotonic() < deadline:
+        time.sleep(0.05)
     watch = next(r for r in api.requests if r["watch"])
     assert watch["query"]["allowWatchBookmarks"] == "true"
     assert watch["query"]["resourceVersion"] == "601"
