@@ -183,7 +183,7 @@ if [[ $SKIP_CALLGRIND != 1 ]]; then
     per=$(((i2 - i1) / (r2 - r1)))
     [[ -z $ref ]] && ref=$per
     awk -v n="${c%:*}" -v w="${c#*:}" -v i1="$i1" -v r1="$r1" -v i2="$i2" -v r2="$r2" -v per="$per" -v ref="$ref" \
-      'BEGIN { printf "| %d | %s | %d | %d | %d | %d | %d | %+.1f %% |\n", n, w, i1, r1, i2, r2, per, 100 * (per / ref - 1) }'
+      'BEGIN { printf "| %d | %s | %.0f | %d | %.0f | %d | %d | %+.1f %% |\n", n, w, i1, r1, i2, r2, per, 100 * (per / ref - 1) }'
   done
 fi
 
