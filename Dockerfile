@@ -28,8 +28,10 @@ RUN cmake -G Ninja -Wno-dev -S . -B build -DCMAKE_BUILD_TYPE=Release -DVORTEX_LT
       -DVORTEX_COMMIT=${VORTEX_COMMIT} -DVORTEX_TESTS=OFF -DVORTEX_MICROBENCH=OFF >/dev/null \
  && ninja -C build ${JOBS:+-j$JOBS} vortex vortexctl \
  && mkdir -p /out \
- && cp build/vortex build/vortexctl .deps/libnode/usr/lib/x86_64-linux-gnu/libnode.so.108 /out/ \
- && scripts/runtime_packages.sh build/vortex build/vortexctl > /out/runtime-packages
+ && cp build/vortex build/vortexctl build/libvortex_wasm_v8.so \
+       .deps/libnode/usr/lib/x86_64-linux-gnu/libnode.so.108 /out/ \
+ && scripts/runtime_packages.sh build/vortex build/vortexctl build/libvortex_wasm_v8.so \
+      > /out/runtime-packages
 
 FROM ${BASE} AS runtime
 COPY --from=builder /out/runtime-packages /tmp/runtime-packages
@@ -43,6 +45,8 @@ RUN apt-get update -qq \
 COPY --from=builder /out/libnode.so.108 /usr/local/lib/
 RUN ldconfig
 COPY --from=builder /out/vortex /out/vortexctl /usr/local/bin/
+# The V8 engine, loaded when a config names a plugin: vortex looks in ../lib/vortex.
+COPY --from=builder /out/libvortex_wasm_v8.so /usr/local/lib/vortex/
 # A numeric non-root user, so Kubernetes' runAsNonRoot can check it without a passwd lookup.
 RUN echo 'vortex:x:10001:10001:vortex:/nonexistent:/usr/sbin/nologin' >> /etc/passwd \
  && echo 'vortex:x:10001:' >> /etc/group

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import threading
 import time
@@ -331,6 +332,43 @@ def test_a_plugin_that_cannot_start_refuses_the_start_and_check(vortex, echo_ori
     out = run_cli("check", "--config", str(proxy.config_path))
     assert out.returncode == 1
     assert "wasm plugin 't'" in out.stderr + out.stdout
+
+
+def mapped_libraries(pid: int) -> str:
+    return Path(f"/proc/{pid}/maps").read_text()
+
+
+def test_v8_is_loaded_only_once_a_config_names_a_plugin(vortex, echo_origin, client):
+    # Linking libnode cost every start ~100 M instructions of dynamic linking: a config without
+    # plugins must not pay it, and a reload that adds one must load it then.
+    proxy = vortex(simple_config(echo_origin.address))
+    assert client.get(proxy.url + "/a").status_code == 200
+    assert "libnode" not in mapped_libraries(proxy.pid)
+    assert "libvortex_wasm_v8" not in mapped_libraries(proxy.pid)
+    head = proxy.config_text[: proxy.config_text.index("routes:")]
+    proxy.config_path.write_text(head + plugin_config(echo_origin.address, guest("test_filter.wasm"), config="late"))
+    out = ctl(proxy, "reload")
+    assert out.returncode == 0, out.stdout + out.stderr
+    seen = {k.lower(): v for k, v in echoed(client.get(proxy.url + "/a"))["headers"]}
+    assert seen["x-wasm-config"] == "late"
+    maps = mapped_libraries(proxy.pid)
+    assert "libvortex_wasm_v8.so" in maps and "libnode.so" in maps
+
+
+def test_a_missing_v8_library_is_a_check_error_naming_where_it_looked(vortex, echo_origin, tmp_path):
+    lonely = tmp_path / "bin" / "vortex"
+    lonely.parent.mkdir()
+    shutil.copy(vortex_bin(), lonely)
+    config = tmp_path / "plugin.yaml"
+    config.write_text(vortex.config(plugin_config(echo_origin.address, guest("test_filter.wasm")))[0])
+    out = subprocess.run([str(lonely), "check", "--config", str(config)], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "wasm plugin 't'" in out.stderr and "libvortex_wasm_v8.so not found" in out.stderr, out.stderr
+    assert str(lonely.parent / "libvortex_wasm_v8.so") in out.stderr
+    plain = tmp_path / "plain.yaml"
+    plain.write_text(vortex.config(simple_config(echo_origin.address))[0])
+    out = subprocess.run([str(lonely), "check", "--config", str(plain)], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
 
 
 def test_check_compiles_and_starts_the_plugins(vortex, echo_origin, tmp_path):

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <iterator>
 
-#include "adapters/wasm/vm/v8/v8_engine.h"
+#include "adapters/wasm/vm/v8_loader/v8_loader.h"
 #include "adapters/wasm/vm/wabt/wabt_engine.h"
 #include "adapters/wasm/wasm_filter.h"
 #include "app/vortex/worker.h"
@@ -68,9 +68,11 @@ std::optional<size_t> hash_of(const std::optional<std::string>& contents) {
   return std::hash<std::string>{}(*contents);
 }
 
-// validate() has refused any other name.
-wasm::WasmEngine& engine_named(std::string_view runtime) {
-  return runtime == "wabt" ? wasm::wabt_engine() : wasm::v8_engine();
+// validate() has refused any other name. Called only when there is a plugin to compile, so a
+// config without one never loads V8.
+core::Result<wasm::WasmEngine*, std::string> engine_named(std::string_view runtime) {
+  if (runtime == "wabt") return &wasm::wabt_engine();
+  return wasm::load_v8_engine();
 }
 
 // Compiles `bytes` for `settings` on `engine`; with `start`, also starts it once on this thread
@@ -104,7 +106,12 @@ std::vector<std::pair<const WasmPlugin*, std::string>> WasmPlugins::check(
       problems.emplace_back(&settings, who(settings) + ": cannot read " + settings.file);
       continue;
     }
-    auto compiled = compile_plugin(settings, *bytes, engine_named(config.wasm.runtime), true);
+    auto engine = engine_named(config.wasm.runtime);
+    if (!engine) {
+      problems.emplace_back(&settings, who(settings) + ": " + engine.error());
+      continue;
+    }
+    auto compiled = compile_plugin(settings, *bytes, **engine, true);
     if (!compiled) problems.emplace_back(&settings, std::move(compiled.error()));
   }
   return problems;
@@ -127,13 +134,18 @@ core::Result<WasmPlugins::Plugins, std::vector<std::string>> WasmPlugins::compil
   std::lock_guard lock(mutex_);
   Plugins next;
   std::vector<std::string> errors;
-  wasm::WasmEngine& engine = engine_named(config.wasm.runtime);
   for (const WasmPlugin& settings : config.wasm.plugins) {
     auto bytes = module_bytes(settings);
     if (!bytes) {
       errors.push_back(bytes.error());
       continue;
     }
+    auto loaded = engine_named(config.wasm.runtime);
+    if (!loaded) {
+      errors.push_back(who(settings) + ": " + loaded.error());
+      continue;
+    }
+    wasm::WasmEngine& engine = **loaded;
     const auto running = running_.find(settings.name);
     if (running != running_.end() && running->second.bytes == *bytes &&
         &running->second.runtime->module().engine() == &engine &&
