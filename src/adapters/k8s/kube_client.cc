@@ -11,6 +11,18 @@ namespace {
 // An error body is only for a log line.
 constexpr size_t kMaxErrorBody = 4096;
 
+// The handle made ready for a new request to `url` (options of the last one cleared), or null
+// when libcurl did not initialise.
+CURL* begin(void* handle, const std::string& url) {
+  CURL* curl = static_cast<CURL*>(handle);
+  if (!curl) return nullptr;
+  curl_easy_reset(curl);
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  return curl;
+}
+
+constexpr const char* kNoCurl = "libcurl did not initialise";
+
 }  // namespace
 
 struct KubeClient::Transfer {
@@ -136,10 +148,8 @@ KubeClient::Response KubeClient::perform(Transfer& t) {
 KubeClient::Response KubeClient::get(const std::string& path, size_t max_bytes,
                                      std::chrono::milliseconds timeout,
                                      const std::atomic<bool>& stop) {
-  CURL* curl = static_cast<CURL*>(curl_);
-  if (!curl) return Response{0, {}, "libcurl did not initialise"};
-  curl_easy_reset(curl);
-  curl_easy_setopt(curl, CURLOPT_URL, (access_.server + path).c_str());
+  CURL* curl = begin(curl_, access_.server + path);
+  if (!curl) return Response{0, {}, kNoCurl};
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
   Transfer t;
   t.curl = curl;
@@ -151,10 +161,8 @@ KubeClient::Response KubeClient::get(const std::string& path, size_t max_bytes,
 KubeClient::Response KubeClient::merge_patch(const std::string& path, std::string_view body,
                                              std::chrono::milliseconds timeout,
                                              const std::atomic<bool>& stop) {
-  CURL* curl = static_cast<CURL*>(curl_);
-  if (!curl) return Response{0, {}, "libcurl did not initialise"};
-  curl_easy_reset(curl);
-  curl_easy_setopt(curl, CURLOPT_URL, (access_.server + path).c_str());
+  CURL* curl = begin(curl_, access_.server + path);
+  if (!curl) return Response{0, {}, kNoCurl};
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "PATCH");
   curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
@@ -170,10 +178,8 @@ KubeClient::Response KubeClient::merge_patch(const std::string& path, std::strin
 KubeClient::Response KubeClient::stream(const std::string& path, const OnData& on_data,
                                         std::chrono::seconds idle, const std::atomic<bool>& stop,
                                         std::atomic<bool>& open) {
-  CURL* curl = static_cast<CURL*>(curl_);
-  if (!curl) return Response{0, {}, "libcurl did not initialise"};
-  curl_easy_reset(curl);
-  curl_easy_setopt(curl, CURLOPT_URL, (access_.server + path).c_str());
+  CURL* curl = begin(curl_, access_.server + path);
+  if (!curl) return Response{0, {}, kNoCurl};
   // No total timeout: a watch lasts as long as the server keeps it (timeoutSeconds). Silence
   // longer than `idle` (less than 1 byte/s) ends it: a half-open connection.
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
