@@ -48,9 +48,10 @@ test-asan: deps
 	@$(CMAKE_GEN) -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DVORTEX_SANITIZE=ON \
 	  -DVORTEX_MICROBENCH=OFF >/dev/null
 	@ninja -C $(BUILD_ASAN) -j$(JOBS)
-	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ctest --test-dir $(BUILD_ASAN) --output-on-failure -j$(JOBS)
-	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 VORTEX_SANITIZED=1 \
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) \
+	  UBSAN_OPTIONS=print_stacktrace=1 ctest --test-dir $(BUILD_ASAN) --output-on-failure -j$(JOBS)
+	@ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) \
+	  UBSAN_OPTIONS=print_stacktrace=1 VORTEX_SANITIZED=1 \
 	  VORTEX_BIN=$(abspath $(BUILD_ASAN))/vortex $(PYTEST) -q -m "not slow"
 
 # The same suites under ThreadSanitizer. A race is a failure: halt_on_error ends the process with
