@@ -1,14 +1,14 @@
 // QuicWorkerGroup: what the QuicListeners of one configured HTTP/3 listener share across the
 // workers (one group per listener and opening: every worker's QuicListener made from the same
-// config::Listener object joins it). Holds, per worker, the socket other workers forward it the
-// datagrams of its connections through (docs/http3.md "How packets reach their worker"), and
-// the handshakes in progress, which decide Retry for the whole listener.
+// config::Listener object joins it). Holds each worker's inbox: the unix datagram socketpair
+// through which the other workers hand it the datagrams of its connections that reached them
+// (docs/http3.md "How packets reach their worker"); and the handshakes in progress, which decide
+// Retry for the whole listener.
 //
 // Thread safety: join(), take_inbox() and bound_in_order() lock a registry (open time only,
-// never on the packet path). The
-// forwarding sockets are made with the group and fixed afterwards; their fds stay open until
-// the last listener leaves, so a worker never writes to a closed or reused fd. Forwarding is a
-// send() with MSG_DONTWAIT on a unix datagram socketpair: the kernel queues and bounds it
+// never on the packet path). The socketpairs are made with the group and fixed afterwards; their
+// writing ends stay open until the last listener leaves, so a worker never writes to a closed or
+// reused fd. Forwarding is a send() with MSG_DONTWAIT: the kernel queues and bounds it
 // (SO_SNDBUF) and wakes the owner's reactor; no lock in userspace.
 #pragma once
 
