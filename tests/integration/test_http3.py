@@ -219,7 +219,7 @@ def test_several_workers_serve_many_http3_connections(vortex, echo_origin, cert,
     after = worker_cpu_ns(proxy.pid)
     spent = {name: after[name] - before[name] for name in before}
     # An idle worker spends well under 1 ms here (a 200 ms housekeeping tick).
-    busy = [name for name, ns in spent.items() if ns >= max(10_000_000, sum(spent.values()) // 10)]
+    busy = [name for name, ns in spent.items() if ns >= max(5_000_000, sum(spent.values()) // 20)]
     assert len(busy) >= 2, spent
     # TCP still served by every worker beside it.
     with httpx.Client(verify=False, trust_env=False, timeout=10) as client:
