@@ -531,8 +531,8 @@ int QuicConnection::on_extend_max_stream_data(ngtcp2_conn*, int64_t id, uint64_t
   return 0;
 }
 
-int QuicConnection::on_get_new_connection_id(ngtcp2_conn*, ngtcp2_cid* cid, uint8_t* token,
-                                             size_t, void* self) {
+int QuicConnection::on_get_new_connection_id(ngtcp2_conn*, ngtcp2_cid* cid, uint8_t* token, size_t,
+                                             void* self) {
   auto& c = self_of(self);
   c.listener_.make_cid(*cid);  // the length asked for is our first ID's, kCidBytes
   c.listener_.stateless_reset_token(token, *cid);
