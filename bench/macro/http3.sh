@@ -3,7 +3,10 @@
 # concurrency: requests/s and Vortex CPU per request (utime+stime from /proc). The route is a
 # direct_response, so only the downstream protocol differs. HTTP/2: h2load, one connection with
 # STREAMS streams; HTTP/3: tests/h3client in load mode, one connection with STREAMS streams.
-# Knobs (environment): VORTEX (default build-dev/vortex), REQUESTS (20000), STREAMS (50).
+# Knobs (environment): VORTEX (default build-dev/vortex), REQUESTS (20000), STREAMS (50),
+# WORKERS (1), CONNECTIONS (1: with more, h2load opens that many connections and as many
+# h3client processes run side by side, REQUESTS split between them; what lets several workers
+# share the load, each connection being served by one).
 # Both clients share the machine with Vortex: read the numbers as a comparison, not as capacity.
 set -euo pipefail
 
@@ -11,6 +14,8 @@ REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 VORTEX_BIN=${VORTEX:-$REPO_DIR/build-dev/vortex}
 REQUESTS=${REQUESTS:-20000}
 STREAMS=${STREAMS:-50}
+WORKERS=${WORKERS:-1}
+CONNECTIONS=${CONNECTIONS:-1}
 CLK_TCK=$(getconf CLK_TCK)
 RUN_DIR=$(mktemp -d /tmp/vortex-h3-bench.XXXXXX)
 VORTEX_PID=""
@@ -27,7 +32,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
   -addext subjectAltName=IP:127.0.0.1 -keyout "$RUN_DIR/key.pem" -out "$RUN_DIR/cert.pem" 2>/dev/null
 (cd "$REPO_DIR/tests/h3client" && GOPATH=/usr/share/gocode GO111MODULE=off go build -o "$RUN_DIR/h3client" .)
 cat >"$RUN_DIR/vx.yaml" <<YAML
-workers: 1
+workers: $WORKERS
 listeners:
   - name: bench
     address: "127.0.0.1:$port"
@@ -66,8 +71,42 @@ print(f"{name:6s} {n / secs:9.0f} req/s   {cpu / n * 1e6:7.1f} us Vortex CPU/req
 PY
 }
 
-echo "requests=$REQUESTS streams=$STREAMS (one connection each), $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
-run h2 h2load -n "$REQUESTS" -c 1 -m "$STREAMS" "https://127.0.0.1:$port/"
+# h3_clients: CONNECTIONS h3client processes side by side, REQUESTS split between them; each
+# prints its result line to h3.N.out.
+h3_clients() {
+  local i pids=()
+  for ((i = 0; i < CONNECTIONS; i++)); do
+    "$RUN_DIR/h3client" -n $((REQUESTS / CONNECTIONS)) -c "$STREAMS" "https://127.0.0.1:$port/" \
+      >"$RUN_DIR/h3.$i.out" 2>&1 &
+    pids+=($!)
+  done
+  wait "${pids[@]}"  # not Vortex, a child as well
+}
+
+echo "requests=$REQUESTS streams=$STREAMS connections=$CONNECTIONS workers=$WORKERS," \
+  "$(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+run h2 h2load -n "$REQUESTS" -c "$CONNECTIONS" -m "$STREAMS" "https://127.0.0.1:$port/"
 grep -q "$REQUESTS succeeded" "$RUN_DIR/h2.out" || { cat "$RUN_DIR/h2.out"; exit 1; }
-run h3 "$RUN_DIR/h3client" -n "$REQUESTS" -c "$STREAMS" "https://127.0.0.1:$port/"
-grep -q "\"200\":$REQUESTS" "$RUN_DIR/h3.out" || { cat "$RUN_DIR/h3.out"; exit 1; }
+# worker_cpu: "name ns-on-CPU" of each worker thread (vortex-wN), from /proc schedstat.
+worker_cpu() {
+  local task
+  for task in /proc/$VORTEX_PID/task/*; do
+    if [[ $(cat "$task/comm") == vortex-w* ]]; then
+      echo "$(cat "$task/comm") $(cut -d' ' -f1 "$task/schedstat")"
+    fi
+  done
+}
+worker_cpu >"$RUN_DIR/cpu.before"
+run h3 h3_clients
+worker_cpu >"$RUN_DIR/cpu.after"
+python3 - "$RUN_DIR/cpu.before" "$RUN_DIR/cpu.after" <<'PY'
+import sys
+read = lambda path: dict(line.split() for line in open(path))
+before, after = read(sys.argv[1]), read(sys.argv[2])
+spent = {name: int(after[name]) - int(before[name]) for name in sorted(after)}
+total = sum(spent.values()) or 1
+print("h3 CPU by worker: " + ", ".join(f"{name} {100 * ns / total:.0f}%" for name, ns in spent.items()))
+PY
+for ((i = 0; i < CONNECTIONS; i++)); do
+  grep -q "\"200\":$((REQUESTS / CONNECTIONS))" "$RUN_DIR/h3.$i.out" || { cat "$RUN_DIR/h3.$i.out"; exit 1; }
+done

@@ -39,6 +39,8 @@ struct WorkerContext {
   ports::SpanExporter* spans = nullptr;
   // Which worker this is (0-based): where filters keep per-worker state.
   unsigned index = 0;
+  // How many workers the process runs (HTTP/3 listeners route packets between them).
+  unsigned workers = 1;
 };
 
 }  // namespace vx::proxy

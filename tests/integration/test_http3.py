@@ -181,13 +181,29 @@ def test_tcp_responses_of_a_listener_without_http3_carry_no_alt_svc(vortex, echo
         assert "alt-svc" not in client.get(f"https://127.0.0.1:{proxy.port}/plain").headers
 
 
+def worker_cpu_ns(pid):
+    """Time on CPU (ns, /proc schedstat) of each worker thread ("vortex-wN") of `pid`."""
+    spent = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+            schedstat = (task / "schedstat").read_text()
+        except OSError:
+            continue
+        if name.startswith("vortex-w"):
+            spent[name] = int(schedstat.split()[0])
+    return spent
+
+
 def test_several_workers_serve_many_http3_connections(vortex, echo_origin, cert, h3client):
     port = free_port()
     proxy = vortex(h3_listener(port, cert) + routes(echo_origin.address), port=port, workers=4)
+    before = worker_cpu_ns(proxy.pid)
+    assert len(before) == 4, before
     results = []
 
     def one(i):
-        results.append(run_h3(h3client, f"https://127.0.0.1:{port}/conn{i}", "-n", "20", "-c", "5"))
+        results.append(run_h3(h3client, f"https://127.0.0.1:{port}/conn{i}", "-n", "100", "-c", "5"))
 
     threads = [threading.Thread(target=one, args=(i,)) for i in range(12)]
     for t in threads:
@@ -196,7 +212,15 @@ def test_several_workers_serve_many_http3_connections(vortex, echo_origin, cert,
         t.join()
     assert len(results) == 12
     for got in results:
-        assert not got["errors"] and got["statuses"] == {"200": 20}, got
+        assert not got["errors"] and got["statuses"] == {"200": 100}, got
+    # Only QUIC ran meanwhile: the workers that spent CPU are the ones that served it. The 12
+    # connections' 4-tuples hash to several workers (all on one: 4 * 4**-12), and each
+    # connection's packets stay on the worker that took it.
+    after = worker_cpu_ns(proxy.pid)
+    spent = {name: after[name] - before[name] for name in before}
+    # An idle worker spends well under 1 ms here (a 200 ms housekeeping tick).
+    busy = [name for name, ns in spent.items() if ns >= max(5_000_000, sum(spent.values()) // 20)]
+    assert len(busy) >= 2, spent
     # TCP still served by every worker beside it.
     with httpx.Client(verify=False, trust_env=False, timeout=10) as client:
         assert client.get(f"https://127.0.0.1:{proxy.port}/tcp").status_code == 200
@@ -325,6 +349,60 @@ def test_many_half_open_handshakes_make_new_clients_prove_their_address_with_ret
         assert answer[1:5] == b"\0\0\0\x01"
         # A real client follows the Retry (its token proves its address) and is served.
         assert run_h3(h3client, h3_proxy.h3 + "/after-retry")["status"] == 200
+    finally:
+        for p in stalled:
+            p.kill()
+            p.wait()
+
+
+@pytest.mark.parametrize("steering", ["on", "off"])
+def test_clients_that_change_their_address_keep_their_connection_with_4_workers(vortex, echo_origin, cert, steering):
+    # The new 4-tuple hashes to another worker 3 times in 4: the reuseport program steers the
+    # packets by their connection ID ("on"), or the worker they reach forwards them ("off").
+    port = free_port()
+    proxy = vortex(h3_listener(port, cert) + routes(echo_origin.address), port=port, workers=4,
+                   env={"VORTEX_QUIC_STEERING": steering})
+    for _ in range(6):
+        statuses = gtlsclient(port, "--change-local-addr=300ms", "--delay-stream=600ms", "-n", "3")
+        assert statuses == [b"200"] * 3, proxy.describe()
+    assert "refused the QUIC steering program" not in proxy.stderr()
+
+
+def test_with_4_workers_unknown_connections_get_a_stateless_reset_and_unknown_versions_negotiation(vortex, echo_origin, cert):
+    port = free_port()
+    vortex(h3_listener(port, cert) + routes(echo_origin.address), port=port, workers=4)
+    for owner in range(6):  # 4 and 5 name no worker
+        packet = bytes([0x40, owner]) + os.urandom(17) + os.urandom(80)
+        answer = _udp(port, packet)
+        assert answer[0] & 0xC0 == 0x40 and 21 <= len(answer) < len(packet)
+    for _ in range(4):  # different source ports, so different workers
+        packet = bytes([0xC0]) + struct.pack(">I", 0x1A2A3A4A) + bytes([8]) + os.urandom(8) + bytes([8]) + os.urandom(8)
+        answer = _udp(port, packet + b"\0" * (1200 - len(packet)))
+        assert answer[1:5] == b"\0\0\0\0"
+
+
+@pytest.mark.slow  # 64 client processes, ~20 s
+def test_retry_under_load_with_4_workers_counts_every_workers_handshakes(vortex, echo_origin, cert, h3client):
+    port = free_port()
+    proxy = vortex(h3_listener(port, cert) + routes(echo_origin.address), port=port, workers=4)
+    url = f"https://127.0.0.1:{port}/half"
+    # 64 stalled handshakes spread over the 4 workers (about 16 each): Retry starts at 64 in
+    # progress on the whole listener, not on one worker.
+    stalled = [subprocess.Popen(["gtlsclient", "-q", "-r", "1.0", "--timeout=20s", "127.0.0.1", str(port), url],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(64)]
+    try:
+        time.sleep(2)
+        for _ in range(8):  # fresh source ports: Initials that hash to every worker
+            answer = _udp(port, _initial(os.urandom(8)))
+            assert answer[0] & 0xF0 == 0xF0, answer[:8].hex()  # Retry
+        results = []
+        clients = [threading.Thread(target=lambda i=i: results.append(run_h3(h3client, f"https://127.0.0.1:{port}/r{i}")))
+                   for i in range(8)]
+        for t in clients:
+            t.start()
+        for t in clients:
+            t.join()
+        assert [r["status"] for r in results] == [200] * 8, (results, proxy.describe())
     finally:
         for p in stalled:
             p.kill()

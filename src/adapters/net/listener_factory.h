@@ -11,7 +11,7 @@
 namespace vx::adapters::net {
 
 // One TcpListener (HTTP/1.1 and h2c, or TLS with HTTP/2 by ALPN); `http3: true` adds a
-// QuicListener at the same address on worker 0. None is opened yet. `config` must outlive them.
+// QuicListener at the same address on every worker. None is opened yet. `config` must outlive them.
 std::vector<std::unique_ptr<Listener>> make_listeners(const core::config::Listener& config,
                                                       const ListenerEnv& env);
 

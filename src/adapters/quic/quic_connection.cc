@@ -102,8 +102,7 @@ ngtcp2_conn* QuicConnection::conn_of(ngtcp2_crypto_conn_ref* ref) {
 bool QuicConnection::accept(const ngtcp2_pkt_hd& hd, const ngtcp2_path& path,
                             const ngtcp2_cid* original_dcid) {
   ngtcp2_cid scid;
-  scid.datalen = QuicListener::kCidBytes;
-  fill_random(scid.data, scid.datalen);
+  listener_.make_cid(scid);
 
   ngtcp2_settings settings;
   ngtcp2_settings_default(&settings);
@@ -532,11 +531,10 @@ int QuicConnection::on_extend_max_stream_data(ngtcp2_conn*, int64_t id, uint64_t
   return 0;
 }
 
-int QuicConnection::on_get_new_connection_id(ngtcp2_conn*, ngtcp2_cid* cid, uint8_t* token,
-                                             size_t size, void* self) {
+int QuicConnection::on_get_new_connection_id(ngtcp2_conn*, ngtcp2_cid* cid, uint8_t* token, size_t,
+                                             void* self) {
   auto& c = self_of(self);
-  cid->datalen = size;
-  fill_random(cid->data, size);
+  c.listener_.make_cid(*cid);  // the length asked for is our first ID's, kCidBytes
   c.listener_.stateless_reset_token(token, *cid);
   c.listener_.register_cid(*cid, &c);
   c.cids_.emplace_back(reinterpret_cast<const char*>(cid->data), cid->datalen);

@@ -87,6 +87,7 @@ int run_server(std::shared_ptr<const core::config::Config> config) {
   const unsigned count = worker_count(*config);
   for (unsigned i = 0; i < count; ++i) {
     auto worker = std::make_unique<Worker>(i, holder, config, budget);
+    worker->context().workers = count;
     worker->attach_tls(tls_holder);
     auto opened = worker->open();
     if (!opened) {
