@@ -555,7 +555,10 @@ core::Result<std::unique_ptr<WasmInstance>, std::string> V8Engine::instantiate(
     }
     instance->bindings_.push_back({found, host, instance.get()});
     auto data = v8::External::New(isolate, &instance->bindings_.back());
-    auto fn = v8::Function::New(context, trampoline, data).ToLocalChecked();
+    // Its length is the import's arity: Wasm then calls it as a function whose arity matches,
+    // without the mismatch path's argument adaptation.
+    auto fn = v8::Function::New(context, trampoline, data, static_cast<int>(found->params.size()))
+                  .ToLocalChecked();
     v8::Local<v8::Value> ns;
     auto ns_name = str(isolate, import.module);
     if (!imports->Get(context, ns_name).ToLocal(&ns) || !ns->IsObject()) {
