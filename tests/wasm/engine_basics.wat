@@ -1,10 +1,11 @@
 ;; Guest for the engine port's conformance tests: a host import with i32 and i64 values, a call
-;; back into the guest from inside a host function, a start function, a trap, an endless loop,
-;; endless recursion and a memory bomb.
+;; back into the guest from inside a host function, the host reading memory the guest just grew,
+;; a start function, a trap, an endless loop, endless recursion and a memory bomb.
 (module
   (import "env" "host_add" (func $host_add (param i32 i32) (result i32)))
   (import "env" "host_twice64" (func $host_twice64 (param i64) (result i64)))
   (import "env" "host_reenter" (func $host_reenter (param i32) (result i32)))
+  (import "env" "host_peek" (func $host_peek (param i32) (result i32)))
   (memory (export "memory") 1)
   (data (i32.const 16) "hello")
   ;; The start function marks byte 32: it ran at instantiation.
@@ -25,6 +26,13 @@
     (i32.load8_u (local.get 0)))
   (func (export "grow") (param i32) (result i32)
     (memory.grow (local.get 0)))
+  ;; Grows the memory, marks its new last byte and has the host read it, all in one call.
+  (func (export "grow_and_peek") (param i32) (result i32)
+    (local $last i32)
+    (drop (memory.grow (local.get 0)))
+    (local.set $last (i32.sub (i32.mul (memory.size) (i32.const 65536)) (i32.const 1)))
+    (i32.store8 (local.get $last) (i32.const 0x5a))
+    (call $host_peek (local.get $last)))
   ;; Appends its argument to a log: the byte at 64 counts the entries, which follow it.
   (func (export "push") (param i32)
     (i32.store8 (i32.add (i32.const 65) (i32.load8_u (i32.const 64))) (local.get 0))

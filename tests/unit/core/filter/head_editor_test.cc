@@ -77,6 +77,27 @@ TEST(HeadEditorTest, RefusesValuesThatWouldSplitTheMessage) {
   ASSERT_EQ(head.headers.size(), 1u);
 }
 
+// The check reads long values a word at a time: a forbidden byte is found at every position
+// of a word and past the last whole one, and bytes that merely resemble one pass.
+TEST(HeadEditorTest, FindsAForbiddenByteAnywhereInALongValue) {
+  const std::string fine = "0123456789abcdefghij\t \x80\xff~!xyz";  // 36 bytes
+  EXPECT_TRUE(is_valid_field_value(fine));
+  for (size_t at = 0; at < fine.size(); ++at) {
+    for (const char bad : {'\r', '\n', '\0', '\x1f', '\x7f', '\x01'}) {
+      std::string value = fine;
+      value[at] = bad;
+      EXPECT_FALSE(is_valid_field_value(value)) << "byte " << int(bad) << " at " << at;
+    }
+    std::string tab = fine;
+    tab[at] = '\t';
+    EXPECT_TRUE(is_valid_field_value(tab)) << "tab at " << at;
+  }
+  EXPECT_TRUE(is_valid_field_value(std::string(64, '\x7e')));
+  EXPECT_TRUE(is_valid_field_value(std::string(64, '\x80')));
+  EXPECT_TRUE(is_valid_field_value(std::string(64, ' ')));
+  EXPECT_TRUE(is_valid_field_value(""));
+}
+
 TEST(HeadEditorTest, RefusesTheFramingFieldsThePipelineOwns) {
   auto head = request_with({{"content-length", "5"}});
   StringArena arena;

@@ -5,11 +5,13 @@
 #include <libplatform/libplatform.h>
 #include <v8.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -34,19 +36,44 @@ std::string to_string(v8::Isolate* isolate, v8::Local<v8::Value> value) {
   return *utf8 ? std::string(*utf8, static_cast<size_t>(utf8.length())) : std::string();
 }
 
+// Every i32 crossing between Wasm and the host is a Smi: V8 here has 32-bit Smis (Node 18 is
+// built without pointer compression). Reading and writing the handle's slot directly, as V8's
+// own inline accessors do (v8-internal.h, ReturnValue::Set), skips a call into V8 per value,
+// and writing into a slot made once skips making a handle per argument.
+static_assert(!v8::internal::SmiValuesAre31Bits(), "i32 values must fit a Smi");
+using Slot = v8::internal::Address;
+using Internals = v8::internal::Internals;
+
+std::optional<int32_t> smi_of(v8::Local<v8::Value> value) {
+  const Slot raw = *reinterpret_cast<const Slot*>(*value);
+  if (Internals::HasHeapObjectTag(raw)) return std::nullopt;
+  return Internals::SmiValue(raw);
+}
+
+v8::Local<v8::Value> put_smi(v8::Local<v8::Value> slot, int32_t value) {
+  *reinterpret_cast<Slot*>(*slot) = Internals::IntToSmi(value);
+  return slot;
+}
+
 // One thread's calls into its isolate, as the watchdog sees them. `state` is (call serial << 2)
 // | phase; the caller moves Idle -> Running -> Idle, the watchdog Running -> Stopping ->
 // Stopped, and only then calls TerminateExecution, so a caller that finds its call Stopping
 // waits for Stopped and then cancels: a termination never outlives the call it was meant for.
+// The caller does not read the clock (three times a request, it was a noticeable part of a
+// call's cost): the watchdog times a call from the tick that first sees it running.
 struct CallSlot {
   enum Phase : uint64_t { Idle = 0, Running = 1, Stopping = 2, Stopped = 3 };
   std::atomic<uint64_t> state{Idle};
-  std::atomic<int64_t> deadline_ns{0};
+  std::atomic<int64_t> max_call_ns{0};  // of the call `state` names
   v8::Isolate* isolate = nullptr;
+  // The watchdog's own: the call it saw running last, and when it first saw it.
+  uint64_t seen_serial = 0;
+  int64_t seen_at_ns = 0;
 };
 
-// Stops calls past their deadline. Wakes every few milliseconds while the process has an
-// isolate; a timeout fires at most one tick late.
+// Stops calls that ran past their max_call. Wakes every few milliseconds while the process has
+// an isolate; a call is seen at most one tick after it starts and stopped at most one tick
+// after its max_call: never early, at most two ticks late.
 class Watchdog {
  public:
   static constexpr auto kTick = std::chrono::milliseconds(5);
@@ -70,8 +97,13 @@ class Watchdog {
       for (const auto& slot : slots_) {
         uint64_t state = slot->state.load(std::memory_order_acquire);
         if ((state & 3) != CallSlot::Running) continue;
-        if (now < slot->deadline_ns.load(std::memory_order_relaxed)) continue;
         const uint64_t serial = state >> 2;
+        if (serial != slot->seen_serial) {
+          slot->seen_serial = serial;
+          slot->seen_at_ns = now;
+          continue;
+        }
+        if (now - slot->seen_at_ns < slot->max_call_ns.load(std::memory_order_relaxed)) continue;
         if (!slot->state.compare_exchange_strong(state, serial << 2 | CallSlot::Stopping)) {
           continue;  // the call ended meanwhile
         }
@@ -98,12 +130,18 @@ struct ThreadIsolate {
   uint64_t serial = 0;
   int depth = 0;  // calls in progress (a host function may call back into the guest)
   Watchdog* watchdog = nullptr;
+  // Handles made once in the thread's outermost handle scope (EnteredIsolate), whose slots a
+  // call overwrites with its i32 arguments: V8 has read them by the time a nested call (a host
+  // function allocating guest memory) overwrites them again.
+  std::array<v8::Local<v8::Value>, 16> argument_slots;
+  // A call's arguments as V8 takes them (those slots, or an i64's BigInt): kept here rather
+  // than made per call.
+  std::array<v8::Local<v8::Value>, 16> arguments;
 
   // The outermost call into the guest starts: past `max_call` the watchdog stops it.
   uint64_t arm(std::chrono::milliseconds max_call) {
     const uint64_t id = ++serial;
-    const auto deadline = Clock::now() + max_call;
-    slot->deadline_ns.store(deadline.time_since_epoch().count(), std::memory_order_relaxed);
+    slot->max_call_ns.store(std::chrono::nanoseconds(max_call).count(), std::memory_order_relaxed);
     slot->state.store(id << 2 | CallSlot::Running, std::memory_order_release);
     return id;
   }
@@ -168,6 +206,7 @@ class V8Instance final : public WasmInstance {
   ~V8Instance() override {
     for (auto& f : functions_) f.handle.Reset();
     memory_.Reset();
+    store_.reset();
     instance_.Reset();
   }
 
@@ -184,10 +223,11 @@ class V8Instance final : public WasmInstance {
   CallStatus call(Function fn, std::span<const uint64_t> args, uint64_t* result) override;
   std::optional<Function> sequence(std::span<const Function> fns) override;
 
+  // The thread keeps its isolate entered (thread_isolate()): no Isolate::Scope here or in call().
   std::span<uint8_t> memory() override {
+    if (store_) return {static_cast<uint8_t*>(store_->Data()), store_->ByteLength()};
     if (!memory_span_.empty() || memory_.IsEmpty()) return memory_span_;
     v8::Isolate* isolate = thread_->isolate;
-    v8::Isolate::Scope isolate_scope(isolate);
     v8::HandleScope handles(isolate);
     auto buffer = memory_.Get(isolate)->Buffer();
     memory_span_ = {static_cast<uint8_t*>(buffer->Data()), buffer->ByteLength()};
@@ -212,22 +252,26 @@ class V8Instance final : public WasmInstance {
   // Where memory() found the memory since the guest last ran: a host function reads and writes
   // it several times, and finding it through V8 costs more than most of those accesses.
   std::span<uint8_t> memory_span_;
+  // The memory's backing store, where it is known to grow in place (V8Engine::grows_in_place):
+  // its address never changes and its length follows the guest's memory.grow, so the memory
+  // is found without V8's API (handles, the buffer object), a good part of a host call's cost.
+  std::shared_ptr<v8::BackingStore> store_;
 };
 
 void trampoline(const v8::FunctionCallbackInfo<v8::Value>& info) {
   const auto* binding = static_cast<const Binding*>(info.Data().As<v8::External>()->Value());
   binding->instance->forget_memory();
   const HostFunction& f = *binding->function;
-  uint64_t args[16] = {};
+  uint64_t args[16];  // the first n are set
   const size_t n = std::min<size_t>(f.params.size(), std::size(args));
   for (size_t i = 0; i < n; ++i) {
     v8::Local<v8::Value> v = info[static_cast<int>(i)];
     if (f.params[i] == ValueType::I64) {
       args[i] = v->IsBigInt() ? v.As<v8::BigInt>()->Uint64Value() : 0;
+    } else if (const auto smi = smi_of(v)) {
+      args[i] = static_cast<uint32_t>(*smi);
     } else {
-      args[i] = static_cast<uint32_t>(
-          v->IsInt32() ? v.As<v8::Int32>()->Value()
-                       : v->Uint32Value(info.GetIsolate()->GetCurrentContext()).FromMaybe(0));
+      args[i] = v->Uint32Value(info.GetIsolate()->GetCurrentContext()).FromMaybe(0);
     }
   }
   const uint64_t r = f.callback(binding->host, args);
@@ -242,27 +286,25 @@ void trampoline(const v8::FunctionCallbackInfo<v8::Value>& info) {
 CallStatus V8Instance::call(Function fn, std::span<const uint64_t> args, uint64_t* result) {
   ThreadIsolate& t = *thread_;
   v8::Isolate* isolate = t.isolate;
-  // Cheap: the thread keeps its isolate and context entered (thread_isolate()).
-  v8::Isolate::Scope isolate_scope(isolate);
   v8::HandleScope handles(isolate);
   v8::Local<v8::Context> context = t.context.Get(isolate);
   const Export& e = functions_[fn];
   forget_memory();
 
-  v8::Local<v8::Value> argv[16];
-  const size_t argc = std::min<size_t>(args.size(), std::size(argv));
+  auto& argv = t.arguments;
+  const size_t argc = std::min<size_t>(args.size(), argv.size());
   for (size_t i = 0; i < argc; ++i) {
     const bool i64 = i < e.params.size() && e.params[i] == ValueType::I64;
-    argv[i] = i64 ? v8::Local<v8::Value>(v8::BigInt::NewFromUnsigned(isolate, args[i]))
-                  : v8::Local<v8::Value>(v8::Integer::New(
-                        isolate, static_cast<int32_t>(static_cast<uint32_t>(args[i]))));
+    argv[i] =
+        i64 ? v8::Local<v8::Value>(v8::BigInt::NewFromUnsigned(isolate, args[i]))
+            : put_smi(t.argument_slots[i], static_cast<int32_t>(static_cast<uint32_t>(args[i])));
   }
 
   const bool outermost = t.depth++ == 0;
   const uint64_t serial = outermost ? t.arm(limits_.max_call) : 0;
   v8::TryCatch caught(isolate);
-  v8::MaybeLocal<v8::Value> returned =
-      e.handle.Get(isolate)->Call(context, v8::Undefined(isolate), static_cast<int>(argc), argv);
+  v8::MaybeLocal<v8::Value> returned = e.handle.Get(isolate)->Call(
+      context, v8::Undefined(isolate), static_cast<int>(argc), argv.data());
   --t.depth;
   forget_memory();
 
@@ -275,11 +317,19 @@ CallStatus V8Instance::call(Function fn, std::span<const uint64_t> args, uint64_
   if (stopped) return CallStatus::Timeout;
   v8::Local<v8::Value> value;
   if (!returned.ToLocal(&value)) return CallStatus::Trap;
-  if (!memory_.IsEmpty() &&
-      memory_.Get(isolate)->Buffer()->ByteLength() > uint64_t{limits_.max_memory_pages} << 16) {
+  const size_t memory_bytes =
+      store_ ? store_->ByteLength()
+             : (memory_.IsEmpty() ? 0 : memory_.Get(isolate)->Buffer()->ByteLength());
+  if (memory_bytes > uint64_t{limits_.max_memory_pages} << 16) {
     return CallStatus::Trap;  // grew past its cap: stopped like a trap
   }
   if (result) {
+    if (e.result != ValueType::I64) {
+      if (const auto smi = smi_of(value)) {
+        *result = static_cast<uint32_t>(*smi);
+        return CallStatus::Ok;
+      }
+    }
     if (e.result == ValueType::I64 && value->IsBigInt()) {
       *result = value.As<v8::BigInt>()->Uint64Value();
     } else if (value->IsNumber()) {
@@ -362,7 +412,7 @@ class V8Engine final : public WasmEngine {
     platform_ = v8::platform::NewDefaultPlatform();
     v8::V8::InitializePlatform(platform_.get());
     // Out-of-bounds accesses become traps through guard pages, with no bounds checks in code.
-    v8::V8::EnableWebAssemblyTrapHandler(true);
+    grows_in_place_ = v8::V8::EnableWebAssemblyTrapHandler(true);
     v8::V8::Initialize();
     compiler_ = new_isolate();
   }
@@ -399,20 +449,24 @@ class V8Engine final : public WasmEngine {
   // The calling thread's isolate, entered with its context for as long as the thread lives:
   // entering an isolate that is not already the thread's current one takes a lock and a table
   // lookup inside V8, which every call into a guest paid (a third of V8's cost per call).
+  // A handle scope stays open as long, holding the argument slots: with a handle block in
+  // use, a call's own scope finds room in it, where the first handle of an outermost scope
+  // allocates a block and its end frees it again.
   struct EnteredIsolate {
     explicit EnteredIsolate(std::shared_ptr<ThreadIsolate> entered) : t(std::move(entered)) {
       t->isolate->Enter();
-      v8::HandleScope handles(t->isolate);
+      handles.emplace(t->isolate);
       t->context.Get(t->isolate)->Enter();
+      for (auto& slot : t->argument_slots) slot = v8::Integer::New(t->isolate, 0);
     }
     ~EnteredIsolate() {  // before the isolate may be disposed: V8 refuses an entered one
-      {
-        v8::HandleScope handles(t->isolate);
-        t->context.Get(t->isolate)->Exit();
-      }
+      t->context.Get(t->isolate)->Exit();
+      t->argument_slots = {};
+      handles.reset();
       t->isolate->Exit();
     }
     std::shared_ptr<ThreadIsolate> t;
+    std::optional<v8::HandleScope> handles;
   };
   std::shared_ptr<ThreadIsolate> thread_isolate() {
     thread_local EnteredIsolate mine(new_isolate());
@@ -420,6 +474,9 @@ class V8Engine final : public WasmEngine {
   }
 
   std::unique_ptr<v8::Platform> platform_;
+  // With the trap handler, V8 reserves the whole address range a Wasm memory may grow to (with
+  // its guard pages) and grows it in place; without it, a grow may copy the memory elsewhere.
+  bool grows_in_place_ = false;
   Watchdog watchdog_;
   std::mutex compile_mutex_;
   std::shared_ptr<ThreadIsolate> compiler_;
@@ -498,7 +555,10 @@ core::Result<std::unique_ptr<WasmInstance>, std::string> V8Engine::instantiate(
     }
     instance->bindings_.push_back({found, host, instance.get()});
     auto data = v8::External::New(isolate, &instance->bindings_.back());
-    auto fn = v8::Function::New(context, trampoline, data).ToLocalChecked();
+    // Its length is the import's arity: Wasm then calls it as a function whose arity matches,
+    // without the mismatch path's argument adaptation.
+    auto fn = v8::Function::New(context, trampoline, data, static_cast<int>(found->params.size()))
+                  .ToLocalChecked();
     v8::Local<v8::Value> ns;
     auto ns_name = str(isolate, import.module);
     if (!imports->Get(context, ns_name).ToLocal(&ns) || !ns->IsObject()) {
@@ -531,6 +591,9 @@ core::Result<std::unique_ptr<WasmInstance>, std::string> V8Engine::instantiate(
     auto value = exports->Get(context, key).ToLocalChecked();
     if (value->IsWasmMemoryObject()) {
       instance->memory_.Reset(isolate, value.As<v8::WasmMemoryObject>());
+      if (grows_in_place_) {
+        instance->store_ = value.As<v8::WasmMemoryObject>()->Buffer()->GetBackingStore();
+      }
     } else if (value->IsFunction()) {
       V8Instance::Export e;
       e.name = to_string(isolate, key);

@@ -59,6 +59,15 @@ std::vector<HostFunction> host_functions() {
          if (!fn || h.instance->call(*fn, {args, 1}, &result) != CallStatus::Ok) return 0;
          return result * 10;
        }},
+      {"env",
+       "host_peek",
+       {ValueType::I32},
+       ValueType::I32,
+       [](void* host, const uint64_t* args) -> uint64_t {
+         // The byte at args[0] as the host sees the guest's memory now (0xffff: outside it).
+         const auto memory = static_cast<Host*>(host)->instance->memory();
+         return args[0] < memory.size() ? memory[args[0]] : 0xffff;
+       }},
   };
 }
 
@@ -107,7 +116,7 @@ class EngineConformanceTest : public ::testing::TestWithParam<EngineParam> {
 };
 
 TEST_P(EngineConformanceTest, ReportsImportsAndExportedFunctions) {
-  ASSERT_EQ(module_->imports().size(), 3u);
+  ASSERT_EQ(module_->imports().size(), 4u);
   EXPECT_EQ(module_->imports()[0].module, "env");
   EXPECT_EQ(module_->imports()[0].name, "host_add");
   EXPECT_TRUE(module_->imports()[0].function);
@@ -231,6 +240,17 @@ TEST_P(EngineConformanceTest, MemoryIsReReadAfterTheGuestGrowsIt) {
   EXPECT_EQ(memory[100], 7u);
   memory[3 * 65536 + 5] = 9;
   EXPECT_EQ(call_i32(*instance, "load_u8", 3 * 65536 + 5), 9u);
+}
+
+TEST_P(EngineConformanceTest, AHostFunctionSeesMemoryTheGuestGrewInTheSameCall) {
+  auto instance = instantiate();
+  ASSERT_TRUE(instance);
+  instance->memory()[100] = 7;
+  EXPECT_EQ(call_i32(*instance, "grow_and_peek", 2), 0x5au);
+  EXPECT_EQ(instance->memory().size(), 3u * 65536);
+  EXPECT_EQ(call_i32(*instance, "grow_and_peek", 5), 0x5au);
+  EXPECT_EQ(instance->memory().size(), 8u * 65536);
+  EXPECT_EQ(instance->memory()[100], 7u);
 }
 
 TEST_P(EngineConformanceTest, CallingAnExportWithAnotherSignatureIsATrap) {
