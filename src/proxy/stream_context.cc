@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/asio/this_coro.hpp>
+#include <cstring>
 
 #include "proxy/forwarded_headers.h"
 
@@ -260,14 +261,25 @@ void StreamContext::keep_sent_response(const core::http::ResponseHead& head) {
   core::http::ResponseHead& kept = scratch.sent_response;
   kept.clear();
   kept.status = head.status;
-  kept.reason = scratch.arena.keep(head.reason);
   kept.version_minor = head.version_minor;
   kept.framing = head.framing;
   kept.content_length = head.content_length;
   kept.keep_alive = head.keep_alive;
-  for (const auto& field : head.headers) {
-    kept.headers.push_back({scratch.arena.keep(field.name), scratch.arena.keep(field.value)});
-  }
+  // One piece of arena room for every byte of the head, filled in order.
+  size_t bytes = head.reason.size();
+  for (const auto& field : head.headers) bytes += field.name.size() + field.value.size();
+  char* at = bytes == 0 ? nullptr : scratch.arena.take(bytes);
+  const auto copy = [&at](std::string_view piece) {
+    if (piece.empty()) return std::string_view{};
+    std::memcpy(at, piece.data(), piece.size());
+    const std::string_view kept_piece(at, piece.size());
+    at += piece.size();
+    return kept_piece;
+  };
+  kept.reason = copy(head.reason);
+  kept.headers.reserve(head.headers.size());
+  for (const auto& field : head.headers)
+    kept.headers.push_back({copy(field.name), copy(field.value)});
   response_ = &kept;
 }
 

@@ -7,15 +7,20 @@ namespace vx::core::filter {
 
 std::string_view StringArena::keep(std::string_view bytes) {
   if (bytes.empty()) return {};
-  if (blocks_.empty() || blocks_.back().size - used_ < bytes.size()) {
-    const size_t size = std::max(kBlockBytes, bytes.size());
-    blocks_.push_back({std::make_unique<char[]>(size), size});
+  char* at = take(bytes.size());
+  std::memcpy(at, bytes.data(), bytes.size());
+  return {at, bytes.size()};
+}
+
+char* StringArena::take(size_t size) {
+  if (blocks_.empty() || blocks_.back().size - used_ < size) {
+    const size_t block = std::max(kBlockBytes, size);
+    blocks_.push_back({std::make_unique<char[]>(block), block});
     used_ = 0;
   }
   char* at = blocks_.back().bytes.get() + used_;
-  std::memcpy(at, bytes.data(), bytes.size());
-  used_ += bytes.size();
-  return {at, bytes.size()};
+  used_ += size;
+  return at;
 }
 
 void StringArena::release_extra_blocks() {

@@ -19,6 +19,9 @@ class StringArena {
 
   // A copy of `bytes`, valid until clear(). Never moves what it handed out before.
   std::string_view keep(std::string_view bytes);
+  // `size` contiguous bytes for the caller to fill, valid until clear(): copying several
+  // pieces into one piece of room costs one check instead of one per piece.
+  char* take(size_t size);
   // Forgets every copy; keeps the first block for the next stream.
   void clear() {
     used_ = 0;

@@ -1,5 +1,6 @@
 #include "core/filter/string_arena.h"
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,19 @@ TEST(StringArenaTest, EmptyBytesTakeNoMemory) {
   StringArena arena;
   EXPECT_TRUE(arena.keep("").empty());
   EXPECT_EQ(arena.capacity(), 0u);
+}
+
+TEST(StringArenaTest, TakenRoomIsContiguousAndLeavesEarlierCopiesAlone) {
+  StringArena arena;
+  const std::string_view first = arena.keep("first");
+  char* room = arena.take(2000);  // past a standard block: a block of its own
+  std::memset(room, 'y', 2000);
+  EXPECT_EQ(first, "first");
+  EXPECT_EQ(std::string_view(room, 2000), std::string(2000, 'y'));
+  char* small = arena.take(3);
+  std::memcpy(small, "abc", 3);
+  EXPECT_EQ(std::string_view(small, 3), "abc");
+  EXPECT_EQ(std::string_view(room, 2000), std::string(2000, 'y'));
 }
 
 }  // namespace
