@@ -41,14 +41,8 @@ H2Stream::H2Stream(H2Downstream& connection, int32_t id, h2::HeaderBlock& block,
 void H2Stream::restart(int32_t id, h2::HeaderBlock& block, bool end_stream) {
   request_.clear();
   scratch_.clear();
-  watched_upstream_ = nullptr;
-  expired_ = false;
-  in_.clear();
-  taken_.clear();
-  taken_view_ = {};
-  body_received_ = 0;
+  body_.clear();
   request_trailer_block_.clear();
-  request_trailers_.clear();
   response_started_ = false;
   has_body_ = false;
   continue_sent_ = false;
@@ -60,7 +54,7 @@ void H2Stream::restart(int32_t id, h2::HeaderBlock& block, bool end_stream) {
 }
 
 size_t H2Stream::buffer_bytes() const {
-  return head_block_.bytes.capacity() + in_.capacity() + taken_.capacity() + out_.bytes.capacity() +
+  return head_block_.bytes.capacity() + body_.capacity() + out_.bytes.capacity() +
          scratch_.capacity() + request_trailer_block_.bytes.capacity() +
          out_.trailer_block.bytes.capacity();
 }
@@ -69,8 +63,8 @@ void H2Stream::begin(int32_t id, h2::HeaderBlock& block, bool end_stream) {
   id_ = id;
   head_block_.clear();
   std::swap(head_block_, block);
-  deadline_ = ports::deadline_now() + connection_.limits().header_timeout;
-  end_stream_ = end_stream;
+  deadline_.reset(ports::deadline_now() + connection_.limits().header_timeout);
+  if (end_stream) body_.end();
   websocket_ = false;
   malformed_ = check_request();
   if (malformed_) return;
@@ -259,7 +253,7 @@ ports::Awaitable<void> H2Stream::run() {
     // (RFC 9113 §8.1: the server may reset with NO_ERROR once its response is complete).
     connection_.session().reset(id_, complete ? NGHTTP2_NO_ERROR : NGHTTP2_INTERNAL_ERROR);
   }
-  connection_.session().consume(id_, in_.size() + taken_.size());
+  connection_.session().consume(id_, body_.unread_bytes());
 }
 
 void H2Stream::abort() {
@@ -283,34 +277,28 @@ ports::Awaitable<void> H2Stream::wait_body() {
 }
 
 void H2Stream::arm_deadline(SteadyClock::time_point deadline, ports::UpstreamStream* upstream) {
-  watched_upstream_ = upstream;
-  deadline_ = deadline;
+  deadline_.arm(deadline, upstream);
   connection_.watch_deadline(deadline);
 }
 
 SteadyClock::time_point H2Stream::expire_if_due(SteadyClock::time_point now) {
-  if (now < deadline_) return deadline_;
-  expired_ = true;
-  if (watched_upstream_) watched_upstream_->cancel();
-  notify();
-  deadline_ = SteadyClock::time_point::max();
-  return deadline_;
+  if (deadline_.expire_if_due(now)) notify();
+  return deadline_.at();
 }
 
 void H2Stream::on_data(std::string_view data) {
-  in_.append(data);
-  body_received_ += data.size();
+  body_.append(data);
   notify();
 }
 
 void H2Stream::on_trailers(h2::HeaderBlock&& block) {
   request_trailer_block_ = std::move(block);
-  request_trailers_.clear();
-  request_trailer_block_.regular_fields(request_trailers_);
+  body_.trailers().clear();
+  request_trailer_block_.regular_fields(body_.trailers());
 }
 
 void H2Stream::on_end_stream() {
-  end_stream_ = true;
+  body_.end();
   notify();
 }
 
@@ -329,39 +317,20 @@ long H2Stream::pull_body(uint8_t* into, size_t max, bool& eof,
 
 ports::AsyncResult<ports::BodyChunk> H2Stream::read_body() {
   // Invariant 1: what the pipeline took last time is acknowledged now.
-  if (!taken_.empty()) {
-    connection_.session().consume(id_, taken_.size());
+  if (const size_t taken = body_.take_credit()) {
+    connection_.session().consume(id_, taken);
     connection_.wake_writer();
-    taken_.clear();
   }
   for (;;) {
-    if (!in_.empty()) {
-      const uint64_t max = connection_.limits().max_body_bytes;
-      if (max > 0 && body_received_ > max) {
-        co_return core::unexpected(Error{ErrorKind::BodyTooLarge, "request body too large"});
-      }
-      taken_.swap(in_);
-      taken_view_ = taken_;
-      const bool last = end_stream_;
-      co_return ports::BodyChunk{{&taken_view_, 1},
-                                 last,
-                                 last && !request_trailers_.empty() ? &request_trailers_ : nullptr};
+    if (auto next = body_.next(connection_.limits().max_body_bytes, closed_, deadline_.expired())) {
+      co_return std::move(*next);
     }
-    if (end_stream_) {
-      co_return ports::BodyChunk{
-          {}, true, request_trailers_.empty() ? nullptr : &request_trailers_};
-    }
-    if (closed_) {
-      co_return core::unexpected(
-          Error{ErrorKind::DownstreamClosed, "client reset the stream before the body ended"});
-    }
-    if (expired_) co_return core::unexpected(Error{ErrorKind::RequestTimeout, "body timed out"});
     co_await wait_body();
   }
 }
 
 ports::AsyncResult<void> H2Stream::send_continue() {
-  if (!request_.expect_continue || continue_sent_ || end_stream_) {
+  if (!request_.expect_continue || continue_sent_ || body_.ended()) {
     co_return core::Result<void, Error>{};
   }
   continue_sent_ = true;

@@ -48,7 +48,7 @@ H3Stream::H3Stream(QuicConnection& connection, int64_t id)
       id_(id),
       signal_(connection.executor()),
       body_signal_(connection.executor()) {
-  deadline_ = ports::deadline_now() + connection_.limits().header_timeout;
+  deadline_.reset(ports::deadline_now() + connection_.limits().header_timeout);
 }
 
 void H3Stream::on_header(std::string_view name, std::string_view value, bool trailer) {
@@ -68,7 +68,7 @@ void H3Stream::on_headers_end(bool fin) {
 }
 
 void H3Stream::build_request(bool fin) {
-  end_stream_ = fin;
+  if (fin) body_.end();
   malformed_ = check_request();
   if (malformed_) return;
   request_.method = static_method(head_block_.find(":method"));
@@ -152,16 +152,15 @@ std::chrono::milliseconds H3Stream::idle_timeout() const {
 }
 
 void H3Stream::on_data(std::string_view data) {
-  in_.append(data);
-  body_received_ += data.size();
+  body_.append(data);
   notify();
 }
 
 void H3Stream::on_end_stream() {
-  end_stream_ = true;
+  body_.end();
   if (!trailer_block_.fields.empty() && !trailer_block_.too_large) {
-    request_trailers_.clear();
-    trailer_block_.regular_fields(request_trailers_);
+    body_.trailers().clear();
+    trailer_block_.regular_fields(body_.trailers());
   }
   notify();
 }
@@ -302,15 +301,14 @@ ports::Awaitable<void> H3Stream::run() {
   if (!closed_) {
     if (!complete) {
       connection_.reset_stream(id_, NGHTTP3_H3_INTERNAL_ERROR);
-    } else if (!end_stream_) {
+    } else if (!body_.ended()) {
       // RFC 9114 §4.1: the response is complete; the rest of the request is not needed.
       ngtcp2_conn_shutdown_stream_read(connection_.quic(), id_, NGHTTP3_H3_NO_ERROR);
       connection_.wake();
     }
   }
-  connection_.consume(id_, in_.size() + taken_.size());
-  in_.clear();
-  taken_.clear();
+  connection_.consume(id_, body_.unread_bytes());
+  body_.clear();
 }
 
 ports::Awaitable<bool> H3Stream::wait(SteadyClock::time_point until) {
@@ -325,48 +323,22 @@ ports::Awaitable<void> H3Stream::wait_body() {
 }
 
 void H3Stream::arm_deadline(SteadyClock::time_point deadline, ports::UpstreamStream* upstream) {
-  watched_upstream_ = upstream;
-  deadline_ = deadline;
+  deadline_.arm(deadline, upstream);
   connection_.watch_deadline(deadline);
 }
 
 SteadyClock::time_point H3Stream::expire_if_due(SteadyClock::time_point now) {
-  if (now < deadline_) return deadline_;
-  expired_ = true;
-  if (watched_upstream_) watched_upstream_->cancel();
-  notify();
-  deadline_ = SteadyClock::time_point::max();
-  return deadline_;
+  if (deadline_.expire_if_due(now)) notify();
+  return deadline_.at();
 }
 
 ports::AsyncResult<ports::BodyChunk> H3Stream::read_body() {
   // Invariant 1: what the pipeline took last time is credited now.
-  if (!taken_.empty()) {
-    connection_.consume(id_, taken_.size());
-    taken_.clear();
-  }
+  if (const size_t taken = body_.take_credit()) connection_.consume(id_, taken);
   for (;;) {
-    if (!in_.empty()) {
-      const uint64_t max = connection_.limits().max_body_bytes;
-      if (max > 0 && body_received_ > max) {
-        co_return core::unexpected(Error{ErrorKind::BodyTooLarge, "request body too large"});
-      }
-      taken_.swap(in_);
-      taken_view_ = taken_;
-      const bool last = end_stream_;
-      co_return ports::BodyChunk{{&taken_view_, 1},
-                                 last,
-                                 last && !request_trailers_.empty() ? &request_trailers_ : nullptr};
+    if (auto next = body_.next(connection_.limits().max_body_bytes, closed_, deadline_.expired())) {
+      co_return std::move(*next);
     }
-    if (end_stream_) {
-      co_return ports::BodyChunk{
-          {}, true, request_trailers_.empty() ? nullptr : &request_trailers_};
-    }
-    if (closed_) {
-      co_return core::unexpected(
-          Error{ErrorKind::DownstreamClosed, "client reset the stream before the body ended"});
-    }
-    if (expired_) co_return core::unexpected(Error{ErrorKind::RequestTimeout, "body timed out"});
     co_await wait_body();
   }
 }

@@ -20,6 +20,8 @@
 #include "adapters/codec/h2/header_block.h"
 #include "adapters/net/stream.h"
 #include "proxy/downstream_exchange.h"
+#include "proxy/exchange_deadline.h"
+#include "proxy/streamed_request_body.h"
 
 namespace vx::adapters::quic {
 
@@ -42,7 +44,7 @@ class H3Stream final : public proxy::DownstreamExchange {
   void on_acked(uint64_t bytes);
   nghttp3_ssize read_data(nghttp3_vec* vec, size_t veccnt, uint32_t* flags);
   // Bytes the peer sent that nobody will read any more (to credit back on close).
-  uint64_t unread_bytes() const { return in_.size() + taken_.size(); }
+  uint64_t unread_bytes() const { return body_.unread_bytes(); }
   // The connection is going away: abort whatever the stream waits for.
   void abort();
   bool closed() const { return closed_; }
@@ -74,7 +76,7 @@ class H3Stream final : public proxy::DownstreamExchange {
   ports::Awaitable<void> tunnel(ports::UpstreamStream& upstream) override;
   void arm_deadline(std::chrono::steady_clock::time_point deadline,
                     ports::UpstreamStream* upstream) override;
-  bool deadline_expired() const override { return expired_; }
+  bool deadline_expired() const override { return deadline_.expired(); }
 
  private:
   // Why the request head is malformed (RFC 9114 §4.3.1, §4.1.2), or nullopt.
@@ -99,18 +101,10 @@ class H3Stream final : public proxy::DownstreamExchange {
 
   net::Timer signal_;
   net::Timer body_signal_;
-  std::chrono::steady_clock::time_point deadline_;
-  ports::UpstreamStream* watched_upstream_ = nullptr;
-  bool expired_ = false;
+  proxy::ExchangeDeadline deadline_;
 
-  // Request body (invariant 1).
-  std::string in_;
-  std::string taken_;
-  std::string_view taken_view_;
-  uint64_t body_received_ = 0;
-  bool end_stream_ = false;
+  proxy::StreamedRequestBody body_;  // invariant 1
   h2::HeaderBlock trailer_block_;
-  core::http::HeaderList request_trailers_;
 
   // Response (invariant 2): chunks from the first unacknowledged byte on; their storage stays
   // put while nghttp3 holds views into them.

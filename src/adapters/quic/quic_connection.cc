@@ -365,9 +365,9 @@ void QuicConnection::start_h3() {
   cb.recv_data = h3_recv_data;
   cb.deferred_consume = h3_deferred_consume;
   cb.begin_headers = h3_begin_headers;
-  cb.recv_header = h3_recv_header;
+  cb.recv_header = h3_recv_field<false>;
   cb.end_headers = h3_end_headers;
-  cb.recv_trailer = h3_recv_trailer;
+  cb.recv_trailer = h3_recv_field<true>;
   cb.end_stream = h3_end_stream;
   cb.stop_sending = h3_stop_sending;
   cb.reset_stream = h3_reset_stream;
@@ -600,25 +600,15 @@ int QuicConnection::h3_begin_headers(nghttp3_conn* h3, int64_t id, void* self, v
   return 0;
 }
 
-int QuicConnection::h3_recv_header(nghttp3_conn*, int64_t, int32_t, nghttp3_rcbuf* name,
-                                   nghttp3_rcbuf* value, uint8_t, void*, void* stream) {
+template <bool kTrailer>
+int QuicConnection::h3_recv_field(nghttp3_conn*, int64_t, int32_t, nghttp3_rcbuf* name,
+                                  nghttp3_rcbuf* value, uint8_t, void*, void* stream) {
   if (!stream) return 0;
   const nghttp3_vec n = nghttp3_rcbuf_get_buf(name);
   const nghttp3_vec v = nghttp3_rcbuf_get_buf(value);
   static_cast<H3Stream*>(stream)->on_header(
       std::string_view(reinterpret_cast<const char*>(n.base), n.len),
-      std::string_view(reinterpret_cast<const char*>(v.base), v.len), false);
-  return 0;
-}
-
-int QuicConnection::h3_recv_trailer(nghttp3_conn*, int64_t, int32_t, nghttp3_rcbuf* name,
-                                    nghttp3_rcbuf* value, uint8_t, void*, void* stream) {
-  if (!stream) return 0;
-  const nghttp3_vec n = nghttp3_rcbuf_get_buf(name);
-  const nghttp3_vec v = nghttp3_rcbuf_get_buf(value);
-  static_cast<H3Stream*>(stream)->on_header(
-      std::string_view(reinterpret_cast<const char*>(n.base), n.len),
-      std::string_view(reinterpret_cast<const char*>(v.base), v.len), true);
+      std::string_view(reinterpret_cast<const char*>(v.base), v.len), kTrailer);
   return 0;
 }
 
