@@ -329,3 +329,73 @@ def test_many_half_open_handshakes_make_new_clients_prove_their_address_with_ret
         for p in stalled:
             p.kill()
             p.wait()
+
+
+# Malformed HTTP/3 (RFC 9114 §4.1.2, §4.2, §4.3; RFC 9204): tests/h3client -raw writes the frames
+# and QPACK bytes by hand. Each case closes only its stream or its connection, with the RFC's
+# error code, and the proxy goes on serving other connections.
+H3_MESSAGE_ERROR = 0x10E
+H3_FRAME_UNEXPECTED = 0x105
+H3_REQUEST_REJECTED = 0x10B
+QPACK_DECOMPRESSION_FAILED = 0x200
+QPACK_ENCODER_STREAM_ERROR = 0x201
+
+
+def run_raw(client, proxy, case, timeout="10s"):
+    return run_h3(client, proxy.h3, "-raw", case, "-timeout", timeout, timeout=60)
+
+
+def assert_still_serving(proxy, client):
+    got = run_h3(client, proxy.h3 + "/after")
+    assert got["status"] == 200, got
+
+
+def test_raw_client_sends_a_well_formed_request_that_succeeds(h3_proxy, h3client):
+    # The hand-written frames are right: the same bytes, well formed, get a 200.
+    assert run_raw(h3client, h3_proxy, "ok")["status"] == 200
+    assert run_raw(h3client, h3_proxy, "te-trailers")["status"] == 200  # the one TE HTTP/3 allows
+
+
+@pytest.mark.parametrize("case", [
+    "missing-method", "missing-path", "duplicate-path", "unknown-pseudo", "pseudo-after-field",
+    "uppercase-name", "connection", "keep-alive", "transfer-encoding", "upgrade", "te-gzip",
+])
+def test_malformed_request_head_resets_the_stream_with_h3_message_error(h3_proxy, h3client, case):
+    got = run_raw(h3client, h3_proxy, case)
+    assert got["stream_error"] == H3_MESSAGE_ERROR and got["status"] == 0, got
+    assert got["conn_error"] == -1, got  # the stream, not the connection
+    assert_still_serving(h3_proxy, h3client)
+
+
+def test_data_before_headers_closes_the_connection_with_h3_frame_unexpected(h3_proxy, h3client):
+    got = run_raw(h3client, h3_proxy, "data-before-headers")
+    assert got["conn_error"] == H3_FRAME_UNEXPECTED, got
+    assert_still_serving(h3_proxy, h3client)
+
+
+@pytest.mark.parametrize("case", ["qpack-bad-reference", "qpack-capacity-over", "qpack-insert-too-large"])
+def test_qpack_encoder_stream_abuse_closes_the_connection_with_encoder_stream_error(h3_proxy, h3client, case):
+    got = run_raw(h3client, h3_proxy, case)
+    assert got["conn_error"] == QPACK_ENCODER_STREAM_ERROR, got
+    assert_still_serving(h3_proxy, h3client)
+
+
+def test_more_blocked_streams_than_advertised_close_the_connection_with_decompression_failed(h3_proxy, h3client):
+    # SETTINGS_QPACK_BLOCKED_STREAMS is 16: the 17th stream waiting for an insert is an error
+    # (RFC 9204 §2.1.2).
+    got = run_raw(h3client, h3_proxy, "qpack-blocked-many")
+    assert got["conn_error"] == QPACK_DECOMPRESSION_FAILED, got
+    assert_still_serving(h3_proxy, h3client)
+
+
+def test_a_stream_waiting_for_an_insert_that_never_comes_is_rejected_at_header_timeout(vortex, echo_origin, cert,
+                                                                                         h3client):
+    port = free_port()
+    proxy = vortex(h3_listener(port, cert) + "limits: { header_timeout_ms: 1000 }\n" + routes(echo_origin.address),
+                   port=port)
+    proxy.h3 = f"https://127.0.0.1:{port}"
+    started = time.monotonic()
+    got = run_raw(h3client, proxy, "qpack-blocked", timeout="15s")
+    assert got["stream_error"] == H3_REQUEST_REJECTED, got
+    assert time.monotonic() - started < 10
+    assert_still_serving(proxy, h3client)

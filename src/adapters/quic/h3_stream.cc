@@ -64,6 +64,7 @@ void H3Stream::on_header(std::string_view name, std::string_view value, bool tra
 }
 
 void H3Stream::on_headers_end(bool fin) {
+  head_done_ = true;
   build_request(fin);
 }
 
@@ -328,7 +329,15 @@ void H3Stream::arm_deadline(SteadyClock::time_point deadline, ports::UpstreamStr
 }
 
 SteadyClock::time_point H3Stream::expire_if_due(SteadyClock::time_point now) {
-  if (deadline_.expire_if_due(now)) notify();
+  if (!deadline_.expire_if_due(now)) return deadline_.at();
+  if (!head_done_ && !closed_) {
+    // No pipeline runs yet to answer 408: the head is incomplete (a slow client, or a field
+    // section waiting for a QPACK insert that never comes). RFC 9114 §8.1: nothing of it was
+    // processed.
+    connection_.reset_stream(id_, NGHTTP3_H3_REQUEST_REJECTED);
+    closed_ = true;
+  }
+  notify();
   return deadline_.at();
 }
 

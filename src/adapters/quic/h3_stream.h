@@ -7,7 +7,8 @@
 //     control) only once the pipeline took them: at most one stream window is buffered here.
 //  2. Response bytes are kept until the peer acknowledges them (nghttp3 may retransmit from
 //     them); at most kHighWaterBytes of them wait, send_body suspends above that.
-//  3. A stream that makes no progress toward the client for idle_timeout is reset.
+//  3. A stream that makes no progress toward the client for idle_timeout is reset; one whose
+//     request head is not whole by header_timeout is reset with H3_REQUEST_REJECTED.
 #pragma once
 
 #include <chrono>
@@ -121,6 +122,7 @@ class H3Stream final : public proxy::DownstreamExchange {
   std::vector<nghttp3_nv> nv_;
   std::string lower_names_;
 
+  bool head_done_ = false;  // the request head arrived whole (trailers are not a head)
   bool response_started_ = false;
   bool has_body_ = false;
   bool head_submitted_ = false;

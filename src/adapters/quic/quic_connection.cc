@@ -23,6 +23,10 @@ constexpr uint64_t kConnectionWindow = uint64_t{1} << 20;
 constexpr uint64_t kMaxConnectionWindow = uint64_t{8} << 20;
 // Requests in flight per connection (RFC 9000 MAX_STREAMS), as HTTP/2's 100.
 constexpr uint64_t kMaxStreams = 100;
+// Request streams that may wait for a QPACK insert at once (RFC 9204 §2.1.2); each holds its
+// undecoded field section. Fewer than kMaxStreams, so the limit is one a client can break: the
+// next blocked stream closes the connection with QPACK_DECOMPRESSION_FAILED.
+constexpr size_t kMaxBlockedStreams = 16;
 constexpr size_t kMaxPacketsPerFlush = 64;
 
 void fill_random(uint8_t* into, size_t size) {
@@ -375,7 +379,7 @@ void QuicConnection::start_h3() {
   nghttp3_settings_default(&settings);
   settings.max_field_section_size = limits().max_header_bytes;
   settings.qpack_max_dtable_capacity = 4096;
-  settings.qpack_blocked_streams = 100;
+  settings.qpack_blocked_streams = kMaxBlockedStreams;
   if (nghttp3_conn_server_new(&h3_, &cb, &settings, nghttp3_mem_default(), this) != 0) {
     h3_ = nullptr;
     return;
