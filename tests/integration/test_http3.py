@@ -399,3 +399,32 @@ def test_a_stream_waiting_for_an_insert_that_never_comes_is_rejected_at_header_t
     assert got["stream_error"] == H3_REQUEST_REJECTED, got
     assert time.monotonic() - started < 10
     assert_still_serving(proxy, h3client)
+
+
+def test_each_protocol_counts_its_own_downstream_requests_series(vortex, echo_origin, cert, h3client):
+    # vortex_downstream_requests_total{listener,protocol}: HTTP/1.1 and h2c on a plain listener,
+    # h2 and h3 on a TLS one; vortex_http_requests_total keeps its SPEC labels.
+    from rawhttp import curl
+    from test_metrics import promtool_check, scrape, value
+
+    plain, secure = free_port(), free_port()
+    listeners = (f'listeners:\n  - {{ name: plain, address: "127.0.0.1:{plain}" }}\n'
+                 + h3_listener(secure, cert).replace("listeners:\n", ""))
+    proxy = vortex(listeners + routes(echo_origin.address), port=plain, listeners=2)
+    for args in (["--http1.1", f"http://127.0.0.1:{plain}/a"],
+                 ["--http2-prior-knowledge", f"http://127.0.0.1:{plain}/b"],
+                 ["--http2-prior-knowledge", f"http://127.0.0.1:{plain}/c"],
+                 ["-k", "--http2", f"https://127.0.0.1:{secure}/d"]):
+        got = curl("-o", "/dev/null", "-w", "%{http_code}", *args)
+        assert got.stdout == b"200", got
+    for _ in range(3):
+        assert run_h3(h3client, f"https://127.0.0.1:{secure}/e")["status"] == 200
+    text = scrape(proxy)
+    promtool_check(text)
+    counts = {(listener, protocol): value(text, "vortex_downstream_requests_total", listener=listener,
+                                          protocol=protocol)
+              for listener in ("plain", "secure") for protocol in ("http1", "h2", "h3")}
+    assert counts == {("plain", "http1"): 1, ("plain", "h2"): 2, ("plain", "h3"): 0,
+                      ("secure", "http1"): 0, ("secure", "h2"): 1, ("secure", "h3"): 3}, counts
+    assert value(text, "vortex_http_requests_total", route="r", code="200") == 7
+    assert 'vortex_http_requests_total{route="r",code="200",' not in text

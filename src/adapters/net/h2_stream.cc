@@ -202,6 +202,9 @@ std::string_view H2Stream::client_ip() const {
 ports::ConnectionFacts H2Stream::connection_facts() const {
   return connection_.facts().get(connection_.client_ip(), "HTTP/2");
 }
+std::string_view H2Stream::listener() const {
+  return connection_.facts().listener();
+}
 bool H2Stream::tls() const {
   return connection_.tls();
 }

@@ -66,6 +66,8 @@ class H2Stream final : public proxy::DownstreamExchange {
   core::http::RequestHead& request() override { return request_; }
   std::string_view client_ip() const override;
   ports::ConnectionFacts connection_facts() const override;
+  std::string_view listener() const override;
+  proxy::DownstreamProtocol protocol() const override { return proxy::DownstreamProtocol::Http2; }
   bool tls() const override;
   proxy::StreamScratch& scratch() override { return scratch_; }
   std::chrono::milliseconds idle_timeout() const override;

@@ -148,6 +148,9 @@ std::string_view H3Stream::client_ip() const {
 ports::ConnectionFacts H3Stream::connection_facts() const {
   return connection_.facts();
 }
+std::string_view H3Stream::listener() const {
+  return connection_.facts().listener;
+}
 std::chrono::milliseconds H3Stream::idle_timeout() const {
   return connection_.limits().idle_timeout;
 }

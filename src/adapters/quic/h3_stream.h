@@ -62,6 +62,8 @@ class H3Stream final : public proxy::DownstreamExchange {
   core::http::RequestHead& request() override { return request_; }
   std::string_view client_ip() const override;
   ports::ConnectionFacts connection_facts() const override;
+  std::string_view listener() const override;
+  proxy::DownstreamProtocol protocol() const override { return proxy::DownstreamProtocol::Http3; }
   bool tls() const override { return true; }
   proxy::StreamScratch& scratch() override { return scratch_; }
   std::chrono::milliseconds idle_timeout() const override;
