@@ -68,6 +68,7 @@ type result struct {
 	BodySha256 string              `json:"body_sha256"`
 	SentSha256 string              `json:"sent_sha256,omitempty"`
 	Proto      string              `json:"proto"`
+	PeerCN     string              `json:"peer_cn,omitempty"`
 	Error      string              `json:"error,omitempty"`
 }
 
@@ -80,6 +81,7 @@ func main() {
 	c := flag.Int("c", 1, "concurrent streams in load mode")
 	timeout := flag.Duration("timeout", 60*time.Second, "whole run")
 	raw := flag.String("raw", "", "send this hand-written malformed exchange (raw.go) instead")
+	sni := flag.String("sni", "", "TLS server name to send (default: the URL's host)")
 	var headers headerFlags
 	flag.Var(&headers, "H", "request header 'Name: value' (repeatable)")
 	flag.Parse()
@@ -94,7 +96,7 @@ func main() {
 		return
 	}
 	rt := &http3.RoundTripper{
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true, ServerName: *sni},
 		QuicConfig:      &quic.Config{MaxIdleTimeout: 30 * time.Second, HandshakeIdleTimeout: 10 * time.Second},
 	}
 	defer rt.Close()
@@ -140,6 +142,9 @@ func main() {
 		}
 		out.Status = resp.StatusCode
 		out.Proto = resp.Proto
+		if resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0 {
+			out.PeerCN = resp.TLS.PeerCertificates[0].Subject.CommonName
+		}
 		out.Headers = resp.Header
 		out.Trailers = resp.Trailer
 		out.Body = keep.String()

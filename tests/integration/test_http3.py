@@ -428,3 +428,29 @@ def test_each_protocol_counts_its_own_downstream_requests_series(vortex, echo_or
                       ("secure", "http1"): 0, ("secure", "h2"): 1, ("secure", "h3"): 3}, counts
     assert value(text, "vortex_http_requests_total", route="r", code="200") == 7
     assert 'vortex_http_requests_total{route="r",code="200",' not in text
+
+
+def test_sni_chooses_the_http3_certificate_by_server_names_as_on_tcp(vortex, echo_origin, tmp_path, h3client):
+    # As test_tls.py's TCP test: an exact name, then a one-label wildcard, then "*", else the
+    # first certificate; a name only in a certificate (not in its server_names) does not choose it.
+    folder = tmp_path / "sni"
+    folder.mkdir()
+    default = make_cert(folder, "default", "default.test", ["default.test", "127.0.0.1"])
+    exact = make_cert(folder, "exact", "www.example.org", ["www.example.org", "unlisted.test"])
+    wild = make_cert(folder, "wild", "wild.example.com", ["*.example.com"])
+    port = free_port()
+    listener = tls_listener(port, [(default[0], default[1], ["*"]), (exact[0], exact[1], ["www.example.org"]),
+                                   (wild[0], wild[1], ["*.example.com"])]) + "    http3: true\n"
+    vortex(listener + routes(echo_origin.address), port=port)
+
+    def served(name):
+        got = run_h3(h3client, f"https://127.0.0.1:{port}/sni", "-sni", name)
+        assert got["status"] == 200, got
+        return got["peer_cn"]
+
+    assert served("www.example.org") == "www.example.org"
+    assert served("api.example.com") == "wild.example.com"
+    assert served("API.Example.COM") == "wild.example.com"
+    assert served("a.b.example.com") == "default.test"  # a wildcard covers one label
+    assert served("unlisted.test") == "default.test"
+    assert served("unknown.test") == "default.test"
