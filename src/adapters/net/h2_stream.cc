@@ -7,8 +7,8 @@
 #include <cstring>
 #include <vector>
 
+#include "adapters/codec/h2/request_head.h"
 #include "adapters/net/h2_connection.h"
-#include "core/http/authority.h"
 #include "ports/deadline_clock.h"
 #include "proxy/pipeline.h"
 
@@ -19,19 +19,7 @@ using core::http::Error;
 using core::http::ErrorKind;
 using SteadyClock = std::chrono::steady_clock;
 
-namespace {
-
-// Method names as static strings: the access log keeps the view past the stream's head.
-std::string_view static_method(std::string_view m) {
-  static constexpr std::string_view kKnown[] = {"GET",     "HEAD",  "POST",  "PUT",    "DELETE",
-                                                "OPTIONS", "PATCH", "TRACE", "CONNECT"};
-  for (auto k : kKnown) {
-    if (k == m) return k;
-  }
-  return m;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 H2Stream::H2Stream(H2Downstream& connection, int32_t id, h2::HeaderBlock& block, bool end_stream)
     : connection_(connection), signal_(connection.executor()), body_signal_(connection.executor()) {
@@ -66,89 +54,15 @@ void H2Stream::begin(int32_t id, h2::HeaderBlock& block, bool end_stream) {
   deadline_.reset(ports::deadline_now() + connection_.limits().header_timeout);
   if (end_stream) body_.end();
   websocket_ = false;
-  malformed_ = check_request();
+  // Only RFC 8441's extended CONNECT for WebSocket: Vortex is no forward proxy.
+  static const Error kNotWebSocket{ErrorKind::BadRequest,
+                                   "CONNECT is only supported for WebSocket"};
+  malformed_ = h2::check_request_head(head_block_, head_block_.find(":protocol") == "websocket"
+                                                       ? std::nullopt
+                                                       : std::optional(kNotWebSocket));
   if (malformed_) return;
-  request_.method = static_method(head_block_.find(":method"));
-  request_.target = head_block_.find(":path");
-  request_.authority = head_block_.find(":authority");
-  request_.version_minor = 1;
-  head_block_.regular_fields(request_.headers);
-  join_cookies();
-  // HTTP/1.1 upstreams need Host (RFC 9113 §8.3.1: :authority replaces it in HTTP/2; a Host
-  // beside it was checked to agree).
-  if (request_.authority.empty()) {
-    request_.authority = core::http::find_header(request_.headers, "host").value_or("");
-  } else if (!core::http::find_header(request_.headers, "host")) {
-    request_.headers.push_back({"host", request_.authority});
-  }
-  if (request_.method == "CONNECT") {
-    begin_websocket();
-  } else if (end_stream) {
-    request_.framing = BodyFraming::None;
-  } else if (auto length = core::http::find_header(request_.headers, "content-length")) {
-    uint64_t n = 0;
-    std::from_chars(length->data(), length->data() + length->size(), n);
-    request_.framing = BodyFraming::ContentLength;
-    request_.content_length = n;
-  } else {
-    request_.framing = BodyFraming::Chunked;  // an HTTP/2 body of unknown length
-  }
-  const auto expect = core::http::find_header(request_.headers, "expect");
-  request_.expect_continue = expect && core::http::iequals(*expect, "100-continue");
-}
-
-std::optional<Error> H2Stream::check_request() const {
-  if (head_block_.too_large) {
-    return Error{ErrorKind::HeadersTooLarge, "request header fields too large"};
-  }
-  // nghttp2 checked the pseudo-headers' presence, order and bytes; these are the checks it
-  // leaves to the application.
-  const std::string_view method = head_block_.find(":method");
-  const std::string_view authority = head_block_.find(":authority");
-  if (!core::http::is_valid_authority(authority)) {
-    return Error{ErrorKind::BadRequest, "invalid :authority"};
-  }
-  int hosts = 0;
-  for (const auto& f : head_block_.fields) {
-    if (head_block_.name(f) != "host") continue;
-    const std::string_view host = head_block_.value(f);
-    // RFC 9113 §8.3.1: a Host that differs from :authority makes the request malformed;
-    // routing uses one, so the upstream must never see the other.
-    if (++hosts > 1 || !core::http::is_valid_authority(host) ||
-        (!authority.empty() && !core::http::iequals(host, authority))) {
-      return Error{ErrorKind::BadRequest, "Host and :authority disagree"};
-    }
-  }
-  if (method == "CONNECT") {
-    // Only RFC 8441's extended CONNECT for WebSocket: Vortex is no forward proxy.
-    if (head_block_.find(":protocol") != "websocket") {
-      return Error{ErrorKind::BadRequest, "CONNECT is only supported for WebSocket"};
-    }
-  }
-  const std::string_view scheme = head_block_.find(":scheme");
-  if (scheme != "http" && scheme != "https") return Error{ErrorKind::BadRequest, "invalid :scheme"};
-  const std::string_view path = head_block_.find(":path");
-  if (path.find('#') != std::string_view::npos) {
-    return Error{ErrorKind::BadRequest, ":path with a fragment"};  // RFC 9113 §8.3.1
-  }
-  if (path.empty() || (path.front() != '/' && !(path == "*" && method == "OPTIONS"))) {
-    return Error{ErrorKind::BadRequest, "invalid :path"};
-  }
-  return std::nullopt;
-}
-
-void H2Stream::join_cookies() {
-  size_t crumbs = 0;
-  for (const auto& h : request_.headers) crumbs += h.name == "cookie";
-  if (crumbs < 2) return;
-  cookie_.clear();
-  for (const auto& h : request_.headers) {
-    if (h.name != "cookie") continue;
-    if (!cookie_.empty()) cookie_.append("; ");
-    cookie_.append(h.value);
-  }
-  std::erase_if(request_.headers, [](const core::http::Header& h) { return h.name == "cookie"; });
-  request_.headers.push_back({"cookie", cookie_});
+  h2::read_request_head(head_block_, end_stream, cookie_, request_);
+  if (request_.method == "CONNECT") begin_websocket();
 }
 
 namespace {

@@ -87,11 +87,6 @@ class H2Stream final : public proxy::DownstreamExchange {
 
  private:
   void begin(int32_t id, h2::HeaderBlock& block, bool end_stream);
-  // Why the request head is malformed (RFC 9113 §8.3, §8.1.1), or nullopt; then the stream
-  // is answered here (400, 431) and never reaches the pipeline.
-  std::optional<core::http::Error> check_request() const;
-  // RFC 9113 §8.2.3: an HTTP/1.1 upstream gets the cookie crumbs as one field.
-  void join_cookies();
   // RFC 8441: `CONNECT` with `:protocol: websocket` becomes the HTTP/1.1 upgrade the pipeline
   // and the upstream know (GET, Upgrade, Connection, a fresh Sec-WebSocket-Key).
   void begin_websocket();

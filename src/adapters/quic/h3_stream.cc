@@ -2,8 +2,8 @@
 
 #include <charconv>
 
+#include "adapters/codec/h2/request_head.h"
 #include "adapters/quic/quic_connection.h"
-#include "core/http/authority.h"
 #include "ports/deadline_clock.h"
 #include "proxy/pipeline.h"
 
@@ -15,16 +15,6 @@ using core::http::ErrorKind;
 using SteadyClock = std::chrono::steady_clock;
 
 namespace {
-
-// Method names as static strings: the access log keeps the view past the stream's head.
-std::string_view static_method(std::string_view m) {
-  static constexpr std::string_view kKnown[] = {"GET",     "HEAD",  "POST",  "PUT",    "DELETE",
-                                                "OPTIONS", "PATCH", "TRACE", "CONNECT"};
-  for (auto k : kKnown) {
-    if (k == m) return k;
-  }
-  return m;
-}
 
 // Fields HTTP/3 forbids (RFC 9114 §4.2): connection-specific ones.
 bool connection_specific(std::string_view lower) {
@@ -70,76 +60,10 @@ void H3Stream::on_headers_end(bool fin) {
 
 void H3Stream::build_request(bool fin) {
   if (fin) body_.end();
-  malformed_ = check_request();
-  if (malformed_) return;
-  request_.method = static_method(head_block_.find(":method"));
-  request_.target = head_block_.find(":path");
-  request_.authority = head_block_.find(":authority");
-  request_.version_minor = 1;
-  head_block_.regular_fields(request_.headers);
-  // RFC 9114 §4.2.1: cookie crumbs become one field for an HTTP/1.1 upstream.
-  size_t crumbs = 0;
-  for (const auto& h : request_.headers) crumbs += h.name == "cookie";
-  if (crumbs > 1) {
-    for (const auto& h : request_.headers) {
-      if (h.name != "cookie") continue;
-      if (!cookie_.empty()) cookie_.append("; ");
-      cookie_.append(h.value);
-    }
-    std::erase_if(request_.headers, [](const core::http::Header& h) { return h.name == "cookie"; });
-    request_.headers.push_back({"cookie", cookie_});
-  }
-  if (request_.authority.empty()) {
-    request_.authority = core::http::find_header(request_.headers, "host").value_or("");
-  } else if (!core::http::find_header(request_.headers, "host")) {
-    request_.headers.push_back({"host", request_.authority});
-  }
-  if (fin) {
-    request_.framing = BodyFraming::None;
-  } else if (auto length = core::http::find_header(request_.headers, "content-length")) {
-    uint64_t n = 0;
-    std::from_chars(length->data(), length->data() + length->size(), n);
-    request_.framing = BodyFraming::ContentLength;
-    request_.content_length = n;
-  } else {
-    request_.framing = BodyFraming::Chunked;  // a body of unknown length
-  }
-  const auto expect = core::http::find_header(request_.headers, "expect");
-  request_.expect_continue = expect && core::http::iequals(*expect, "100-continue");
-}
-
-std::optional<Error> H3Stream::check_request() const {
-  if (head_block_.too_large) {
-    return Error{ErrorKind::HeadersTooLarge, "request header fields too large"};
-  }
-  // nghttp3 checked the pseudo-headers' presence, order and bytes; these are left to us.
-  const std::string_view method = head_block_.find(":method");
-  const std::string_view authority = head_block_.find(":authority");
-  if (!core::http::is_valid_authority(authority)) {
-    return Error{ErrorKind::BadRequest, "invalid :authority"};
-  }
-  int hosts = 0;
-  for (const auto& f : head_block_.fields) {
-    if (head_block_.name(f) != "host") continue;
-    const std::string_view host = head_block_.value(f);
-    if (++hosts > 1 || !core::http::is_valid_authority(host) ||
-        (!authority.empty() && !core::http::iequals(host, authority))) {
-      return Error{ErrorKind::BadRequest, "Host and :authority disagree"};
-    }
-  }
-  if (method == "CONNECT") {
-    return Error{ErrorKind::BadRequest, "CONNECT is not supported over HTTP/3"};
-  }
-  const std::string_view scheme = head_block_.find(":scheme");
-  if (scheme != "http" && scheme != "https") return Error{ErrorKind::BadRequest, "invalid :scheme"};
-  const std::string_view path = head_block_.find(":path");
-  if (path.find('#') != std::string_view::npos) {
-    return Error{ErrorKind::BadRequest, ":path with a fragment"};
-  }
-  if (path.empty() || (path.front() != '/' && !(path == "*" && method == "OPTIONS"))) {
-    return Error{ErrorKind::BadRequest, "invalid :path"};
-  }
-  return std::nullopt;
+  static const std::optional<Error> kNoConnect =
+      Error{ErrorKind::BadRequest, "CONNECT is not supported over HTTP/3"};
+  malformed_ = h2::check_request_head(head_block_, kNoConnect);
+  if (!malformed_) h2::read_request_head(head_block_, fin, cookie_, request_);
 }
 
 std::string_view H3Stream::client_ip() const {

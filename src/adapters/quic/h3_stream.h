@@ -82,8 +82,6 @@ class H3Stream final : public proxy::DownstreamExchange {
   bool deadline_expired() const override { return deadline_.expired(); }
 
  private:
-  // Why the request head is malformed (RFC 9114 §4.3.1, §4.1.2), or nullopt.
-  std::optional<core::http::Error> check_request() const;
   void build_request(bool fin);
   // Submits the response head (HEADERS); false when nghttp3 refused it.
   bool submit(uint16_t status, const core::http::HeaderList& headers, bool with_body);
