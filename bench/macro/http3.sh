@@ -92,17 +92,25 @@ grep -q "listening on" "$RUN_DIR/vortex.log" || { cat "$RUN_DIR/vortex.log"; exi
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$VORTEX_PID/stat"; }
 
+# timed OUT COMMAND...: runs COMMAND with its output in OUT; prints "t0 t1 c0 c1": wall-clock
+# seconds and Vortex CPU ticks before and after.
+timed() {
+  local out=$1 t0 c0
+  shift
+  c0=$(cpu_ticks)
+  t0=$(date +%s.%N)
+  "$@" >"$out" 2>&1
+  echo "$t0 $(date +%s.%N) $c0 $(cpu_ticks)"
+}
+
 # run NAME COMMAND...: prints NAME, requests/s and Vortex CPU microseconds per request.
 run() {
   local name=$1
   shift
-  local t0 c0 t1 c1
-  c0=$(cpu_ticks)
-  t0=$(date +%s.%N)
-  "$@" >"$RUN_DIR/$name.out" 2>&1
-  t1=$(date +%s.%N)
-  c1=$(cpu_ticks)
-  python3 - "$name" "$REQUESTS" "$t0" "$t1" "$c0" "$c1" "$CLK_TCK" <<'PY'
+  local times
+  times=$(timed "$RUN_DIR/$name.out" "$@")
+  # shellcheck disable=SC2086 # four numbers
+  python3 - "$name" "$REQUESTS" $times "$CLK_TCK" <<'PY'
 import sys
 name, n, t0, t1, c0, c1, tck = sys.argv[1:]
 n, secs, cpu = int(n), float(t1) - float(t0), (int(c1) - int(c0)) / int(tck)
@@ -121,16 +129,11 @@ url="https://127.0.0.1:$port/bodies"
 # measure NAME CHECK COMMAND...: one transfer; appends its start/end times and Vortex CPU ticks
 # to $RUN_DIR/NAME once CHECK (a grep -E pattern) is found in the command's output.
 measure() {
-  local name=$1 check=$2
+  local name=$1 check=$2 times
   shift 2
-  local t0 c0 t1 c1
-  c0=$(cpu_ticks)
-  t0=$(date +%s.%N)
-  "$@" >"$RUN_DIR/out" 2>&1
-  t1=$(date +%s.%N)
-  c1=$(cpu_ticks)
+  times=$(timed "$RUN_DIR/out" "$@")
   grep -Eq "$check" "$RUN_DIR/out" || { echo "$name failed:"; cat "$RUN_DIR/out"; exit 1; }
-  echo "$t0 $t1 $c0 $c1" >>"$RUN_DIR/$name"
+  echo "$times" >>"$RUN_DIR/$name"
 }
 # uploaded NAME: the origin stored the whole body.
 uploaded() {
