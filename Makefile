@@ -107,7 +107,8 @@ bench-xdp: build
 # Tracing off vs on (sample_ratio 1.0, live collector): bench/macro/tracing.sh, docs/BENCHMARKS.md §9.
 bench-tracing: build
 	@VORTEX=$(abspath $(BUILD))/vortex bench/macro/tracing.sh
-# HTTP/3 vs HTTP/2 over TLS, req/s and CPU per request: bench/macro/http3.sh, docs/BENCHMARKS.md §11.
+# HTTP/3 vs HTTP/2 over TLS, req/s and CPU per request, 64 MiB MiB/s and CPU per GiB:
+# bench/macro/http3.sh, docs/BENCHMARKS.md §11.
 .PHONY: bench-http3
 bench-http3: build
 	@VORTEX=$(abspath $(BUILD))/vortex bench/macro/http3.sh

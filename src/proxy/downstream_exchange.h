@@ -9,6 +9,7 @@
 #include "core/http/message_head.h"
 #include "ports/filter_stream.h"
 #include "ports/upstream_pool.h"
+#include "proxy/request_logger.h"
 #include "proxy/stream_scratch.h"
 
 namespace vx::proxy {
@@ -30,6 +31,10 @@ class DownstreamExchange {
     facts.protocol = "HTTP/1.1";
     return facts;
   }
+  // The configured listener's name (outlives the exchange) and the protocol the request came in
+  // on, for counts by protocol: unlike connection_facts(), no syscall and nothing built.
+  virtual std::string_view listener() const { return {}; }
+  virtual DownstreamProtocol protocol() const { return DownstreamProtocol::Http1; }
   virtual StreamScratch& scratch() = 0;
   // The keep-alive idle timeout: the longest any single wait of the exchange may take.
   virtual std::chrono::milliseconds idle_timeout() const = 0;

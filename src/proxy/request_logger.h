@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <string_view>
@@ -11,6 +12,11 @@ namespace vx::proxy {
 
 class Runtime;
 inline constexpr uint32_t kNoIndex = std::numeric_limits<uint32_t>::max();
+
+// The protocol a request came in on (vortex_downstream_requests_total): HTTP/1.x, HTTP/2 (TLS
+// or h2c), HTTP/3.
+enum class DownstreamProtocol : uint8_t { Http1, Http2, Http3 };
+inline constexpr size_t kDownstreamProtocols = 3;
 
 // What the rate-limit stage decided for the stream (vortex_rate_limit_decisions_total).
 enum class RateLimitOutcome : uint8_t { None, Allowed, Limited, Error };
@@ -34,6 +40,8 @@ struct RequestRecord {
   RateLimitOutcome rate_limit = RateLimitOutcome::None;
   uint32_t policy_index = kNoIndex;  // into runtime->policies() when rate_limit != None
   std::string_view trace_id;         // 32 hex digits; empty when tracing is off
+  std::string_view listener;         // the configured listener's name
+  DownstreamProtocol protocol = DownstreamProtocol::Http1;
 };
 
 class RequestLogger {

@@ -218,7 +218,9 @@ void StreamContext::finish(std::optional<Clock::time_point> ended) {
                              cluster_name(),
                              rate_limit_,
                              policy_index_,
-                             trace_ ? trace_->trace_id_hex() : std::string_view{}};
+                             trace_ ? trace_->trace_id_hex() : std::string_view{},
+                             exchange_.listener(),
+                             exchange_.protocol()};
   for (RequestLogger* observer : worker_.observers) observer->on_log(record);
 }
 

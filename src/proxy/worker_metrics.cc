@@ -101,6 +101,12 @@ void WorkerMetrics::on_log(const RequestRecord& record) {
   while (bucket < kBucketBoundsNs.size() && ns > kBucketBoundsNs[bucket]) ++bucket;
   route->duration_buckets[bucket].add();
   route->duration_sum_ns.add(ns);
+  if (!record.listener.empty()) {  // empty only for exchanges outside a listener (tests)
+    if (!last_listener_ || last_listener_->listener != record.listener) {
+      last_listener_ = listener_series(record.listener);
+    }
+    last_listener_->requests[static_cast<size_t>(record.protocol)].add();
+  }
 
   if (slots && !record.upstream.empty() && record.cluster_index < slots->endpoints.size()) {
     const auto& endpoints = slots->endpoints[record.cluster_index];
@@ -133,14 +139,17 @@ void WorkerMetrics::rate_limit(const Runtime& runtime, uint32_t policy_index,
   }
 }
 
-void WorkerMetrics::set_listener_connections(std::string_view listener, uint64_t connections) {
-  auto* s =
-      find_series(listeners_, [&](const ListenerSeries& l) { return l.listener == listener; });
-  if (!s) {
-    std::lock_guard lock(mutex_);
-    s = listeners_.emplace_back(std::make_unique<ListenerSeries>(listener)).get();
+ListenerSeries* WorkerMetrics::listener_series(std::string_view listener) {
+  if (auto* s = find_series(listeners_,
+                            [&](const ListenerSeries& l) { return l.listener == listener; })) {
+    return s;
   }
-  s->connections.set(connections);
+  std::lock_guard lock(mutex_);
+  return listeners_.emplace_back(std::make_unique<ListenerSeries>(listener)).get();
+}
+
+void WorkerMetrics::set_listener_connections(std::string_view listener, uint64_t connections) {
+  listener_series(listener)->connections.set(connections);
 }
 
 }  // namespace vx::proxy

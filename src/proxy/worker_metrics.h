@@ -76,7 +76,8 @@ struct PolicySeries {
 struct ListenerSeries {
   explicit ListenerSeries(std::string_view n) : listener(n) {}
   const std::string listener;
-  ShardCounter connections;  // a gauge: the worker sets it
+  ShardCounter connections;                                 // a gauge: the worker sets it
+  std::array<ShardCounter, kDownstreamProtocols> requests;  // by DownstreamProtocol
 };
 
 class WorkerMetrics final : public RequestLogger {
@@ -84,7 +85,8 @@ class WorkerMetrics final : public RequestLogger {
   WorkerMetrics();
 
   // RequestLogger (the worker's thread): counts the stream by route and status, its duration,
-  // the upstream's status by endpoint when one answered, and the rate-limit decision.
+  // by listener and protocol, the upstream's status by endpoint when one answered, and the
+  // rate-limit decision.
   void on_log(const RequestRecord& record) override;
 
   // The worker's thread: one rate-limit decision of `runtime`'s policy `policy_index`.
@@ -117,6 +119,7 @@ class WorkerMetrics final : public RequestLogger {
   RouteSeries* route_series(std::string_view route);
   UpstreamSeries* upstream_series(std::string_view cluster, std::string_view endpoint);
   PolicySeries* policy_series(std::string_view policy);
+  ListenerSeries* listener_series(std::string_view listener);
 
   mutable std::mutex mutex_;
   std::vector<std::unique_ptr<RouteSeries>> routes_;
@@ -126,6 +129,7 @@ class WorkerMetrics final : public RequestLogger {
   std::vector<std::unique_ptr<PolicySeries>> policies_;
   std::vector<std::unique_ptr<ListenerSeries>> listeners_;
   RouteSeries* no_route_ = nullptr;
+  ListenerSeries* last_listener_ = nullptr;  // most requests come in on the listener before
   // The current and the previous snapshot: streams that started before a reload finish on
   // the old one, and must not make the cache flip back and forth.
   std::array<Slots, 2> slots_;

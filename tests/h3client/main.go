@@ -5,7 +5,7 @@
 // One request: prints one JSON object {status, headers, body (when -show-body), body_len,
 // body_sha256, sent_sha256, error}. Load mode (-n N > 1): N requests over -c streams of one
 // connection; prints {requests, statuses, errors, seconds}. Exit status 0 unless the client
-// itself failed (a 4xx/5xx answer is a result, not a failure).
+// itself failed (a 4xx/5xx answer is a result, not a failure). Raw mode (-raw CASE): raw.go.
 package main
 
 import (
@@ -68,6 +68,7 @@ type result struct {
 	BodySha256 string              `json:"body_sha256"`
 	SentSha256 string              `json:"sent_sha256,omitempty"`
 	Proto      string              `json:"proto"`
+	PeerCN     string              `json:"peer_cn,omitempty"`
 	Error      string              `json:"error,omitempty"`
 }
 
@@ -79,6 +80,8 @@ func main() {
 	n := flag.Int("n", 1, "requests (load mode when > 1)")
 	c := flag.Int("c", 1, "concurrent streams in load mode")
 	timeout := flag.Duration("timeout", 60*time.Second, "whole run")
+	raw := flag.String("raw", "", "send this hand-written malformed exchange (raw.go) instead")
+	sni := flag.String("sni", "", "TLS server name to send (default: the URL's host)")
 	var headers headerFlags
 	flag.Var(&headers, "H", "request header 'Name: value' (repeatable)")
 	flag.Parse()
@@ -87,8 +90,13 @@ func main() {
 		os.Exit(2)
 	}
 	url := flag.Arg(0)
+	if *raw != "" {
+		authority := strings.SplitN(strings.TrimPrefix(url, "https://"), "/", 2)[0]
+		json.NewEncoder(os.Stdout).Encode(runRaw(authority, authority, *raw, *timeout))
+		return
+	}
 	rt := &http3.RoundTripper{
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true, ServerName: *sni},
 		QuicConfig:      &quic.Config{MaxIdleTimeout: 30 * time.Second, HandshakeIdleTimeout: 10 * time.Second},
 	}
 	defer rt.Close()
@@ -134,6 +142,9 @@ func main() {
 		}
 		out.Status = resp.StatusCode
 		out.Proto = resp.Proto
+		if resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0 {
+			out.PeerCN = resp.TLS.PeerCertificates[0].Subject.CommonName
+		}
 		out.Headers = resp.Header
 		out.Trailers = resp.Trailer
 		out.Body = keep.String()

@@ -407,3 +407,128 @@ def test_retry_under_load_with_4_workers_counts_every_workers_handshakes(vortex,
         for p in stalled:
             p.kill()
             p.wait()
+
+
+# Malformed HTTP/3 (RFC 9114 §4.1.2, §4.2, §4.3; RFC 9204): tests/h3client -raw writes the frames
+# and QPACK bytes by hand. Each case closes only its stream or its connection, with the RFC's
+# error code, and the proxy goes on serving other connections.
+H3_MESSAGE_ERROR = 0x10E
+H3_FRAME_UNEXPECTED = 0x105
+H3_REQUEST_REJECTED = 0x10B
+QPACK_DECOMPRESSION_FAILED = 0x200
+QPACK_ENCODER_STREAM_ERROR = 0x201
+
+
+def run_raw(client, proxy, case, timeout="10s"):
+    return run_h3(client, proxy.h3, "-raw", case, "-timeout", timeout, timeout=60)
+
+
+def assert_still_serving(proxy, client):
+    got = run_h3(client, proxy.h3 + "/after")
+    assert got["status"] == 200, got
+
+
+def test_raw_client_sends_a_well_formed_request_that_succeeds(h3_proxy, h3client):
+    # The hand-written frames are right: the same bytes, well formed, get a 200.
+    assert run_raw(h3client, h3_proxy, "ok")["status"] == 200
+    assert run_raw(h3client, h3_proxy, "te-trailers")["status"] == 200  # the one TE HTTP/3 allows
+
+
+@pytest.mark.parametrize("case", [
+    "missing-method", "missing-path", "duplicate-path", "unknown-pseudo", "pseudo-after-field",
+    "uppercase-name", "connection", "keep-alive", "transfer-encoding", "upgrade", "te-gzip",
+])
+def test_malformed_request_head_resets_the_stream_with_h3_message_error(h3_proxy, h3client, case):
+    got = run_raw(h3client, h3_proxy, case)
+    assert got["stream_error"] == H3_MESSAGE_ERROR and got["status"] == 0, got
+    assert got["conn_error"] == -1, got  # the stream, not the connection
+    assert_still_serving(h3_proxy, h3client)
+
+
+def test_data_before_headers_closes_the_connection_with_h3_frame_unexpected(h3_proxy, h3client):
+    got = run_raw(h3client, h3_proxy, "data-before-headers")
+    assert got["conn_error"] == H3_FRAME_UNEXPECTED, got
+    assert_still_serving(h3_proxy, h3client)
+
+
+@pytest.mark.parametrize("case", ["qpack-bad-reference", "qpack-capacity-over", "qpack-insert-too-large"])
+def test_qpack_encoder_stream_abuse_closes_the_connection_with_encoder_stream_error(h3_proxy, h3client, case):
+    got = run_raw(h3client, h3_proxy, case)
+    assert got["conn_error"] == QPACK_ENCODER_STREAM_ERROR, got
+    assert_still_serving(h3_proxy, h3client)
+
+
+def test_more_blocked_streams_than_advertised_close_the_connection_with_decompression_failed(h3_proxy, h3client):
+    # SETTINGS_QPACK_BLOCKED_STREAMS is 16: the 17th stream waiting for an insert is an error
+    # (RFC 9204 §2.1.2).
+    got = run_raw(h3client, h3_proxy, "qpack-blocked-many")
+    assert got["conn_error"] == QPACK_DECOMPRESSION_FAILED, got
+    assert_still_serving(h3_proxy, h3client)
+
+
+def test_a_stream_waiting_for_an_insert_that_never_comes_is_rejected_at_header_timeout(vortex, echo_origin, cert,
+                                                                                         h3client):
+    port = free_port()
+    proxy = vortex(h3_listener(port, cert) + "limits: { header_timeout_ms: 1000 }\n" + routes(echo_origin.address),
+                   port=port)
+    proxy.h3 = f"https://127.0.0.1:{port}"
+    started = time.monotonic()
+    got = run_raw(h3client, proxy, "qpack-blocked", timeout="15s")
+    assert got["stream_error"] == H3_REQUEST_REJECTED, got
+    assert time.monotonic() - started < 10
+    assert_still_serving(proxy, h3client)
+
+
+def test_each_protocol_counts_its_own_downstream_requests_series(vortex, echo_origin, cert, h3client):
+    # vortex_downstream_requests_total{listener,protocol}: HTTP/1.1 and h2c on a plain listener,
+    # h2 and h3 on a TLS one; vortex_http_requests_total keeps its SPEC labels.
+    from rawhttp import curl
+    from test_metrics import promtool_check, scrape, value
+
+    plain, secure = free_port(), free_port()
+    listeners = (f'listeners:\n  - {{ name: plain, address: "127.0.0.1:{plain}" }}\n'
+                 + h3_listener(secure, cert).replace("listeners:\n", ""))
+    proxy = vortex(listeners + routes(echo_origin.address), port=plain, listeners=2)
+    for args in (["--http1.1", f"http://127.0.0.1:{plain}/a"],
+                 ["--http2-prior-knowledge", f"http://127.0.0.1:{plain}/b"],
+                 ["--http2-prior-knowledge", f"http://127.0.0.1:{plain}/c"],
+                 ["-k", "--http2", f"https://127.0.0.1:{secure}/d"]):
+        got = curl("-o", "/dev/null", "-w", "%{http_code}", *args)
+        assert got.stdout == b"200", got
+    for _ in range(3):
+        assert run_h3(h3client, f"https://127.0.0.1:{secure}/e")["status"] == 200
+    text = scrape(proxy)
+    promtool_check(text)
+    counts = {(listener, protocol): value(text, "vortex_downstream_requests_total", listener=listener,
+                                          protocol=protocol)
+              for listener in ("plain", "secure") for protocol in ("http1", "h2", "h3")}
+    assert counts == {("plain", "http1"): 1, ("plain", "h2"): 2, ("plain", "h3"): 0,
+                      ("secure", "http1"): 0, ("secure", "h2"): 1, ("secure", "h3"): 3}, counts
+    assert value(text, "vortex_http_requests_total", route="r", code="200") == 7
+    assert 'vortex_http_requests_total{route="r",code="200",' not in text
+
+
+def test_sni_chooses_the_http3_certificate_by_server_names_as_on_tcp(vortex, echo_origin, tmp_path, h3client):
+    # As test_tls.py's TCP test: an exact name, then a one-label wildcard, then "*", else the
+    # first certificate; a name only in a certificate (not in its server_names) does not choose it.
+    folder = tmp_path / "sni"
+    folder.mkdir()
+    default = make_cert(folder, "default", "default.test", ["default.test", "127.0.0.1"])
+    exact = make_cert(folder, "exact", "www.example.org", ["www.example.org", "unlisted.test"])
+    wild = make_cert(folder, "wild", "wild.example.com", ["*.example.com"])
+    port = free_port()
+    listener = tls_listener(port, [(default[0], default[1], ["*"]), (exact[0], exact[1], ["www.example.org"]),
+                                   (wild[0], wild[1], ["*.example.com"])]) + "    http3: true\n"
+    vortex(listener + routes(echo_origin.address), port=port)
+
+    def served(name):
+        got = run_h3(h3client, f"https://127.0.0.1:{port}/sni", "-sni", name)
+        assert got["status"] == 200, got
+        return got["peer_cn"]
+
+    assert served("www.example.org") == "www.example.org"
+    assert served("api.example.com") == "wild.example.com"
+    assert served("API.Example.COM") == "wild.example.com"
+    assert served("a.b.example.com") == "default.test"  # a wildcard covers one label
+    assert served("unlisted.test") == "default.test"
+    assert served("unknown.test") == "default.test"

@@ -29,6 +29,15 @@ struct RouteSums {
   uint64_t sum_ns = 0;
 };
 
+struct ListenerSums {
+  uint64_t connections = 0;
+  std::array<uint64_t, proxy::kDownstreamProtocols> requests{};
+};
+
+// vortex_downstream_requests_total's protocol label, by proxy::DownstreamProtocol.
+constexpr std::array<std::string_view, proxy::kDownstreamProtocols> kProtocolNames{"http1", "h2",
+                                                                                   "h3"};
+
 struct PolicySums {
   uint64_t allowed = 0, limited = 0, error = 0;
 };
@@ -52,7 +61,7 @@ std::string render_metrics(std::span<const proxy::WorkerMetrics* const> shards,
   std::map<std::string, RouteSums, std::less<>> routes;
   std::map<std::pair<std::string, std::string>, StatusSums> upstreams;
   std::map<std::string, PolicySums, std::less<>> policies;
-  std::map<std::string, uint64_t, std::less<>> listeners;
+  std::map<std::string, ListenerSums, std::less<>> listeners;
   for (const proxy::WorkerMetrics* shard : shards) {
     shard->visit([&](const auto& route_series, const auto& upstream_series,
                      const auto& policy_series, const auto& listener_series) {
@@ -71,7 +80,11 @@ std::string render_metrics(std::span<const proxy::WorkerMetrics* const> shards,
         sums.limited += p->limited.load();
         sums.error += p->error.load();
       }
-      for (const auto& l : listener_series) listeners[l->listener] += l->connections.load();
+      for (const auto& l : listener_series) {
+        ListenerSums& sums = listeners[l->listener];
+        sums.connections += l->connections.load();
+        for (size_t i = 0; i < sums.requests.size(); ++i) sums.requests[i] += l->requests[i].load();
+      }
     });
   }
 
@@ -81,8 +94,17 @@ std::string render_metrics(std::span<const proxy::WorkerMetrics* const> shards,
 
   out.family("vortex_downstream_connections_active", "gauge",
              "Open downstream (client) connections per listener.");
-  for (const auto& [name, value] : listeners) {
-    out.sample("vortex_downstream_connections_active", {{"listener", name}}, value);
+  for (const auto& [name, sums] : listeners) {
+    out.sample("vortex_downstream_connections_active", {{"listener", name}}, sums.connections);
+  }
+
+  out.family("vortex_downstream_requests_total", "counter",
+             "Finished downstream requests by listener and protocol (http1, h2, h3).");
+  for (const auto& [name, sums] : listeners) {
+    for (size_t i = 0; i < sums.requests.size(); ++i) {
+      out.sample("vortex_downstream_requests_total",
+                 {{"listener", name}, {"protocol", kProtocolNames[i]}}, sums.requests[i]);
+    }
   }
 
   out.family("vortex_http_requests_total", "counter",

@@ -68,6 +68,7 @@ class BasicH1Connection final : public proxy::DownstreamExchange, public Downstr
   ports::ConnectionFacts connection_facts() const override {
     return facts_.get(client_ip_, request_.version_minor == 0 ? "HTTP/1.0" : "HTTP/1.1");
   }
+  std::string_view listener() const override { return facts_.listener(); }
   bool tls() const override { return tls_; }
   proxy::StreamScratch& scratch() override { return live_->scratch; }
   std::chrono::milliseconds idle_timeout() const override { return limits_.idle_timeout; }

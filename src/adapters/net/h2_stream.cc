@@ -7,8 +7,8 @@
 #include <cstring>
 #include <vector>
 
+#include "adapters/codec/h2/request_head.h"
 #include "adapters/net/h2_connection.h"
-#include "core/http/authority.h"
 #include "ports/deadline_clock.h"
 #include "proxy/pipeline.h"
 
@@ -19,19 +19,7 @@ using core::http::Error;
 using core::http::ErrorKind;
 using SteadyClock = std::chrono::steady_clock;
 
-namespace {
-
-// Method names as static strings: the access log keeps the view past the stream's head.
-std::string_view static_method(std::string_view m) {
-  static constexpr std::string_view kKnown[] = {"GET",     "HEAD",  "POST",  "PUT",    "DELETE",
-                                                "OPTIONS", "PATCH", "TRACE", "CONNECT"};
-  for (auto k : kKnown) {
-    if (k == m) return k;
-  }
-  return m;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 H2Stream::H2Stream(H2Downstream& connection, int32_t id, h2::HeaderBlock& block, bool end_stream)
     : connection_(connection), signal_(connection.executor()), body_signal_(connection.executor()) {
@@ -41,14 +29,8 @@ H2Stream::H2Stream(H2Downstream& connection, int32_t id, h2::HeaderBlock& block,
 void H2Stream::restart(int32_t id, h2::HeaderBlock& block, bool end_stream) {
   request_.clear();
   scratch_.clear();
-  watched_upstream_ = nullptr;
-  expired_ = false;
-  in_.clear();
-  taken_.clear();
-  taken_view_ = {};
-  body_received_ = 0;
+  body_.clear();
   request_trailer_block_.clear();
-  request_trailers_.clear();
   response_started_ = false;
   has_body_ = false;
   continue_sent_ = false;
@@ -60,7 +42,7 @@ void H2Stream::restart(int32_t id, h2::HeaderBlock& block, bool end_stream) {
 }
 
 size_t H2Stream::buffer_bytes() const {
-  return head_block_.bytes.capacity() + in_.capacity() + taken_.capacity() + out_.bytes.capacity() +
+  return head_block_.bytes.capacity() + body_.capacity() + out_.bytes.capacity() +
          scratch_.capacity() + request_trailer_block_.bytes.capacity() +
          out_.trailer_block.bytes.capacity();
 }
@@ -69,92 +51,18 @@ void H2Stream::begin(int32_t id, h2::HeaderBlock& block, bool end_stream) {
   id_ = id;
   head_block_.clear();
   std::swap(head_block_, block);
-  deadline_ = ports::deadline_now() + connection_.limits().header_timeout;
-  end_stream_ = end_stream;
+  deadline_.reset(ports::deadline_now() + connection_.limits().header_timeout);
+  if (end_stream) body_.end();
   websocket_ = false;
-  malformed_ = check_request();
+  // Only RFC 8441's extended CONNECT for WebSocket: Vortex is no forward proxy.
+  static const Error kNotWebSocket{ErrorKind::BadRequest,
+                                   "CONNECT is only supported for WebSocket"};
+  malformed_ = h2::check_request_head(head_block_, head_block_.find(":protocol") == "websocket"
+                                                       ? std::nullopt
+                                                       : std::optional(kNotWebSocket));
   if (malformed_) return;
-  request_.method = static_method(head_block_.find(":method"));
-  request_.target = head_block_.find(":path");
-  request_.authority = head_block_.find(":authority");
-  request_.version_minor = 1;
-  head_block_.regular_fields(request_.headers);
-  join_cookies();
-  // HTTP/1.1 upstreams need Host (RFC 9113 §8.3.1: :authority replaces it in HTTP/2; a Host
-  // beside it was checked to agree).
-  if (request_.authority.empty()) {
-    request_.authority = core::http::find_header(request_.headers, "host").value_or("");
-  } else if (!core::http::find_header(request_.headers, "host")) {
-    request_.headers.push_back({"host", request_.authority});
-  }
-  if (request_.method == "CONNECT") {
-    begin_websocket();
-  } else if (end_stream) {
-    request_.framing = BodyFraming::None;
-  } else if (auto length = core::http::find_header(request_.headers, "content-length")) {
-    uint64_t n = 0;
-    std::from_chars(length->data(), length->data() + length->size(), n);
-    request_.framing = BodyFraming::ContentLength;
-    request_.content_length = n;
-  } else {
-    request_.framing = BodyFraming::Chunked;  // an HTTP/2 body of unknown length
-  }
-  const auto expect = core::http::find_header(request_.headers, "expect");
-  request_.expect_continue = expect && core::http::iequals(*expect, "100-continue");
-}
-
-std::optional<Error> H2Stream::check_request() const {
-  if (head_block_.too_large) {
-    return Error{ErrorKind::HeadersTooLarge, "request header fields too large"};
-  }
-  // nghttp2 checked the pseudo-headers' presence, order and bytes; these are the checks it
-  // leaves to the application.
-  const std::string_view method = head_block_.find(":method");
-  const std::string_view authority = head_block_.find(":authority");
-  if (!core::http::is_valid_authority(authority)) {
-    return Error{ErrorKind::BadRequest, "invalid :authority"};
-  }
-  int hosts = 0;
-  for (const auto& f : head_block_.fields) {
-    if (head_block_.name(f) != "host") continue;
-    const std::string_view host = head_block_.value(f);
-    // RFC 9113 §8.3.1: a Host that differs from :authority makes the request malformed;
-    // routing uses one, so the upstream must never see the other.
-    if (++hosts > 1 || !core::http::is_valid_authority(host) ||
-        (!authority.empty() && !core::http::iequals(host, authority))) {
-      return Error{ErrorKind::BadRequest, "Host and :authority disagree"};
-    }
-  }
-  if (method == "CONNECT") {
-    // Only RFC 8441's extended CONNECT for WebSocket: Vortex is no forward proxy.
-    if (head_block_.find(":protocol") != "websocket") {
-      return Error{ErrorKind::BadRequest, "CONNECT is only supported for WebSocket"};
-    }
-  }
-  const std::string_view scheme = head_block_.find(":scheme");
-  if (scheme != "http" && scheme != "https") return Error{ErrorKind::BadRequest, "invalid :scheme"};
-  const std::string_view path = head_block_.find(":path");
-  if (path.find('#') != std::string_view::npos) {
-    return Error{ErrorKind::BadRequest, ":path with a fragment"};  // RFC 9113 §8.3.1
-  }
-  if (path.empty() || (path.front() != '/' && !(path == "*" && method == "OPTIONS"))) {
-    return Error{ErrorKind::BadRequest, "invalid :path"};
-  }
-  return std::nullopt;
-}
-
-void H2Stream::join_cookies() {
-  size_t crumbs = 0;
-  for (const auto& h : request_.headers) crumbs += h.name == "cookie";
-  if (crumbs < 2) return;
-  cookie_.clear();
-  for (const auto& h : request_.headers) {
-    if (h.name != "cookie") continue;
-    if (!cookie_.empty()) cookie_.append("; ");
-    cookie_.append(h.value);
-  }
-  std::erase_if(request_.headers, [](const core::http::Header& h) { return h.name == "cookie"; });
-  request_.headers.push_back({"cookie", cookie_});
+  h2::read_request_head(head_block_, end_stream, cookie_, request_);
+  if (request_.method == "CONNECT") begin_websocket();
 }
 
 namespace {
@@ -208,6 +116,9 @@ std::string_view H2Stream::client_ip() const {
 ports::ConnectionFacts H2Stream::connection_facts() const {
   return connection_.facts().get(connection_.client_ip(), "HTTP/2");
 }
+std::string_view H2Stream::listener() const {
+  return connection_.facts().listener();
+}
 bool H2Stream::tls() const {
   return connection_.tls();
 }
@@ -259,7 +170,7 @@ ports::Awaitable<void> H2Stream::run() {
     // (RFC 9113 §8.1: the server may reset with NO_ERROR once its response is complete).
     connection_.session().reset(id_, complete ? NGHTTP2_NO_ERROR : NGHTTP2_INTERNAL_ERROR);
   }
-  connection_.session().consume(id_, in_.size() + taken_.size());
+  connection_.session().consume(id_, body_.unread_bytes());
 }
 
 void H2Stream::abort() {
@@ -283,34 +194,28 @@ ports::Awaitable<void> H2Stream::wait_body() {
 }
 
 void H2Stream::arm_deadline(SteadyClock::time_point deadline, ports::UpstreamStream* upstream) {
-  watched_upstream_ = upstream;
-  deadline_ = deadline;
+  deadline_.arm(deadline, upstream);
   connection_.watch_deadline(deadline);
 }
 
 SteadyClock::time_point H2Stream::expire_if_due(SteadyClock::time_point now) {
-  if (now < deadline_) return deadline_;
-  expired_ = true;
-  if (watched_upstream_) watched_upstream_->cancel();
-  notify();
-  deadline_ = SteadyClock::time_point::max();
-  return deadline_;
+  if (deadline_.expire_if_due(now)) notify();
+  return deadline_.at();
 }
 
 void H2Stream::on_data(std::string_view data) {
-  in_.append(data);
-  body_received_ += data.size();
+  body_.append(data);
   notify();
 }
 
 void H2Stream::on_trailers(h2::HeaderBlock&& block) {
   request_trailer_block_ = std::move(block);
-  request_trailers_.clear();
-  request_trailer_block_.regular_fields(request_trailers_);
+  body_.trailers().clear();
+  request_trailer_block_.regular_fields(body_.trailers());
 }
 
 void H2Stream::on_end_stream() {
-  end_stream_ = true;
+  body_.end();
   notify();
 }
 
@@ -329,39 +234,20 @@ long H2Stream::pull_body(uint8_t* into, size_t max, bool& eof,
 
 ports::AsyncResult<ports::BodyChunk> H2Stream::read_body() {
   // Invariant 1: what the pipeline took last time is acknowledged now.
-  if (!taken_.empty()) {
-    connection_.session().consume(id_, taken_.size());
+  if (const size_t taken = body_.take_credit()) {
+    connection_.session().consume(id_, taken);
     connection_.wake_writer();
-    taken_.clear();
   }
   for (;;) {
-    if (!in_.empty()) {
-      const uint64_t max = connection_.limits().max_body_bytes;
-      if (max > 0 && body_received_ > max) {
-        co_return core::unexpected(Error{ErrorKind::BodyTooLarge, "request body too large"});
-      }
-      taken_.swap(in_);
-      taken_view_ = taken_;
-      const bool last = end_stream_;
-      co_return ports::BodyChunk{{&taken_view_, 1},
-                                 last,
-                                 last && !request_trailers_.empty() ? &request_trailers_ : nullptr};
+    if (auto next = body_.next(connection_.limits().max_body_bytes, closed_, deadline_.expired())) {
+      co_return std::move(*next);
     }
-    if (end_stream_) {
-      co_return ports::BodyChunk{
-          {}, true, request_trailers_.empty() ? nullptr : &request_trailers_};
-    }
-    if (closed_) {
-      co_return core::unexpected(
-          Error{ErrorKind::DownstreamClosed, "client reset the stream before the body ended"});
-    }
-    if (expired_) co_return core::unexpected(Error{ErrorKind::RequestTimeout, "body timed out"});
     co_await wait_body();
   }
 }
 
 ports::AsyncResult<void> H2Stream::send_continue() {
-  if (!request_.expect_continue || continue_sent_ || end_stream_) {
+  if (!request_.expect_continue || continue_sent_ || body_.ended()) {
     co_return core::Result<void, Error>{};
   }
   continue_sent_ = true;

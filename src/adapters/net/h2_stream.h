@@ -20,6 +20,8 @@
 #include "adapters/net/stream.h"
 #include "core/config/config.h"
 #include "proxy/downstream_exchange.h"
+#include "proxy/exchange_deadline.h"
+#include "proxy/streamed_request_body.h"
 #include "proxy/worker_context.h"
 
 namespace vx::adapters::net {
@@ -64,6 +66,8 @@ class H2Stream final : public proxy::DownstreamExchange {
   core::http::RequestHead& request() override { return request_; }
   std::string_view client_ip() const override;
   ports::ConnectionFacts connection_facts() const override;
+  std::string_view listener() const override;
+  proxy::DownstreamProtocol protocol() const override { return proxy::DownstreamProtocol::Http2; }
   bool tls() const override;
   proxy::StreamScratch& scratch() override { return scratch_; }
   std::chrono::milliseconds idle_timeout() const override;
@@ -79,15 +83,10 @@ class H2Stream final : public proxy::DownstreamExchange {
   ports::Awaitable<void> tunnel(ports::UpstreamStream& upstream) override;
   void arm_deadline(std::chrono::steady_clock::time_point deadline,
                     ports::UpstreamStream* upstream) override;
-  bool deadline_expired() const override { return expired_; }
+  bool deadline_expired() const override { return deadline_.expired(); }
 
  private:
   void begin(int32_t id, h2::HeaderBlock& block, bool end_stream);
-  // Why the request head is malformed (RFC 9113 §8.3, §8.1.1), or nullopt; then the stream
-  // is answered here (400, 431) and never reaches the pipeline.
-  std::optional<core::http::Error> check_request() const;
-  // RFC 9113 §8.2.3: an HTTP/1.1 upstream gets the cookie crumbs as one field.
-  void join_cookies();
   // RFC 8441: `CONNECT` with `:protocol: websocket` becomes the HTTP/1.1 upgrade the pipeline
   // and the upstream know (GET, Upgrade, Connection, a fresh Sec-WebSocket-Key).
   void begin_websocket();
@@ -113,18 +112,11 @@ class H2Stream final : public proxy::DownstreamExchange {
   // two waiters would wake them in turn forever.
   Timer signal_;
   Timer body_signal_;
-  std::chrono::steady_clock::time_point deadline_;  // the pipeline's; kept by the connection
-  ports::UpstreamStream* watched_upstream_ = nullptr;
-  bool expired_ = false;
+  proxy::ExchangeDeadline deadline_;  // the pipeline's; kept by the connection
 
   // Request body (invariant 1).
-  std::string in_;
-  std::string taken_;  // handed to the pipeline, acknowledged on the next read
-  std::string_view taken_view_;
-  uint64_t body_received_ = 0;
-  bool end_stream_ = false;
+  proxy::StreamedRequestBody body_;
   h2::HeaderBlock request_trailer_block_;
-  core::http::HeaderList request_trailers_;
 
   // Response (invariants 2 and 3).
   bool response_started_ = false;

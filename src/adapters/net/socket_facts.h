@@ -19,6 +19,7 @@ class SocketFacts {
   SocketFacts(int fd, std::string_view listener) : fd_(fd), listener_(listener) {}
 
   ports::ConnectionFacts get(std::string_view client_ip, std::string_view protocol) const;
+  std::string_view listener() const { return listener_; }
 
  private:
   int fd_;

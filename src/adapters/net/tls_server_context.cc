@@ -29,17 +29,6 @@ bool file_readable(const std::string& path) {
   return true;
 }
 
-// "*.example.com" matches exactly one more label: "a.example.com", not "example.com" nor
-// "a.b.example.com" (RFC 6125 §6.4.3).
-bool wildcard_matches(std::string_view pattern, std::string_view name) {
-  if (!pattern.starts_with("*.")) return false;
-  const std::string_view suffix = pattern.substr(1);  // ".example.com"
-  if (name.size() <= suffix.size()) return false;
-  const std::string_view label = name.substr(0, name.size() - suffix.size());
-  return label.find('.') == std::string_view::npos &&
-         core::http::iequals(name.substr(label.size()), suffix);
-}
-
 }  // namespace
 
 TlsServerContext::~TlsServerContext() = default;
@@ -98,15 +87,10 @@ TlsServerContext::create(const core::config::ListenerTls& tls, const std::string
                         "key '" + cert.key + "' does not match certificate '" + cert.cert + "'"});
       openssl_reason();
     }
-    Entry entry{std::move(context), {}};
-    for (const auto& n : cert.server_names) {
-      std::string lower;
-      for (char c : n) lower.push_back(core::http::ascii_lower(c));
-      entry.names.push_back(std::move(lower));
-    }
-    self->entries_.push_back(std::move(entry));
+    self->contexts_.push_back(std::move(context));
+    self->server_names_.add_certificate(cert.server_names);
   }
-  if (self->entries_.empty()) {
+  if (self->contexts_.empty()) {
     errors.push_back({config_file, 0, "tls needs at least one certificate"});
   }
   if (!errors.empty()) return core::unexpected(std::move(errors));
@@ -114,22 +98,8 @@ TlsServerContext::create(const core::config::ListenerTls& tls, const std::string
 }
 
 SSL_CTX* TlsServerContext::context_for(std::string_view server_name) const {
-  for (const auto& e : entries_) {
-    for (const auto& n : e.names) {
-      if (core::http::iequals(n, server_name)) return e.context->native_handle();
-    }
-  }
-  for (const auto& e : entries_) {
-    for (const auto& n : e.names) {
-      if (wildcard_matches(n, server_name)) return e.context->native_handle();
-    }
-  }
-  for (const auto& e : entries_) {
-    for (const auto& n : e.names) {
-      if (n == "*") return e.context->native_handle();
-    }
-  }
-  return nullptr;
+  const auto chosen = server_names_.choose(server_name);
+  return chosen ? contexts_[*chosen]->native_handle() : nullptr;
 }
 
 int TlsServerContext::on_server_name(SSL* ssl, int*, void* arg) {

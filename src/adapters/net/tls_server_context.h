@@ -12,6 +12,7 @@
 
 #include "core/config/config.h"
 #include "core/config/diagnostic.h"
+#include "core/http/server_names.h"
 #include "core/result.h"
 
 namespace vx::adapters::net {
@@ -30,22 +31,19 @@ class TlsServerContext {
   TlsServerContext& operator=(const TlsServerContext&) = delete;
 
   // The context new connections start with (the default certificate's).
-  boost::asio::ssl::context& default_context() const { return *entries_.front().context; }
+  boost::asio::ssl::context& default_context() const { return *contexts_.front(); }
   // The context whose certificate serves `server_name` (SNI), or null for the default.
   SSL_CTX* context_for(std::string_view server_name) const;
 
  private:
-  struct Entry {
-    std::unique_ptr<boost::asio::ssl::context> context;
-    std::vector<std::string> names;  // lower case, as configured
-  };
   TlsServerContext() = default;
 
   static int on_server_name(SSL* ssl, int* alert, void* arg);
   static int on_alpn(SSL* ssl, const unsigned char** out, unsigned char* out_len,
                      const unsigned char* in, unsigned int in_len, void* arg);
 
-  std::vector<Entry> entries_;
+  std::vector<std::unique_ptr<boost::asio::ssl::context>> contexts_;  // by certificate
+  core::http::ServerNames server_names_;
   std::string alpn_wire_;  // the listener's protocols in ALPN wire format, preference order
 };
 

@@ -2,8 +2,8 @@
 
 #include <charconv>
 
+#include "adapters/codec/h2/request_head.h"
 #include "adapters/quic/quic_connection.h"
-#include "core/http/authority.h"
 #include "ports/deadline_clock.h"
 #include "proxy/pipeline.h"
 
@@ -15,16 +15,6 @@ using core::http::ErrorKind;
 using SteadyClock = std::chrono::steady_clock;
 
 namespace {
-
-// Method names as static strings: the access log keeps the view past the stream's head.
-std::string_view static_method(std::string_view m) {
-  static constexpr std::string_view kKnown[] = {"GET",     "HEAD",  "POST",  "PUT",    "DELETE",
-                                                "OPTIONS", "PATCH", "TRACE", "CONNECT"};
-  for (auto k : kKnown) {
-    if (k == m) return k;
-  }
-  return m;
-}
 
 // Fields HTTP/3 forbids (RFC 9114 §4.2): connection-specific ones.
 bool connection_specific(std::string_view lower) {
@@ -48,7 +38,7 @@ H3Stream::H3Stream(QuicConnection& connection, int64_t id)
       id_(id),
       signal_(connection.executor()),
       body_signal_(connection.executor()) {
-  deadline_ = ports::deadline_now() + connection_.limits().header_timeout;
+  deadline_.reset(ports::deadline_now() + connection_.limits().header_timeout);
 }
 
 void H3Stream::on_header(std::string_view name, std::string_view value, bool trailer) {
@@ -64,81 +54,16 @@ void H3Stream::on_header(std::string_view name, std::string_view value, bool tra
 }
 
 void H3Stream::on_headers_end(bool fin) {
+  head_done_ = true;
   build_request(fin);
 }
 
 void H3Stream::build_request(bool fin) {
-  end_stream_ = fin;
-  malformed_ = check_request();
-  if (malformed_) return;
-  request_.method = static_method(head_block_.find(":method"));
-  request_.target = head_block_.find(":path");
-  request_.authority = head_block_.find(":authority");
-  request_.version_minor = 1;
-  head_block_.regular_fields(request_.headers);
-  // RFC 9114 §4.2.1: cookie crumbs become one field for an HTTP/1.1 upstream.
-  size_t crumbs = 0;
-  for (const auto& h : request_.headers) crumbs += h.name == "cookie";
-  if (crumbs > 1) {
-    for (const auto& h : request_.headers) {
-      if (h.name != "cookie") continue;
-      if (!cookie_.empty()) cookie_.append("; ");
-      cookie_.append(h.value);
-    }
-    std::erase_if(request_.headers, [](const core::http::Header& h) { return h.name == "cookie"; });
-    request_.headers.push_back({"cookie", cookie_});
-  }
-  if (request_.authority.empty()) {
-    request_.authority = core::http::find_header(request_.headers, "host").value_or("");
-  } else if (!core::http::find_header(request_.headers, "host")) {
-    request_.headers.push_back({"host", request_.authority});
-  }
-  if (fin) {
-    request_.framing = BodyFraming::None;
-  } else if (auto length = core::http::find_header(request_.headers, "content-length")) {
-    uint64_t n = 0;
-    std::from_chars(length->data(), length->data() + length->size(), n);
-    request_.framing = BodyFraming::ContentLength;
-    request_.content_length = n;
-  } else {
-    request_.framing = BodyFraming::Chunked;  // a body of unknown length
-  }
-  const auto expect = core::http::find_header(request_.headers, "expect");
-  request_.expect_continue = expect && core::http::iequals(*expect, "100-continue");
-}
-
-std::optional<Error> H3Stream::check_request() const {
-  if (head_block_.too_large) {
-    return Error{ErrorKind::HeadersTooLarge, "request header fields too large"};
-  }
-  // nghttp3 checked the pseudo-headers' presence, order and bytes; these are left to us.
-  const std::string_view method = head_block_.find(":method");
-  const std::string_view authority = head_block_.find(":authority");
-  if (!core::http::is_valid_authority(authority)) {
-    return Error{ErrorKind::BadRequest, "invalid :authority"};
-  }
-  int hosts = 0;
-  for (const auto& f : head_block_.fields) {
-    if (head_block_.name(f) != "host") continue;
-    const std::string_view host = head_block_.value(f);
-    if (++hosts > 1 || !core::http::is_valid_authority(host) ||
-        (!authority.empty() && !core::http::iequals(host, authority))) {
-      return Error{ErrorKind::BadRequest, "Host and :authority disagree"};
-    }
-  }
-  if (method == "CONNECT") {
-    return Error{ErrorKind::BadRequest, "CONNECT is not supported over HTTP/3"};
-  }
-  const std::string_view scheme = head_block_.find(":scheme");
-  if (scheme != "http" && scheme != "https") return Error{ErrorKind::BadRequest, "invalid :scheme"};
-  const std::string_view path = head_block_.find(":path");
-  if (path.find('#') != std::string_view::npos) {
-    return Error{ErrorKind::BadRequest, ":path with a fragment"};
-  }
-  if (path.empty() || (path.front() != '/' && !(path == "*" && method == "OPTIONS"))) {
-    return Error{ErrorKind::BadRequest, "invalid :path"};
-  }
-  return std::nullopt;
+  if (fin) body_.end();
+  static const std::optional<Error> kNoConnect =
+      Error{ErrorKind::BadRequest, "CONNECT is not supported over HTTP/3"};
+  malformed_ = h2::check_request_head(head_block_, kNoConnect);
+  if (!malformed_) h2::read_request_head(head_block_, fin, cookie_, request_);
 }
 
 std::string_view H3Stream::client_ip() const {
@@ -147,21 +72,23 @@ std::string_view H3Stream::client_ip() const {
 ports::ConnectionFacts H3Stream::connection_facts() const {
   return connection_.facts();
 }
+std::string_view H3Stream::listener() const {
+  return connection_.facts().listener;
+}
 std::chrono::milliseconds H3Stream::idle_timeout() const {
   return connection_.limits().idle_timeout;
 }
 
 void H3Stream::on_data(std::string_view data) {
-  in_.append(data);
-  body_received_ += data.size();
+  body_.append(data);
   notify();
 }
 
 void H3Stream::on_end_stream() {
-  end_stream_ = true;
+  body_.end();
   if (!trailer_block_.fields.empty() && !trailer_block_.too_large) {
-    request_trailers_.clear();
-    trailer_block_.regular_fields(request_trailers_);
+    body_.trailers().clear();
+    trailer_block_.regular_fields(body_.trailers());
   }
   notify();
 }
@@ -302,15 +229,14 @@ ports::Awaitable<void> H3Stream::run() {
   if (!closed_) {
     if (!complete) {
       connection_.reset_stream(id_, NGHTTP3_H3_INTERNAL_ERROR);
-    } else if (!end_stream_) {
+    } else if (!body_.ended()) {
       // RFC 9114 §4.1: the response is complete; the rest of the request is not needed.
       ngtcp2_conn_shutdown_stream_read(connection_.quic(), id_, NGHTTP3_H3_NO_ERROR);
       connection_.wake();
     }
   }
-  connection_.consume(id_, in_.size() + taken_.size());
-  in_.clear();
-  taken_.clear();
+  connection_.consume(id_, body_.unread_bytes());
+  body_.clear();
 }
 
 ports::Awaitable<bool> H3Stream::wait(SteadyClock::time_point until) {
@@ -325,48 +251,30 @@ ports::Awaitable<void> H3Stream::wait_body() {
 }
 
 void H3Stream::arm_deadline(SteadyClock::time_point deadline, ports::UpstreamStream* upstream) {
-  watched_upstream_ = upstream;
-  deadline_ = deadline;
+  deadline_.arm(deadline, upstream);
   connection_.watch_deadline(deadline);
 }
 
 SteadyClock::time_point H3Stream::expire_if_due(SteadyClock::time_point now) {
-  if (now < deadline_) return deadline_;
-  expired_ = true;
-  if (watched_upstream_) watched_upstream_->cancel();
+  if (!deadline_.expire_if_due(now)) return deadline_.at();
+  if (!head_done_ && !closed_) {
+    // No pipeline runs yet to answer 408: the head is incomplete (a slow client, or a field
+    // section waiting for a QPACK insert that never comes). RFC 9114 §8.1: nothing of it was
+    // processed.
+    connection_.reset_stream(id_, NGHTTP3_H3_REQUEST_REJECTED);
+    closed_ = true;
+  }
   notify();
-  deadline_ = SteadyClock::time_point::max();
-  return deadline_;
+  return deadline_.at();
 }
 
 ports::AsyncResult<ports::BodyChunk> H3Stream::read_body() {
   // Invariant 1: what the pipeline took last time is credited now.
-  if (!taken_.empty()) {
-    connection_.consume(id_, taken_.size());
-    taken_.clear();
-  }
+  if (const size_t taken = body_.take_credit()) connection_.consume(id_, taken);
   for (;;) {
-    if (!in_.empty()) {
-      const uint64_t max = connection_.limits().max_body_bytes;
-      if (max > 0 && body_received_ > max) {
-        co_return core::unexpected(Error{ErrorKind::BodyTooLarge, "request body too large"});
-      }
-      taken_.swap(in_);
-      taken_view_ = taken_;
-      const bool last = end_stream_;
-      co_return ports::BodyChunk{{&taken_view_, 1},
-                                 last,
-                                 last && !request_trailers_.empty() ? &request_trailers_ : nullptr};
+    if (auto next = body_.next(connection_.limits().max_body_bytes, closed_, deadline_.expired())) {
+      co_return std::move(*next);
     }
-    if (end_stream_) {
-      co_return ports::BodyChunk{
-          {}, true, request_trailers_.empty() ? nullptr : &request_trailers_};
-    }
-    if (closed_) {
-      co_return core::unexpected(
-          Error{ErrorKind::DownstreamClosed, "client reset the stream before the body ended"});
-    }
-    if (expired_) co_return core::unexpected(Error{ErrorKind::RequestTimeout, "body timed out"});
     co_await wait_body();
   }
 }

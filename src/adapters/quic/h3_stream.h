@@ -7,7 +7,8 @@
 //     control) only once the pipeline took them: at most one stream window is buffered here.
 //  2. Response bytes are kept until the peer acknowledges them (nghttp3 may retransmit from
 //     them); at most kHighWaterBytes of them wait, send_body suspends above that.
-//  3. A stream that makes no progress toward the client for idle_timeout is reset.
+//  3. A stream that makes no progress toward the client for idle_timeout is reset; one whose
+//     request head is not whole by header_timeout is reset with H3_REQUEST_REJECTED.
 #pragma once
 
 #include <chrono>
@@ -20,6 +21,8 @@
 #include "adapters/codec/h2/header_block.h"
 #include "adapters/net/stream.h"
 #include "proxy/downstream_exchange.h"
+#include "proxy/exchange_deadline.h"
+#include "proxy/streamed_request_body.h"
 
 namespace vx::adapters::quic {
 
@@ -42,7 +45,7 @@ class H3Stream final : public proxy::DownstreamExchange {
   void on_acked(uint64_t bytes);
   nghttp3_ssize read_data(nghttp3_vec* vec, size_t veccnt, uint32_t* flags);
   // Bytes the peer sent that nobody will read any more (to credit back on close).
-  uint64_t unread_bytes() const { return in_.size() + taken_.size(); }
+  uint64_t unread_bytes() const { return body_.unread_bytes(); }
   // The connection is going away: abort whatever the stream waits for.
   void abort();
   bool closed() const { return closed_; }
@@ -59,6 +62,8 @@ class H3Stream final : public proxy::DownstreamExchange {
   core::http::RequestHead& request() override { return request_; }
   std::string_view client_ip() const override;
   ports::ConnectionFacts connection_facts() const override;
+  std::string_view listener() const override;
+  proxy::DownstreamProtocol protocol() const override { return proxy::DownstreamProtocol::Http3; }
   bool tls() const override { return true; }
   proxy::StreamScratch& scratch() override { return scratch_; }
   std::chrono::milliseconds idle_timeout() const override;
@@ -74,11 +79,9 @@ class H3Stream final : public proxy::DownstreamExchange {
   ports::Awaitable<void> tunnel(ports::UpstreamStream& upstream) override;
   void arm_deadline(std::chrono::steady_clock::time_point deadline,
                     ports::UpstreamStream* upstream) override;
-  bool deadline_expired() const override { return expired_; }
+  bool deadline_expired() const override { return deadline_.expired(); }
 
  private:
-  // Why the request head is malformed (RFC 9114 §4.3.1, §4.1.2), or nullopt.
-  std::optional<core::http::Error> check_request() const;
   void build_request(bool fin);
   // Submits the response head (HEADERS); false when nghttp3 refused it.
   bool submit(uint16_t status, const core::http::HeaderList& headers, bool with_body);
@@ -99,18 +102,10 @@ class H3Stream final : public proxy::DownstreamExchange {
 
   net::Timer signal_;
   net::Timer body_signal_;
-  std::chrono::steady_clock::time_point deadline_;
-  ports::UpstreamStream* watched_upstream_ = nullptr;
-  bool expired_ = false;
+  proxy::ExchangeDeadline deadline_;
 
-  // Request body (invariant 1).
-  std::string in_;
-  std::string taken_;
-  std::string_view taken_view_;
-  uint64_t body_received_ = 0;
-  bool end_stream_ = false;
+  proxy::StreamedRequestBody body_;  // invariant 1
   h2::HeaderBlock trailer_block_;
-  core::http::HeaderList request_trailers_;
 
   // Response (invariant 2): chunks from the first unacknowledged byte on; their storage stays
   // put while nghttp3 holds views into them.
@@ -127,6 +122,7 @@ class H3Stream final : public proxy::DownstreamExchange {
   std::vector<nghttp3_nv> nv_;
   std::string lower_names_;
 
+  bool head_done_ = false;  // the request head arrived whole (trailers are not a head)
   bool response_started_ = false;
   bool has_body_ = false;
   bool head_submitted_ = false;

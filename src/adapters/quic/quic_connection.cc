@@ -23,6 +23,10 @@ constexpr uint64_t kConnectionWindow = uint64_t{1} << 20;
 constexpr uint64_t kMaxConnectionWindow = uint64_t{8} << 20;
 // Requests in flight per connection (RFC 9000 MAX_STREAMS), as HTTP/2's 100.
 constexpr uint64_t kMaxStreams = 100;
+// Request streams that may wait for a QPACK insert at once (RFC 9204 §2.1.2); each holds its
+// undecoded field section. Fewer than kMaxStreams, so the limit is one a client can break: the
+// next blocked stream closes the connection with QPACK_DECOMPRESSION_FAILED.
+constexpr size_t kMaxBlockedStreams = 16;
 constexpr size_t kMaxPacketsPerFlush = 64;
 
 void fill_random(uint8_t* into, size_t size) {
@@ -364,9 +368,9 @@ void QuicConnection::start_h3() {
   cb.recv_data = h3_recv_data;
   cb.deferred_consume = h3_deferred_consume;
   cb.begin_headers = h3_begin_headers;
-  cb.recv_header = h3_recv_header;
+  cb.recv_header = h3_recv_field<false>;
   cb.end_headers = h3_end_headers;
-  cb.recv_trailer = h3_recv_trailer;
+  cb.recv_trailer = h3_recv_field<true>;
   cb.end_stream = h3_end_stream;
   cb.stop_sending = h3_stop_sending;
   cb.reset_stream = h3_reset_stream;
@@ -374,7 +378,7 @@ void QuicConnection::start_h3() {
   nghttp3_settings_default(&settings);
   settings.max_field_section_size = limits().max_header_bytes;
   settings.qpack_max_dtable_capacity = 4096;
-  settings.qpack_blocked_streams = 100;
+  settings.qpack_blocked_streams = kMaxBlockedStreams;
   if (nghttp3_conn_server_new(&h3_, &cb, &settings, nghttp3_mem_default(), this) != 0) {
     h3_ = nullptr;
     return;
@@ -598,25 +602,15 @@ int QuicConnection::h3_begin_headers(nghttp3_conn* h3, int64_t id, void* self, v
   return 0;
 }
 
-int QuicConnection::h3_recv_header(nghttp3_conn*, int64_t, int32_t, nghttp3_rcbuf* name,
-                                   nghttp3_rcbuf* value, uint8_t, void*, void* stream) {
+template <bool kTrailer>
+int QuicConnection::h3_recv_field(nghttp3_conn*, int64_t, int32_t, nghttp3_rcbuf* name,
+                                  nghttp3_rcbuf* value, uint8_t, void*, void* stream) {
   if (!stream) return 0;
   const nghttp3_vec n = nghttp3_rcbuf_get_buf(name);
   const nghttp3_vec v = nghttp3_rcbuf_get_buf(value);
   static_cast<H3Stream*>(stream)->on_header(
       std::string_view(reinterpret_cast<const char*>(n.base), n.len),
-      std::string_view(reinterpret_cast<const char*>(v.base), v.len), false);
-  return 0;
-}
-
-int QuicConnection::h3_recv_trailer(nghttp3_conn*, int64_t, int32_t, nghttp3_rcbuf* name,
-                                    nghttp3_rcbuf* value, uint8_t, void*, void* stream) {
-  if (!stream) return 0;
-  const nghttp3_vec n = nghttp3_rcbuf_get_buf(name);
-  const nghttp3_vec v = nghttp3_rcbuf_get_buf(value);
-  static_cast<H3Stream*>(stream)->on_header(
-      std::string_view(reinterpret_cast<const char*>(n.base), n.len),
-      std::string_view(reinterpret_cast<const char*>(v.base), v.len), true);
+      std::string_view(reinterpret_cast<const char*>(v.base), v.len), kTrailer);
   return 0;
 }
 

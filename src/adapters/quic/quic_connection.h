@@ -116,11 +116,11 @@ class QuicConnection {
   static int h3_deferred_consume(nghttp3_conn*, int64_t id, size_t consumed, void* self,
                                  void* stream);
   static int h3_begin_headers(nghttp3_conn*, int64_t id, void* self, void* stream);
-  static int h3_recv_header(nghttp3_conn*, int64_t id, int32_t token, nghttp3_rcbuf* name,
-                            nghttp3_rcbuf* value, uint8_t flags, void* self, void* stream);
+  // One field of the request head (kTrailer false) or of its trailers.
+  template <bool kTrailer>
+  static int h3_recv_field(nghttp3_conn*, int64_t id, int32_t token, nghttp3_rcbuf* name,
+                           nghttp3_rcbuf* value, uint8_t flags, void* self, void* stream);
   static int h3_end_headers(nghttp3_conn*, int64_t id, int fin, void* self, void* stream);
-  static int h3_recv_trailer(nghttp3_conn*, int64_t id, int32_t token, nghttp3_rcbuf* name,
-                             nghttp3_rcbuf* value, uint8_t flags, void* self, void* stream);
   static int h3_end_stream(nghttp3_conn*, int64_t id, void* self, void* stream);
   static int h3_stop_sending(nghttp3_conn*, int64_t id, uint64_t code, void* self, void* stream);
   static int h3_reset_stream(nghttp3_conn*, int64_t id, uint64_t code, void* self, void* stream);

@@ -45,8 +45,13 @@ proxy::RequestRecord upstream_record(const proxy::Runtime& rt, std::chrono::nano
 TEST(MetricsExpositionTest, SumsShardsAndWritesCumulativeBuckets) {
   auto rt = one_route_runtime();
   proxy::WorkerMetrics a, b;
-  a.on_log(upstream_record(*rt, 200us));
-  b.on_log(upstream_record(*rt, 2ms));
+  auto on = [&](proxy::RequestRecord r, proxy::DownstreamProtocol protocol) {
+    r.listener = "main";
+    r.protocol = protocol;
+    return r;
+  };
+  a.on_log(on(upstream_record(*rt, 200us), proxy::DownstreamProtocol::Http3));
+  b.on_log(on(upstream_record(*rt, 2ms), proxy::DownstreamProtocol::Http3));
   b.set_listener_connections("main", 3);
   a.set_listener_connections("main", 1);
   std::vector<const proxy::WorkerMetrics*> shards{&a, &b};
@@ -58,6 +63,8 @@ TEST(MetricsExpositionTest, SumsShardsAndWritesCumulativeBuckets) {
   auto has = [&](const std::string& line) { return text.find(line + "\n") != std::string::npos; };
   EXPECT_TRUE(has("vortex_build_info{version=\"1.2.3\"} 1"));
   EXPECT_TRUE(has("vortex_downstream_connections_active{listener=\"main\"} 4"));
+  EXPECT_TRUE(has("vortex_downstream_requests_total{listener=\"main\",protocol=\"h3\"} 2"));
+  EXPECT_TRUE(has("vortex_downstream_requests_total{listener=\"main\",protocol=\"http1\"} 0"));
   EXPECT_TRUE(has("vortex_http_requests_total{route=\"r\",code=\"200\"} 2"));
   EXPECT_TRUE(has("vortex_http_request_duration_seconds_bucket{route=\"r\",le=\"0.0005\"} 1"));
   EXPECT_TRUE(has("vortex_http_request_duration_seconds_bucket{route=\"r\",le=\"0.001\"} 1"));
