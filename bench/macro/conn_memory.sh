@@ -20,7 +20,8 @@
 #   BODY_BYTES=128                origin response body
 #   SETTLE_S=3                    seconds between the last connection's answer and the RSS
 #                                 reading (allocators purge with a delay; Vortex gives an idle
-#                                 HTTP/2 connection's buffers back at a watchdog tick, ~1 s)
+#                                 HTTP/2 connection's buffers back at a watchdog tick, ~1 s,
+#                                 and parks an idle HTTP/1.1 connection after 1-2 s)
 #   VORTEX=build/vortex           the binary under test (a Release build, for numbers that count)
 #   LOAD_CPU=0 PROXY_CPU=1        pinning: client and origin; the proxy alone
 set -euo pipefail

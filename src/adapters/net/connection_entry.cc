@@ -2,6 +2,8 @@
 
 #include <openssl/ssl.h>
 
+#include <type_traits>
+
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include "adapters/net/h1_connection.h"
@@ -57,11 +59,34 @@ ports::Awaitable<void> serve_h2c(H1Connection& h1, H1Exit exit, ConnectionSlot& 
   slot.attach(nullptr);
 }
 
-ports::Awaitable<void> serve_plain(Socket socket, ConnectionSlot& slot, ConnectionEnv env) {
+ports::Awaitable<void> serve_plain(Socket socket, ConnectionSlot& slot, ConnectionEnv env,
+                                   bool resumed);
+ports::Awaitable<void> serve_tls_h1(TlsStream stream, ConnectionSlot& slot, ConnectionEnv env,
+                                    bool resumed);
+
+// An HTTP/1.1 connection between requests, parked: the stream alone (issue 19).
+template <typename Stream>
+struct Parked final : ParkedConnection {
+  Stream stream;
+
+  Parked(Stream s, std::chrono::steady_clock::time_point deadline)
+      : ParkedConnection(deadline), stream(std::move(s)) {}
+  Socket& tcp() override { return tcp_of(stream); }
+  ports::Awaitable<void> resume(ConnectionSlot& slot, const ConnectionEnv& env) override;
+};
+
+ports::Awaitable<void> serve_plain(Socket socket, ConnectionSlot& slot, ConnectionEnv env,
+                                   bool resumed) {
   H1Connection h1(std::move(socket), env.worker, env.limits, env.listener, false, true);
+  if (env.idle) h1.allow_parking(*env.idle);
+  if (resumed) h1.resumed();
   slot.attach(&h1);
   const H1Exit exit = co_await h1.run();
   slot.attach(nullptr);
+  if (exit == H1Exit::Parked) {
+    slot.parked = new Parked<Socket>(std::move(h1.stream()), h1.parked_deadline());
+    co_return;
+  }
   if (exit != H1Exit::Closed) co_await serve_h2c(h1, exit, slot, env);
 }
 
@@ -73,12 +98,27 @@ ports::Awaitable<void> serve_tls_h2(TlsStream& stream, ConnectionSlot& slot, Con
   slot.attach(nullptr);
 }
 
-ports::Awaitable<void> serve_tls_h1(TlsStream& stream, ConnectionSlot& slot, ConnectionEnv env) {
+ports::Awaitable<void> serve_tls_h1(TlsStream stream, ConnectionSlot& slot, ConnectionEnv env,
+                                    bool resumed) {
   TlsH1Connection h1(std::move(stream), env.worker, env.limits, env.listener, true, false);
   h1.set_alt_svc(env.alt_svc);
+  if (env.idle) h1.allow_parking(*env.idle);
+  if (resumed) h1.resumed();
   slot.attach(&h1);
-  co_await h1.run();
+  const H1Exit exit = co_await h1.run();
   slot.attach(nullptr);
+  if (exit == H1Exit::Parked) {
+    slot.parked = new Parked<TlsStream>(std::move(h1.stream()), h1.parked_deadline());
+  }
+}
+
+template <typename Stream>
+ports::Awaitable<void> Parked<Stream>::resume(ConnectionSlot& slot, const ConnectionEnv& env) {
+  if constexpr (std::is_same_v<Stream, Socket>) {
+    return serve_plain(std::move(stream), slot, env, true);
+  } else {
+    return serve_tls_h1(std::move(stream), slot, env, true);
+  }
 }
 
 ports::Awaitable<void> serve_tls(Socket socket, ConnectionSlot& slot, ConnectionEnv env,
@@ -93,7 +133,7 @@ ports::Awaitable<void> serve_tls(Socket socket, ConnectionSlot& slot, Connection
   if (alpn_is_h2(stream)) {
     co_await serve_tls_h2(stream, slot, env);
   } else {
-    co_await serve_tls_h1(stream, slot, env);
+    co_await serve_tls_h1(std::move(stream), slot, env, false);
   }
 }
 
@@ -101,7 +141,7 @@ ports::Awaitable<void> serve_tls(Socket socket, ConnectionSlot& slot, Connection
 
 ports::Awaitable<void> serve_connection(Socket socket, ConnectionSlot& slot, ConnectionEnv env,
                                         std::shared_ptr<const TlsServerContext> tls) {
-  if (!tls) return serve_plain(std::move(socket), slot, env);
+  if (!tls) return serve_plain(std::move(socket), slot, env, false);
   return serve_tls(std::move(socket), slot, env, std::move(tls));
 }
 

@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "adapters/net/idle_connections.h"
 #include "adapters/net/stream.h"
 #include "adapters/net/tls_server_context.h"
 #include "core/config/config.h"
@@ -19,9 +20,12 @@ struct ConnectionEnv {
   // The Alt-Svc field value TLS responses carry (SPEC.md §4: `h3=":PORT"` when the listener
   // serves HTTP/3); empty: none.
   std::string_view alt_svc = {};
+  // Where an HTTP/1.1 connection idle between requests may park (the listener's); null: never.
+  IdleConnections* idle = nullptr;
 };
 
-// Serves the connection until it ends; `tls` null = plain TCP. Never throws on peer input.
+// Serves the connection until it ends or parks (slot.parked set); `tls` null = plain TCP.
+// Never throws on peer input. A parked connection is served again by parked->resume().
 ports::Awaitable<void> serve_connection(Socket socket, ConnectionSlot& slot, ConnectionEnv env,
                                         std::shared_ptr<const TlsServerContext> tls);
 

@@ -4,6 +4,7 @@
 #include <boost/asio/write.hpp>
 #include <cstring>
 #include <exception>
+#include <utility>
 
 #include "adapters/codec/h1/h1_serializer.h"
 #include "adapters/codec/h2/upgrade_settings.h"
@@ -88,6 +89,13 @@ void BasicH1Connection<Stream>::drain() {
     boost::system::error_code ignored;
     tcp_of(socket_).cancel(ignored);
   }
+}
+
+template <typename Stream>
+void BasicH1Connection<Stream>::park() {
+  parking_ = true;
+  boost::system::error_code ignored;
+  tcp_of(socket_).cancel(ignored);
 }
 
 template <typename Stream>
@@ -329,11 +337,21 @@ ports::Awaitable<void> BasicH1Connection<Stream>::serve() {
       // Invariant 3: the idle wait, holding no buffer, in this frame rather than read_head's
       // (an idle connection keeps one coroutine frame fewer, a busy one allocates one less).
       go_idle();
+      // Between requests, the wait is listed for the sweep, which parks it when it lasts.
+      const bool listed =
+          idle_connections_ && !first_request_ && IdleConnections::parkable(limits_.idle_timeout);
+      if (listed) idle_connections_->waiting(*this, ports::deadline_now());
       auto [ec] = co_await wait_readable(socket_);
+      if (listed) IdleLink::unlink();
       if (ec) {
+        if (std::exchange(parking_, false) && !draining_ && !expired_) {
+          exit_ = H1Exit::Parked;
+          co_return;
+        }
         quick = read_failed();
         break;
       }
+      parking_ = false;  // bytes came as the sweep asked to park: they are served here
       const auto got = recv_now(socket_, read_space());
       if (!got) continue;  // a TLS record without application data: wait again
       const auto& [read_ec, n] = *got;

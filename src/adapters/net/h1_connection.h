@@ -23,6 +23,7 @@
 #include "adapters/codec/h1/h1_parser.h"
 #include "adapters/net/buffer_pool.h"
 #include "adapters/net/h1_in_flight.h"
+#include "adapters/net/idle_connections.h"
 #include "adapters/net/socket_facts.h"
 #include "adapters/net/stream.h"
 #include "core/config/config.h"
@@ -35,11 +36,14 @@ namespace vx::adapters::net {
 // How run() ended: the connection is over, or its bytes are HTTP/2 (h2c, plain listeners only):
 // the client sent the HTTP/2 preface first (prior knowledge, RFC 9113 §3.3), or asked for
 // "Upgrade: h2c" (RFC 7540 §3.2) and was answered 101; then stream() and buffered() go to an
-// H2 connection.
-enum class H1Exit : uint8_t { Closed, Http2Preface, UpgradeH2c };
+// H2 connection. Parked: the connection was idle between requests long enough to be parked
+// (IdleConnections); the stream goes to a ParkedConnection due at parked_deadline().
+enum class H1Exit : uint8_t { Closed, Http2Preface, UpgradeH2c, Parked };
 
 template <typename Stream>
-class BasicH1Connection final : public proxy::DownstreamExchange, public DownstreamConnection {
+class BasicH1Connection final : public proxy::DownstreamExchange,
+                                public DownstreamConnection,
+                                private IdleWaiter {
  public:
   // h2c: plain listeners detect the HTTP/2 preface and accept Upgrade: h2c.
   // `listener`: the configured listener's name (filters see it), which outlives the connection.
@@ -51,6 +55,14 @@ class BasicH1Connection final : public proxy::DownstreamExchange, public Downstr
   ports::Awaitable<H1Exit> run();
   // Every response head carries `Alt-Svc: value` (SPEC.md §4); the view outlives the connection.
   void set_alt_svc(std::string_view value) { alt_svc_ = value; }
+  // Between requests the connection may park in `idle` (it outlives the connection).
+  void allow_parking(IdleConnections& idle) { idle_connections_ = &idle; }
+  // A connection that was parked: its next request is not its first.
+  void resumed() { first_request_ = false; }
+  // After H1Exit::Parked: when the idle timeout closes the parked connection.
+  std::chrono::steady_clock::time_point parked_deadline() const {
+    return since + limits_.idle_timeout;
+  }
   // DownstreamConnection. Drain: an idle connection closes now, a busy one after its current
   // response.
   void drain() override;
@@ -137,6 +149,8 @@ class BasicH1Connection final : public proxy::DownstreamExchange, public Downstr
   void add_alt_svc();
 
   bool wants_h2c_upgrade() const;
+  // IdleWaiter: the sweep found this connection idle for long enough.
+  void park() override;
 
   Stream socket_;
   proxy::WorkerContext& worker_;
@@ -170,6 +184,8 @@ class BasicH1Connection final : public proxy::DownstreamExchange, public Downstr
   bool body_done_ = false;
   bool idle_ = true;  // waiting for the first byte of a request
   bool draining_ = false;
+  IdleConnections* idle_connections_ = nullptr;
+  bool parking_ = false;  // the idle wait was ended to park
 
   // A write went out at once (send_now) and nothing was read since: the next read yields first
   // (ports::yield_after_send), as the peer cannot have answered yet.

@@ -57,10 +57,16 @@ class DownstreamConnection {
   virtual void drain() = 0;
 };
 
+struct ParkedConnection;  // adapters/net/idle_connections.h
+
 // ConnectionSlot: one accepted connection as its listener tracks it; the object serving it
-// changes on the way (TLS handshake, then HTTP/1.1 or HTTP/2; h2c hands over from HTTP/1.1).
+// changes on the way (TLS handshake, then HTTP/1.1 or HTTP/2; h2c hands over from HTTP/1.1;
+// parked between requests, then HTTP/1.1 again).
 struct ConnectionSlot {
   DownstreamConnection* current = nullptr;
+  // Set (owning) by a serving coroutine that ends by parking its connection: the listener
+  // takes it when the coroutine has ended and keeps the connection without one.
+  ParkedConnection* parked = nullptr;
   bool draining = false;
 
   void attach(DownstreamConnection* connection) {

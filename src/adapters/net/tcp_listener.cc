@@ -1,14 +1,18 @@
 #include "adapters/net/tcp_listener.h"
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
+#include <utility>
 
 #include "adapters/net/connection_entry.h"
+#include "ports/deadline_clock.h"
 #include "ports/guarded_spawn.h"
 
 namespace vx::adapters::net {
 
 namespace asio = boost::asio;
+using namespace boost::asio::experimental::awaitable_operators;
 
 TcpListener::TcpListener(const core::config::Listener& config, const ListenerEnv& env)
     : executor_(env.executor),
@@ -17,7 +21,8 @@ TcpListener::TcpListener(const core::config::Listener& config, const ListenerEnv
       worker_(env.worker),
       budget_(env.budget),
       tls_holder_(env.tls),
-      acceptor_(env.executor) {
+      acceptor_(env.executor),
+      sweep_timer_(env.executor) {
   if (config.http3) alt_svc_ = "h3=\":" + std::to_string(config.address.port) + "\"";
 }
 
@@ -63,7 +68,55 @@ bool TcpListener::banned(const Socket& socket) {
   return address.empty() || worker_.ban_view->is_banned(address);  // empty: already gone
 }
 
+ConnectionEnv TcpListener::env() {
+  return ConnectionEnv{worker_, limits_, config_.name, alt_svc_, &idle_};
+}
+
+void TcpListener::spawn(ports::Awaitable<void> task, Slot slot) {
+  ports::spawn_guarded(executor_, std::move(task), ports::TaskKind::Connection,
+                       [this, slot] { ended(slot); });
+}
+
+void TcpListener::ended(Slot slot) {
+  if (ParkedConnection* parked = std::exchange(slot->parked, nullptr)) {
+    hold(std::unique_ptr<ParkedConnection>(parked), slot);
+    return;
+  }
+  connections_.erase(slot);
+  budget_.open.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void TcpListener::hold(std::unique_ptr<ParkedConnection> parked, Slot slot) {
+  ParkedConnection& p = *parked;
+  idle_.parked(p);
+  // The handler owns the parked connection: dropped unrun (the loop's teardown), it frees it.
+  p.tcp().async_wait(Socket::wait_read, [this, slot, parked = std::move(parked)](
+                                            boost::system::error_code ec) mutable {
+    parked->unlink();
+    slot->attach(nullptr);
+    if (ec || !parked->tcp().is_open()) {  // closed: drained, idle timeout, peer error
+      parked->drain();
+      parked.reset();
+      ended(slot);
+      return;
+    }
+    spawn(parked->resume(*slot, env()), slot);
+  });
+  slot->attach(&p);  // draining: closes it now, and the wait ends
+}
+
+ports::Awaitable<void> TcpListener::sweep_idle() {
+  while (!closed_) {
+    sweep_timer_.expires_at(idle_.sweep(ports::deadline_now()));
+    co_await sweep_timer_.async_wait(ports::kUseTuple);
+  }
+}
+
 ports::Awaitable<void> TcpListener::serve() {
+  co_await (accept_loop() && sweep_idle());
+}
+
+ports::Awaitable<void> TcpListener::accept_loop() {
   Timer backoff(executor_);
   while (!closed_) {
     // Over max_connections the kernel backlog holds new connections until one closes.
@@ -85,14 +138,7 @@ ports::Awaitable<void> TcpListener::serve() {
     if (config_.tls && !tls) continue;  // no certificates published: refuse (closes socket)
     budget_.open.fetch_add(1, std::memory_order_relaxed);
     auto it = connections_.emplace(connections_.end());
-    ports::spawn_guarded(
-        executor_,
-        serve_connection(std::move(socket), *it,
-                         ConnectionEnv{worker_, limits_, config_.name, alt_svc_}, std::move(tls)),
-        ports::TaskKind::Connection, [this, it] {
-          connections_.erase(it);
-          budget_.open.fetch_sub(1, std::memory_order_relaxed);
-        });
+    spawn(serve_connection(std::move(socket), *it, env(), std::move(tls)), it);
   }
 }
 
@@ -100,6 +146,7 @@ void TcpListener::close() {
   closed_ = true;
   boost::system::error_code ignored;
   acceptor_.close(ignored);
+  sweep_timer_.cancel();
   for (ConnectionSlot& c : connections_) c.drain();
 }
 

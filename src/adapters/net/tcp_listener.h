@@ -5,9 +5,12 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <list>
+#include <memory>
 #include <string>
 
 #include "adapters/net/connection_budget.h"
+#include "adapters/net/connection_entry.h"
+#include "adapters/net/idle_connections.h"
 #include "adapters/net/listener.h"
 #include "adapters/net/stream.h"
 #include "adapters/net/tls_contexts.h"
@@ -33,8 +36,19 @@ class TcpListener final : public Listener {
   const core::config::Listener& config() const override { return config_; }
 
  private:
+  using Slot = std::list<ConnectionSlot>::iterator;
+
+  ports::Awaitable<void> accept_loop();
+  // The idle connections' sweep (IdleConnections), until close().
+  ports::Awaitable<void> sweep_idle();
   // The source address is banned (user-space refusal; XDP drops before this when enabled).
   bool banned(const Socket& socket);
+  ConnectionEnv env();
+  void spawn(ports::Awaitable<void> task, Slot slot);
+  // A serving coroutine ended: the connection is over, or parked (slot->parked).
+  void ended(Slot slot);
+  // Holds a parked connection: a readability wait with a plain handler, no coroutine.
+  void hold(std::unique_ptr<ParkedConnection> parked, Slot slot);
 
   ports::Executor executor_;
   const core::config::Listener& config_;
@@ -50,6 +64,8 @@ class TcpListener final : public Listener {
   std::string alt_svc_;  // h3=":PORT" when the listener also serves HTTP/3
   Acceptor acceptor_;
   std::list<ConnectionSlot> connections_;
+  IdleConnections idle_;
+  Timer sweep_timer_;
   bool closed_ = false;
 };
 
