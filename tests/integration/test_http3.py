@@ -2,7 +2,7 @@
 QUIC clients — tests/h3client (quic-go's http3.RoundTripper, built here from Debian's Go
 packages) and ngtcp2's gtlsclient. GET and POST through the same pipeline as HTTP/1.1 and
 HTTP/2 (routing, error bodies, limits, rate limits), bodies byte for byte, many streams on one
-connection, several workers, packet loss, a client that changes its address mid-connection,
+connection, several workers, packet loss and reordering, a client that changes its address mid-connection,
 and the stateless answers (version negotiation, stateless reset) on raw UDP."""
 
 import json
@@ -532,3 +532,25 @@ def test_sni_chooses_the_http3_certificate_by_server_names_as_on_tcp(vortex, ech
     assert served("a.b.example.com") == "default.test"  # a wildcard covers one label
     assert served("unlisted.test") == "default.test"
     assert served("unknown.test") == "default.test"
+
+
+def test_every_request_and_body_completes_through_loss_and_reordering_both_ways(h3_proxy, h3client):
+    # 5 % of datagrams lost and 10 % held back 15 ms while later ones overtake them, in both
+    # directions (tests/integration/impairing_relay.py: user-space netem, the kernel has none).
+    from impairing_relay import ImpairingRelay
+
+    relay = ImpairingRelay(h3_proxy.port, loss=0.05, reorder=0.10)
+    try:
+        url = f"https://127.0.0.1:{relay.port}"
+        got = run_h3(h3client, url + "/lossy", "-n", "100", "-c", "10", "-timeout", "90s")
+        assert not got["errors"] and got["statuses"] == {"200": 100}, got
+        n = 1 << 20
+        up = run_h3(h3client, url + "/upload", "-X", "POST", "-body-size", str(n), "-show-body", "-timeout", "90s")
+        assert up["status"] == 200, up
+        echo = json.loads(up["body"])
+        assert echo["body_bytes"] == n and echo["body_sha256"] == up["sent_sha256"]
+        down = run_h3(h3client, url + f"/bytes/{n}", "-timeout", "90s")
+        assert down["status"] == 200 and down["body_len"] == n and down["body_sha256"] == pattern_sha256(n)
+    finally:
+        relay.close()
+    assert relay.counts["dropped"] > 20 and relay.counts["reordered"] > 40, relay.counts
