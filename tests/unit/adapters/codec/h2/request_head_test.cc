@@ -36,9 +36,11 @@ TEST(RequestHeadTest, ReadsTheHeadJoiningCookiesAndAddingHost) {
   EXPECT_EQ(head.content_length, 5u);
   EXPECT_TRUE(head.expect_continue);
 
+  // The head views the block's bytes: the block must outlive it.
+  const HeaderBlock get =
+      block({{":method", "GET"}, {":scheme", "http"}, {":path", "/"}, {"host", "h"}});
   core::http::RequestHead ended;
-  read_request_head(block({{":method", "GET"}, {":scheme", "http"}, {":path", "/"}, {"host", "h"}}),
-                    true, cookie, ended);
+  read_request_head(get, true, cookie, ended);
   EXPECT_EQ(ended.authority, "h");
   EXPECT_EQ(ended.framing, BodyFraming::None);
 }
