@@ -1,12 +1,12 @@
 #include "adapters/quic/quic_connection.h"
 
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
-#include <sys/random.h>
 
 #include <algorithm>
 
 #include "adapters/quic/h3_stream.h"
 #include "adapters/quic/quic_listener.h"
+#include "adapters/quic/random_bytes.h"
 #include "ports/guarded_spawn.h"
 
 namespace vx::adapters::quic {
@@ -28,15 +28,6 @@ constexpr uint64_t kMaxStreams = 100;
 // next blocked stream closes the connection with QPACK_DECOMPRESSION_FAILED.
 constexpr size_t kMaxBlockedStreams = 16;
 constexpr size_t kMaxPacketsPerFlush = 64;
-
-void fill_random(uint8_t* into, size_t size) {
-  while (size > 0) {
-    const ssize_t n = ::getrandom(into, size, 0);
-    if (n <= 0) continue;  // EINTR
-    into += n;
-    size -= static_cast<size_t>(n);
-  }
-}
 
 SteadyClock::time_point time_of(ngtcp2_tstamp ts) {
   if (ts == UINT64_MAX) return SteadyClock::time_point::max();

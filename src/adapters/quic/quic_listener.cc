@@ -1,7 +1,6 @@
 #include "adapters/quic/quic_listener.h"
 
 #include <ngtcp2/ngtcp2_crypto.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -10,6 +9,7 @@
 #include <cstring>
 #include <vector>
 
+#include "adapters/quic/random_bytes.h"
 #include "adapters/quic/reuseport_steering.h"
 #include "ports/guarded_spawn.h"
 
@@ -48,15 +48,6 @@ std::string address_text(const asio::ip::udp::endpoint& from) {
     address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
   }
   return address.to_string();
-}
-
-void fill_random(uint8_t* into, size_t size) {
-  while (size > 0) {
-    const ssize_t n = ::getrandom(into, size, 0);
-    if (n <= 0) continue;  // EINTR
-    into += n;
-    size -= static_cast<size_t>(n);
-  }
 }
 
 }  // namespace

@@ -1,11 +1,12 @@
 #include "adapters/quic/quic_worker_group.h"
 
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <map>
 #include <mutex>
+
+#include "adapters/quic/random_bytes.h"
 
 namespace vx::adapters::quic {
 
@@ -38,11 +39,7 @@ std::shared_ptr<QuicWorkerGroup> QuicWorkerGroup::join(const core::config::Liste
 const std::array<uint8_t, 32>& QuicWorkerGroup::secret() {
   static const std::array<uint8_t, 32> made = [] {
     std::array<uint8_t, 32> bytes{};
-    size_t filled = 0;
-    while (filled < bytes.size()) {
-      const ssize_t n = ::getrandom(bytes.data() + filled, bytes.size() - filled, 0);
-      if (n > 0) filled += static_cast<size_t>(n);  // else EINTR: again
-    }
+    fill_random(bytes.data(), bytes.size());
     return bytes;
   }();
   return made;
