@@ -44,19 +44,24 @@ bool alpn_is_h2(TlsStream& stream) {
 // One coroutine per way a connection can go, so that each frame holds only its own connection
 // objects: a single coroutine holding all of them (GCC lays out every local that lives across
 // a suspension side by side) cost every idle connection ~9 KB.
+// An HTTP/2 connection served until it ends or parks; parked, the listener keeps the object.
+template <typename Stream>
+ports::Awaitable<void> serve_h2(std::unique_ptr<BasicH2Connection<Stream>> h2, std::string initial,
+                                ConnectionSlot& slot);
+
 ports::Awaitable<void> serve_h2c(H1Connection& h1, H1Exit exit, ConnectionSlot& slot,
                                  ConnectionEnv env) {
   // h2c: the HTTP/1.1 connection read the preface or answered the Upgrade with 101.
   std::string initial(h1.buffered());
-  H2Connection h2(std::move(h1.stream()), env.worker, env.limits, env.listener, false);
+  auto h2 = std::make_unique<H2Connection>(std::move(h1.stream()), env.worker, env.limits,
+                                           env.listener, false);
+  if (env.idle) h2->allow_parking();
   if (exit == H1Exit::UpgradeH2c) {
     const auto& request = h1.upgrade_request();
     const auto settings = core::http::find_header(request.headers, "http2-settings");
-    if (!h2.accept_upgrade(request, settings.value_or(""))) co_return;
+    if (!h2->accept_upgrade(request, settings.value_or(""))) co_return;
   }
-  slot.attach(&h2);
-  co_await h2.run(std::move(initial));
-  slot.attach(nullptr);
+  co_await serve_h2(std::move(h2), std::move(initial), slot);
 }
 
 ports::Awaitable<void> serve_plain(Socket socket, ConnectionSlot& slot, ConnectionEnv env,
@@ -75,6 +80,30 @@ struct Parked final : ParkedConnection {
   ports::Awaitable<void> resume(ConnectionSlot& slot, const ConnectionEnv& env) override;
 };
 
+// An HTTP/2 connection with no stream, parked: its coroutines ended, the connection object
+// (nghttp2's session and the stream) kept as it is.
+template <typename Stream>
+struct ParkedH2 final : ParkedConnection {
+  std::unique_ptr<BasicH2Connection<Stream>> h2;
+
+  explicit ParkedH2(std::unique_ptr<BasicH2Connection<Stream>> c)
+      : ParkedConnection(c->parked_deadline()), h2(std::move(c)) {}
+  Socket& tcp() override { return h2->tcp(); }
+  ports::Awaitable<void> resume(ConnectionSlot& slot, const ConnectionEnv&) override {
+    return serve_h2(std::move(h2), {}, slot);
+  }
+  void drain() override { h2->close_parked(); }
+};
+
+template <typename Stream>
+ports::Awaitable<void> serve_h2(std::unique_ptr<BasicH2Connection<Stream>> h2, std::string initial,
+                                ConnectionSlot& slot) {
+  slot.attach(h2.get());
+  const bool parked = co_await h2->run(std::move(initial));
+  slot.attach(nullptr);
+  if (parked) slot.parked = new ParkedH2<Stream>(std::move(h2));
+}
+
 ports::Awaitable<void> serve_plain(Socket socket, ConnectionSlot& slot, ConnectionEnv env,
                                    bool resumed) {
   H1Connection h1(std::move(socket), env.worker, env.limits, env.listener, false, true);
@@ -91,11 +120,11 @@ ports::Awaitable<void> serve_plain(Socket socket, ConnectionSlot& slot, Connecti
 }
 
 ports::Awaitable<void> serve_tls_h2(TlsStream& stream, ConnectionSlot& slot, ConnectionEnv env) {
-  TlsH2Connection h2(std::move(stream), env.worker, env.limits, env.listener, true);
-  h2.set_alt_svc(env.alt_svc);
-  slot.attach(&h2);
-  co_await h2.run({});
-  slot.attach(nullptr);
+  auto h2 = std::make_unique<TlsH2Connection>(std::move(stream), env.worker, env.limits,
+                                              env.listener, true);
+  h2->set_alt_svc(env.alt_svc);
+  if (env.idle) h2->allow_parking();
+  co_await serve_h2(std::move(h2), {}, slot);
 }
 
 ports::Awaitable<void> serve_tls_h1(TlsStream stream, ConnectionSlot& slot, ConnectionEnv env,

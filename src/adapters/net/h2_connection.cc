@@ -2,6 +2,10 @@
 
 #include "adapters/codec/h2/upgrade_settings.h"
 
+#include <sys/socket.h>
+
+#include <type_traits>
+
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
@@ -240,6 +244,12 @@ ports::Awaitable<void> H2Downstream::watchdog() {
     if (!preface_seen_ && now - started >= limits_.header_timeout) co_return;
     if (writing_ && now - write_started_ >= idle) co_return;  // invariant 2: stalled writes
     if (live_streams_ == 0 && now - last_activity_ >= period) release_idle_memory();
+    if (may_park_ && preface_seen_ && now - last_activity_ >= IdleConnections::kParkAfter &&
+        parkable()) {
+      parking_ = true;  // invariant 5: run() ends the reader and the writer, and parks
+      parked_activity_ = last_activity_;
+      co_return;
+    }
     if (live_streams_ == 0 && now - last_activity_ >= idle && !session_.fatal()) {
       session_.terminate(0);  // invariant 2: idle; the writer flushes GOAWAY and stops
       wake_writer();
@@ -247,14 +257,42 @@ ports::Awaitable<void> H2Downstream::watchdog() {
   }
 }
 
+bool H2Downstream::parkable() const {
+  return live_streams_ == 0 && !writing_ && !draining_ && !session_.fatal() &&
+         !session_.finished() && !session_.wants_write() && produce_waiters_.empty();
+}
+
+void H2Downstream::close_parked() {
+  // Once: OpenSSL still knows the descriptor's number after the close, which a new connection
+  // may already have.
+  if (std::exchange(closed_parked_, true)) return;
+  session_.terminate(0);
+  out_.clear();
+  session_.produce(out_);
+  write_now(out_);
+  close_io();
+}
+
 void H2Downstream::release_idle_memory() {
   session_.release_idle_buffers();
   spare_streams_.clear();
+  if (streams_.empty()) decltype(streams_)().swap(streams_);  // its bucket array
   if (!writing_ && out_.capacity() > std::string().capacity()) std::string().swap(out_);
 }
 
-ports::Awaitable<void> H2Downstream::run(std::string initial) {
-  co_await (reader(std::move(initial)) || writer() || watchdog());
+ports::Awaitable<bool> H2Downstream::run(std::string initial) {
+  for (;;) {
+    parking_ = false;
+    reader_done_ = false;
+    co_await (reader(std::move(initial)) || writer() || watchdog());
+    if (!parking_) break;
+    // Invariant 5. Bytes read while the coroutines ended, or anything else since the watchdog
+    // decided, and the connection is served on instead.
+    if (last_activity_ == parked_activity_ && parkable()) {
+      release_idle_memory();
+      co_return true;
+    }
+  }
   if (session_.fatal() && !reader_done_) {
     // After a GOAWAY for an error, read what the peer still sends for a moment before
     // closing: closing with unread bytes resets the connection and can destroy the GOAWAY
@@ -279,6 +317,7 @@ ports::Awaitable<void> H2Downstream::run(std::string initial) {
     co_await done_signal_.async_wait(ports::kDeferTuple);
   }
   close_io();
+  co_return false;
 }
 
 template <typename Stream>
@@ -315,6 +354,15 @@ ports::Awaitable<boost::system::error_code> BasicH2Connection<Stream>::write_all
   auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(bytes.data(), bytes.size()),
                                             ports::kDeferTuple);
   co_return ec;
+}
+
+template <typename Stream>
+void BasicH2Connection<Stream>::write_now(std::string_view bytes) {
+  if constexpr (std::is_same_v<Stream, TlsStream>) {
+    stream_.write_now(bytes.data(), bytes.size());
+  } else {
+    ::send(stream_.native_handle(), bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  }
 }
 
 template <typename Stream>

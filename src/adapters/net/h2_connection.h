@@ -14,6 +14,10 @@
 //  4. Waiting for the peer, the reader holds no read buffer (it waits for readiness and borrows
 //     one from the worker's pool to read); a connection with no open stream for a watchdog tick
 //     gives back its finished streams and its write buffer (issue 19).
+//  5. One allowed to park (allow_parking) that stays so for IdleConnections::kParkAfter, with
+//     nothing to send and nothing being written, *parks*: run() ends its coroutines and returns
+//     true, and the object (the nghttp2 session with its HPACK state, the stream) waits without
+//     them; run() again serves it on (issue 19).
 #pragma once
 
 #include <chrono>
@@ -25,6 +29,7 @@
 
 #include "adapters/codec/h2/h2_session.h"
 #include "adapters/net/h2_stream.h"
+#include "adapters/net/idle_connections.h"
 #include "adapters/net/socket_facts.h"
 #include "adapters/net/stream.h"
 #include "core/config/config.h"
@@ -44,6 +49,15 @@ class H2Downstream : public DownstreamConnection, private h2::H2Events {
   // `settings` is its HTTP2-Settings header (base64url). False: refuse the connection.
   bool accept_upgrade(const core::http::RequestHead& request, std::string_view settings);
   void drain() override;
+  // Invariant 5. Only where the listener keeps parked connections, and idle timeouts that do.
+  void allow_parking() { may_park_ = IdleConnections::parkable(limits_.idle_timeout); }
+  // After run() parked: when the idle timeout ends the connection.
+  std::chrono::steady_clock::time_point parked_deadline() const {
+    return last_activity_ + limits_.idle_timeout;
+  }
+  // A parked connection's end (drain, idle timeout): GOAWAY NO_ERROR if the socket takes it
+  // right away, then the socket closes.
+  void close_parked();
 
   // For H2Stream.
   h2::H2Session& session() { return session_; }
@@ -75,13 +89,16 @@ class H2Downstream : public DownstreamConnection, private h2::H2Events {
       std::span<char> into) = 0;
   virtual ports::Awaitable<boost::system::error_code> wait_readable() = 0;
   virtual ports::Awaitable<boost::system::error_code> write_all(std::string_view bytes) = 0;
+  // Writes what the socket takes without waiting (all, or a part when it is full).
+  virtual void write_now(std::string_view bytes) = 0;
   virtual void cancel_io() = 0;
   virtual void shutdown_send() = 0;
   virtual void close_io() = 0;
 
  public:
   // Serves the connection; `initial` = bytes already read (the h2c preface). Never throws.
-  ports::Awaitable<void> run(std::string initial);
+  // True: it parked (invariant 5); run({}) serves it again when the peer sends bytes.
+  ports::Awaitable<bool> run(std::string initial);
 
  private:
   ports::Awaitable<void> reader(std::string initial);
@@ -89,6 +106,7 @@ class H2Downstream : public DownstreamConnection, private h2::H2Events {
   ports::Awaitable<void> watchdog();
   void feed(std::string_view bytes);
   void release_idle_memory();  // invariant 4
+  bool parkable() const;       // invariant 5
   void start_stream(int32_t id, h2::HeaderBlock& block, bool end_stream);
   H2Stream* find(int32_t id) {
     auto it = streams_.find(id);
@@ -128,6 +146,10 @@ class H2Downstream : public DownstreamConnection, private h2::H2Events {
   std::chrono::steady_clock::time_point last_activity_;
   std::chrono::steady_clock::time_point write_started_{};
   bool writing_ = false;
+  bool may_park_ = false;
+  bool parking_ = false;  // the watchdog ended run()'s coroutines to park
+  std::chrono::steady_clock::time_point parked_activity_{};  // last_activity_ when it decided
+  bool closed_parked_ = false;
 };
 
 template <typename Stream>
@@ -135,6 +157,7 @@ class BasicH2Connection final : public H2Downstream {
  public:
   BasicH2Connection(Stream stream, proxy::WorkerContext& worker, const core::config::Limits& limits,
                     std::string_view listener, bool tls);
+  Socket& tcp() { return tcp_of(stream_); }
 
  private:
   ports::Awaitable<std::pair<boost::system::error_code, size_t>> read_some(
@@ -143,6 +166,7 @@ class BasicH2Connection final : public H2Downstream {
       std::span<char> into) override;
   ports::Awaitable<boost::system::error_code> wait_readable() override;
   ports::Awaitable<boost::system::error_code> write_all(std::string_view bytes) override;
+  void write_now(std::string_view bytes) override;
   void cancel_io() override;
   void shutdown_send() override;
   void close_io() override;

@@ -95,4 +95,11 @@ std::optional<std::tuple<boost::system::error_code, size_t>> TlsStream::read_now
   return std::tuple{s.ec, s.bytes};
 }
 
+std::optional<std::tuple<boost::system::error_code, size_t>> TlsStream::write_now(const void* data,
+                                                                                  size_t size) {
+  const Step s = step(Kind::Write, const_cast<void*>(data), size);
+  if (s.want != Want::Nothing) return std::nullopt;
+  return std::tuple{s.ec, s.bytes};
+}
+
 }  // namespace vx::adapters::net

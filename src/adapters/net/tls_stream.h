@@ -93,6 +93,8 @@ class TlsStream {
   // Without waiting: what the read or write would complete with right now, or nullopt when it
   // would have to wait (recv_now / send_now for TLS).
   std::optional<std::tuple<boost::system::error_code, size_t>> read_now(void* data, size_t size);
+  std::optional<std::tuple<boost::system::error_code, size_t>> write_now(const void* data,
+                                                                         size_t size);
 
  private:
   // One operation: OpenSSL steps between readiness waits. A result known on the first step is

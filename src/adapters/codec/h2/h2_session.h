@@ -82,6 +82,8 @@ class H2Session {
   bool fatal() const { return fatal_; }
   // The session has nothing left to do (both sides done, or GOAWAY sent and flushed).
   bool finished() const;
+  // Frames are queued for the next produce().
+  bool wants_write() const { return nghttp2_session_want_write(session_) != 0; }
   // The error code this side sent in GOAWAY, if any.
   uint32_t goaway_code() const { return goaway_code_; }
 
@@ -113,8 +115,9 @@ class H2Session {
   // This side's END_STREAM for the stream went out in a produce() (or the stream is gone).
   bool local_closed(int32_t stream_id) const;
   // The session is idle (nothing to send): the pages of nghttp2's outbound frame buffer, ~16 KB
-  // it keeps for the session's life, go back to the system until the next frame is packed
-  // (issue 19). Once per idle period: a second call before produce() packed a frame does nothing.
+  // it keeps for the session's life, go back to the system until the next frame is packed, and
+  // so does the page of its stream map's table while no stream is left in it (issue 19). Once
+  // per idle period: a second call before the next frame does nothing.
   void release_idle_buffers();
 
  private:
@@ -136,8 +139,8 @@ class H2Session {
   bool admitted(int32_t stream_id) const;
   // Server: SETTINGS_MAX_CONCURRENT_STREAMS goes out in a frame of its own (see produce()).
   void announce_stream_limit(std::string& out, size_t from);
-  // nghttp2's allocator (nghttp2_mem): malloc's, except that the outbound frame buffer gets
-  // pages of its own, so release_idle_buffers() can hand them back.
+  // nghttp2's allocator (nghttp2_mem): malloc's, except that the outbound frame buffer and the
+  // stream map's table get pages of their own, so release_idle_buffers() can hand them back.
   static void* mem_malloc(size_t size, void* self);
   static void mem_free(void* ptr, void* self);
   static void* mem_calloc(size_t n, size_t size, void* self);
@@ -149,6 +152,8 @@ class H2Session {
   nghttp2_session* session_ = nullptr;
   void* frame_buffer_ = nullptr;  // nghttp2's outbound frame buffer, page-aligned
   bool frame_buffer_released_ = false;
+  void* stream_table_ = nullptr;  // nghttp2's stream map table, one page
+  bool stream_table_released_ = false;
   bool fatal_ = false;
   uint32_t goaway_code_ = 0;
 
