@@ -98,6 +98,10 @@ void H2Session::release_idle_buffers() {
     madvise(stream_table_, kPageBytes, MADV_DONTNEED);
     stream_table_released_ = true;
   }
+  // Scratch room of the last head sent and received (unless a received one is still coming).
+  std::vector<nghttp2_nv>().swap(nv_);
+  std::string().swap(nv_bytes_);
+  if (block_.fields.empty()) block_ = HeaderBlock{};
 }
 
 H2Session::H2Session(Role role, const H2Settings& settings, H2Events& events)

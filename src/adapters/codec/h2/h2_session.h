@@ -116,8 +116,9 @@ class H2Session {
   bool local_closed(int32_t stream_id) const;
   // The session is idle (nothing to send): the pages of nghttp2's outbound frame buffer, ~16 KB
   // it keeps for the session's life, go back to the system until the next frame is packed, and
-  // so does the page of its stream map's table while no stream is left in it (issue 19). Once
-  // per idle period: a second call before the next frame does nothing.
+  // so does the page of its stream map's table while no stream is left in it (issue 19), and the
+  // scratch room of the last heads. The pages once per idle period: a second call before the
+  // next frame leaves them.
   void release_idle_buffers();
 
  private:
