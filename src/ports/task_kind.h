@@ -10,7 +10,6 @@ namespace vx::ports {
 
 enum class TaskKind : uint8_t {
   Connection,           // one downstream connection: TLS handshake, HTTP/1.1 or HTTP/2
-  ConnectionWatchdog,   // the timeouts of one HTTP/1.1 connection
   Stream,               // one HTTP/2 downstream stream
   RequestBodyPump,      // a request body sent upstream beside the response relay
   UpstreamSession,      // one HTTP/2 upstream connection
@@ -35,8 +34,6 @@ constexpr std::string_view task_kind_name(TaskKind kind) {
   switch (kind) {
     case TaskKind::Connection:
       return "connection";
-    case TaskKind::ConnectionWatchdog:
-      return "connection_watchdog";
     case TaskKind::Stream:
       return "stream";
     case TaskKind::RequestBodyPump:

@@ -12,7 +12,6 @@
 #include "adapters/net/send_now.h"
 #include "ports/buffer_view.h"
 #include "ports/deadline_clock.h"
-#include "ports/guarded_spawn.h"
 #include "proxy/pipeline.h"
 
 namespace vx::adapters::net {
@@ -57,11 +56,7 @@ template <typename Stream>
 ports::Awaitable<H1Exit> BasicH1Connection<Stream>::run() {
   deadline_ = ports::deadline_now() + limits_.header_timeout;
   watchdog_running_ = true;
-  ports::spawn_guarded(socket_.get_executor(), watchdog(), ports::TaskKind::ConnectionWatchdog,
-                       [this] {
-                         watchdog_running_ = false;
-                         watchdog_exit_.cancel();
-                       });
+  arm_watchdog();
   std::exception_ptr failed;
   try {
     co_await serve();
@@ -110,18 +105,26 @@ void BasicH1Connection<Stream>::arm_deadline(SteadyClock::time_point deadline,
 }
 
 template <typename Stream>
-ports::Awaitable<void> BasicH1Connection<Stream>::watchdog() {
-  for (;;) {
-    timer_.expires_at(deadline_);
-    co_await timer_.async_wait(ports::kDeferTuple);
-    if (closed_) co_return;
-    if (SteadyClock::now() < deadline_) continue;
+void BasicH1Connection<Stream>::arm_watchdog() {
+  timer_.expires_at(deadline_);
+  timer_.async_wait([this](boost::system::error_code) { watchdog_fired(); });
+}
+
+template <typename Stream>
+void BasicH1Connection<Stream>::watchdog_fired() {
+  if (closed_) {
+    watchdog_running_ = false;
+    watchdog_exit_.cancel();
+    return;
+  }
+  if (SteadyClock::now() >= deadline_) {
     expired_ = true;
     boost::system::error_code ignored;
     tcp_of(socket_).cancel(ignored);
     if (watched_upstream_) watched_upstream_->cancel();
     deadline_ = SteadyClock::time_point::max();
   }
+  arm_watchdog();
 }
 
 template <typename Stream>

@@ -106,7 +106,9 @@ class BasicH1Connection final : public proxy::DownstreamExchange,
   enum class HeadOutcome : uint8_t { Request, Closed, Malformed, Http2Preface, UpgradeH2c };
 
   ports::Awaitable<void> serve();
-  ports::Awaitable<void> watchdog();
+  // The watchdog: a completion handler on timer_, re-armed each time it fires until closed_.
+  void arm_watchdog();
+  void watchdog_fired();
   // The next request head: try_read_head() when the bytes are here or the socket has them now
   // (no coroutine frame), else read_head(), which waits. begin_head() readies the parser and
   // the deadline for it (false: draining while idle, so no next request).
@@ -162,9 +164,11 @@ class BasicH1Connection final : public proxy::DownstreamExchange,
   std::string client_ip_;
   SocketFacts facts_;
 
-  // Watchdog (invariant 1). It runs beside serve() as a coroutine of its own rather than in
-  // `serve() || watchdog()`: under that operator every read and write of serve() carried a
-  // cancellation handler it never needed (the watchdog cancels the socket itself).
+  // Watchdog (invariant 1). A handler beside serve(), not `serve() || watchdog()`: under that
+  // operator every read and write of serve() carried a cancellation handler it never needed
+  // (the watchdog cancels the socket itself). Not a coroutine either: its frame, freed when the
+  // connection parks, shared the allocator's slabs with Asio's socket state, which stays, and
+  // kept a third of them alive per parked connection (issue 19).
   Timer timer_;
   Timer watchdog_exit_;  // run() waits on it for the watchdog to finish
   bool watchdog_running_ = false;
