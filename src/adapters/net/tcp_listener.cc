@@ -1,5 +1,6 @@
 #include "adapters/net/tcp_listener.h"
 
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
@@ -125,7 +126,8 @@ ports::Awaitable<void> TcpListener::accept_loop() {
       co_await backoff.async_wait(ports::kUseTuple);
       continue;
     }
-    auto [ec, socket] = co_await acceptor_.async_accept(ports::kUseTuple);
+    auto [ec, socket] = co_await acceptor_.async_accept(
+        boost::asio::bind_allocator(ReusedBlockAllocator<void>(accept_op_), ports::kUseTuple));
     if (closed_) break;
     if (ec) {
       // EMFILE and friends: wait instead of spinning; the listener stays open.

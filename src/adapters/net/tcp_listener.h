@@ -12,6 +12,7 @@
 #include "adapters/net/connection_entry.h"
 #include "adapters/net/idle_connections.h"
 #include "adapters/net/listener.h"
+#include "adapters/net/reused_block_allocator.h"
 #include "adapters/net/stream.h"
 #include "adapters/net/tls_contexts.h"
 #include "core/config/config.h"
@@ -63,6 +64,7 @@ class TcpListener final : public Listener {
   std::shared_ptr<const TlsServerContext> tls_context_;
   std::string alt_svc_;  // h3=":PORT" when the listener also serves HTTP/3
   Acceptor acceptor_;
+  ReusedBlock accept_op_;  // the memory of every accept operation, one at a time
   std::list<ConnectionSlot> connections_;
   IdleConnections idle_;
   Timer sweep_timer_;
