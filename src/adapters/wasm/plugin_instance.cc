@@ -148,8 +148,7 @@ Outcome PluginInstance::outcome_of(const Called& called) const {
 
 PluginInstance::Context* PluginInstance::context(uint32_t id) {
   if (id == root_.id) return &root_;
-  const auto it = streams_.find(id);
-  return it == streams_.end() ? nullptr : &it->second;
+  return streams_.find(id);
 }
 
 std::pair<size_t, bool> PluginInstance::shape(Callback which) const {
@@ -186,10 +185,15 @@ void PluginInstance::prepare_sequences() {
 
 PluginInstance::Opened PluginInstance::open_stream(ports::FilterStream& stream, uint32_t headers,
                                                    bool end_of_stream) {
-  const uint32_t id = next_context_++;
-  if (next_context_ == 0) next_context_ = 2;
-  Context& c = streams_[id];
-  c.id = id;
+  uint32_t id = 0;
+  do {  // after 2^32 streams the ids wrap: never reuse one still open (a long stream's)
+    id = next_context_++;
+    if (next_context_ == 0) {
+      next_context_ = 2;
+      ids_wrapped_ = true;
+    }
+  } while (ids_wrapped_ && streams_.find(id));
+  Context& c = streams_.open(id);
   c.stream = &stream;
   const auto [header_params, _] = shape(Callback::OnRequestHeaders);
   if (open_.function) {  // both are exported
@@ -205,8 +209,8 @@ PluginInstance::Opened PluginInstance::open_stream(ports::FilterStream& stream, 
 }
 
 bool PluginInstance::responded(uint32_t id) const {
-  const auto it = streams_.find(id);
-  return it != streams_.end() && it->second.responded;
+  const Context* c = streams_.find(id);
+  return c && c->responded;
 }
 
 Outcome PluginInstance::on_response_headers(uint32_t id, uint32_t headers, bool end_of_stream) {
@@ -268,7 +272,7 @@ void PluginInstance::forget_stream(uint32_t id) {
   for (auto it = calls_.begin(); it != calls_.end();) {
     it = it->second == id ? calls_.erase(it) : std::next(it);
   }
-  streams_.erase(id);
+  streams_.close(id);
 }
 
 std::optional<int32_t> PluginInstance::execute() {

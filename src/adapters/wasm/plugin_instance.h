@@ -20,10 +20,10 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "adapters/wasm/abi.h"
+#include "adapters/wasm/context_table.h"
 #include "adapters/wasm/http_caller.h"
 #include "adapters/wasm/plugin_module.h"
 #include "adapters/wasm/shared_state.h"
@@ -89,16 +89,7 @@ class PluginInstance {
   std::optional<int32_t> execute();
 
   // For the host functions (host_functions.cc).
-  struct Context {
-    uint32_t id = 0;
-    bool root = false;
-    ports::FilterStream* stream = nullptr;     // invariant 2
-    core::filter::BodyBuffer* body = nullptr;  // during a body callback
-    BufferType body_type = BufferType::HttpRequestBody;
-    bool end_of_stream = false;
-    bool in_response = false;  // the response hooks have begun
-    bool responded = false;
-  };
+  using Context = wasm::Context;
   struct CallResponse {  // an HTTP call's answer, while proxy_on_http_call_response runs
     core::http::HeaderList headers;
     core::http::HeaderList trailers;
@@ -204,9 +195,10 @@ class PluginInstance {
   Sequence finish_;  // proxy_on_done + proxy_on_log + proxy_on_delete
   std::optional<WasmInstance::Function> allocate_;
   Context root_;
-  std::unordered_map<uint32_t, Context> streams_;
+  ContextTable streams_;
   Context* current_ = nullptr;
   uint32_t next_context_ = 2;  // 1 is the root context
+  bool ids_wrapped_ = false;   // next_context_ went past 2^32 - 1: an id may still be open
   uint32_t next_call_ = 1;
   const CallResponse* call_response_ = nullptr;
   std::map<uint32_t, uint32_t> calls_;  // HTTP call id -> the context that made it
