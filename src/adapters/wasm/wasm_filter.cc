@@ -1,5 +1,7 @@
 #include "adapters/wasm/wasm_filter.h"
 
+#include "core/filter/recycled.h"
+
 namespace vx::adapters::wasm {
 
 using core::filter::BodyStatus;
@@ -9,8 +11,8 @@ using core::filter::Hook;
 namespace {
 
 // The stream's context in its plugin instance; forgets it there if the stream goes away
-// without its log hook (a worker shutting down).
-struct StreamState final : ports::FilterState {
+// without its log hook (a worker shutting down). Made once per request: recycled.
+struct StreamState final : ports::FilterState, core::filter::Recycled<StreamState> {
   std::shared_ptr<PluginInstance> instance;
   uint32_t context = 0;
   bool finished = false;
@@ -82,12 +84,13 @@ FilterStatus WasmFilter::on_request_head(ports::FilterStream& stream) const {
   if (!instance)
     return fail(stream, Outcome::Trap) ? FilterStatus::Respond : FilterStatus::Continue;
   auto state = std::make_unique<StreamState>();
-  state->instance = instance;
+  PluginInstance& plugin = *instance;
+  state->instance = std::move(instance);
   const bool end_of_stream = stream.request().head().framing == core::http::BodyFraming::None;
-  const auto opened = instance->open_stream(stream, request_fields(stream), end_of_stream);
+  const auto opened = plugin.open_stream(stream, request_fields(stream), end_of_stream);
   state->context = opened.context;
   stream.state() = std::move(state);
-  return decide(stream, *instance, opened.context, opened.outcome);
+  return decide(stream, plugin, opened.context, opened.outcome);
 }
 
 BodyStatus WasmFilter::on_request_body(ports::FilterStream& stream, core::filter::BodyBuffer& body,
