@@ -97,29 +97,35 @@ WasmResult put_field(PluginInstance& p, MapType type, std::string_view name, std
   if (!s) return WasmResult::NotFound;
   if (type == MapType::HttpRequestHeaders) {
     auto editor = s->request();
-    if (name == ":path") return editor.set_target(value) ? WasmResult::Ok : WasmResult::BadArgument;
-    if (name == ":method") {
-      return editor.set_method(value) ? WasmResult::Ok : WasmResult::BadArgument;
+    bool done = false;
+    if (!name.empty() && name.front() == ':') {  // a pseudo-header: only these three
+      if (name == ":path") {
+        done = editor.set_target(value);
+      } else if (name == ":method") {
+        done = editor.set_method(value);
+      } else if (name == ":authority") {
+        done = editor.set_authority(value);
+      }
+    } else if (replace && core::http::iequals(name, "host")) {
+      done = editor.set_authority(value);
+    } else {
+      done = replace ? editor.set(name, value) : editor.add(name, value);
     }
-    if (name == ":authority" || (replace && core::http::iequals(name, "host"))) {
-      return editor.set_authority(value) ? WasmResult::Ok : WasmResult::BadArgument;
-    }
-    if (!name.empty() && name.front() == ':') return WasmResult::BadArgument;
-    return (replace ? editor.set(name, value) : editor.add(name, value)) ? WasmResult::Ok
-                                                                         : WasmResult::BadArgument;
+    return done ? WasmResult::Ok : WasmResult::BadArgument;
   }
   if (type == MapType::HttpResponseHeaders && p.current()->in_response) {
     auto editor = s->response();
-    if (name == ":status") {
-      uint32_t code = 0;
-      for (char c : value) code = c >= '0' && c <= '9' ? code * 10 + (c - '0') : 1000;
-      return editor.set_status(static_cast<uint16_t>(std::min(code, 1000u)))
-                 ? WasmResult::Ok
-                 : WasmResult::BadArgument;
+    bool done = false;
+    if (!name.empty() && name.front() == ':') {  // a pseudo-header: only :status
+      if (name == ":status") {
+        uint32_t code = 0;
+        for (char c : value) code = c >= '0' && c <= '9' ? code * 10 + (c - '0') : 1000;
+        done = editor.set_status(static_cast<uint16_t>(std::min(code, 1000u)));
+      }
+    } else {
+      done = replace ? editor.set(name, value) : editor.add(name, value);
     }
-    if (!name.empty() && name.front() == ':') return WasmResult::BadArgument;
-    return (replace ? editor.set(name, value) : editor.add(name, value)) ? WasmResult::Ok
-                                                                         : WasmResult::BadArgument;
+    return done ? WasmResult::Ok : WasmResult::BadArgument;
   }
   return WasmResult::BadArgument;  // trailers and call responses are read-only here
 }
