@@ -64,32 +64,32 @@ class PluginInstance {
 
   const PluginModule& module() const { return *module_; }
   bool broken() const { return broken_; }
+  using Context = wasm::Context;
   // The last failure was a call stopped at max_call (not a trap).
   bool timed_out() const { return last_failure_ == CallStatus::Timeout; }
 
   // Stream contexts (proxy_wasm ABI). A stream context is created for `stream` with its
   // request headers (proxy_on_context_create, then proxy_on_request_headers); the hooks return
-  // how the guest answered. `end_of_stream` as the ABI passes it.
+  // how the guest answered. `end_of_stream` as the ABI passes it. The stream's filter keeps the
+  // context it got (stable until finish_stream or forget_stream: ContextTable invariant 1),
+  // so no hook looks it up.
   struct Opened {
-    uint32_t context = 0;
+    Context* context = nullptr;
     Outcome outcome = Outcome::Continue;
   };
   Opened open_stream(ports::FilterStream& stream, uint32_t headers, bool end_of_stream);
-  Outcome on_request_body(uint32_t context, core::filter::BodyBuffer& body, bool end_of_stream);
-  Outcome on_response_headers(uint32_t context, uint32_t headers, bool end_of_stream);
-  Outcome on_response_body(uint32_t context, core::filter::BodyBuffer& body, bool end_of_stream);
+  Outcome on_request_body(Context& c, core::filter::BodyBuffer& body, bool end_of_stream);
+  Outcome on_response_headers(Context& c, uint32_t headers, bool end_of_stream);
+  Outcome on_response_body(Context& c, core::filter::BodyBuffer& body, bool end_of_stream);
   // proxy_on_done, proxy_on_log, proxy_on_delete: the stream is over.
-  void finish_stream(uint32_t context);
+  void finish_stream(Context& c);
   // The stream went away without on_log (its worker shutting down): forget it, calling nothing.
-  void forget_stream(uint32_t context);
-  // The stream answered locally through proxy_send_local_response during the last hook.
-  bool responded(uint32_t context) const;
+  void forget_stream(Context& c);
 
   // The execute ABI: the guest's verdict (200 lets the request on), or a Trap/Timeout.
   std::optional<int32_t> execute();
 
   // For the host functions (host_functions.cc).
-  using Context = wasm::Context;
   struct CallResponse {  // an HTTP call's answer, while proxy_on_http_call_response runs
     core::http::HeaderList headers;
     core::http::HeaderList trailers;
