@@ -25,10 +25,6 @@ StreamState* state_of(ports::FilterStream& stream) {
   return static_cast<StreamState*>(stream.state().get());
 }
 
-uint32_t request_fields(ports::FilterStream& stream) {
-  return static_cast<uint32_t>(stream.request().fields().size() + 4);  // + the pseudo-headers
-}
-
 constexpr std::string_view kFailed =
     R"({"error":"Internal Server Error","message":"wasm plugin failed"})";
 
@@ -86,8 +82,10 @@ FilterStatus WasmFilter::on_request_head(ports::FilterStream& stream) const {
   auto state = std::make_unique<StreamState>();
   PluginInstance& plugin = *instance;
   state->instance = std::move(instance);
-  const bool end_of_stream = stream.request().head().framing == core::http::BodyFraming::None;
-  const auto opened = plugin.open_stream(stream, request_fields(stream), end_of_stream);
+  const auto request = stream.request();
+  const auto fields = static_cast<uint32_t>(request.fields().size() + 4);  // + pseudo-headers
+  const bool end_of_stream = request.head().framing == core::http::BodyFraming::None;
+  const auto opened = plugin.open_stream(stream, fields, end_of_stream);
   state->context = opened.context;
   stream.state() = std::move(state);
   return decide(stream, *opened.context, opened.outcome);
