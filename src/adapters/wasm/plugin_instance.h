@@ -52,6 +52,8 @@ enum class Outcome : uint8_t {
 
 class PluginInstance {
  public:
+  using Context = wasm::Context;  // what the host keeps about one context (context_table.h)
+
   // Instantiates `module` on the calling (worker) thread and starts it as the SDKs expect:
   // _initialize (then main, if exported) or _start; the root context; proxy_on_vm_start with
   // the VM configuration (empty) and proxy_on_configure with the plugin's `config`. Refuses
@@ -64,7 +66,6 @@ class PluginInstance {
 
   const PluginModule& module() const { return *module_; }
   bool broken() const { return broken_; }
-  using Context = wasm::Context;
   // The last failure was a call stopped at max_call (not a trap).
   bool timed_out() const { return last_failure_ == CallStatus::Timeout; }
 

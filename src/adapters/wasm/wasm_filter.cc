@@ -130,7 +130,7 @@ BodyStatus WasmFilter::on_response_body(ports::FilterStream& stream, core::filte
 
 void WasmFilter::on_log(ports::FilterStream& stream, const ports::StreamOutcome&) const {
   StreamState* state = state_of(stream);
-  if (!state) return;
+  if (!state || state->finished) return;  // once: the context is recycled after it
   state->instance->finish_stream(*state->context);
   state->finished = true;
 }
