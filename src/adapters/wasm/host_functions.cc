@@ -205,18 +205,16 @@ uint64_t get_header_map_value(void* h, const uint64_t* a) {
 
 uint64_t add_header_map_value(void* h, const uint64_t* a) {
   PluginInstance& p = self(h);
-  const auto key = p.read(a[1], a[2]);
-  const auto value = p.read(a[3], a[4]);
-  if (!key || !value) return r(WasmResult::InvalidMemoryAccess);
-  return r(put_field(p, static_cast<MapType>(a[0]), *key, *value, false));
+  const auto field = p.read(a[1], a[2], a[3], a[4]);
+  if (!field) return r(WasmResult::InvalidMemoryAccess);
+  return r(put_field(p, static_cast<MapType>(a[0]), field->first, field->second, false));
 }
 
 uint64_t replace_header_map_value(void* h, const uint64_t* a) {
   PluginInstance& p = self(h);
-  const auto key = p.read(a[1], a[2]);
-  const auto value = p.read(a[3], a[4]);
-  if (!key || !value) return r(WasmResult::InvalidMemoryAccess);
-  return r(put_field(p, static_cast<MapType>(a[0]), *key, *value, true));
+  const auto field = p.read(a[1], a[2], a[3], a[4]);
+  if (!field) return r(WasmResult::InvalidMemoryAccess);
+  return r(put_field(p, static_cast<MapType>(a[0]), field->first, field->second, true));
 }
 
 uint64_t remove_header_map_value(void* h, const uint64_t* a) {

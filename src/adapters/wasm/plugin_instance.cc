@@ -271,10 +271,28 @@ std::optional<int32_t> PluginInstance::execute() {
   return static_cast<int32_t>(static_cast<uint32_t>(called.value));
 }
 
-std::optional<std::string_view> PluginInstance::read(uint64_t ptr, uint64_t size) {
-  const auto memory = vm_->memory();
+namespace {
+
+std::optional<std::string_view> in_memory(std::span<uint8_t> memory, uint64_t ptr, uint64_t size) {
   if (ptr > memory.size() || size > memory.size() - ptr) return std::nullopt;
   return std::string_view(reinterpret_cast<const char*>(memory.data()) + ptr, size);
+}
+
+}  // namespace
+
+std::optional<std::string_view> PluginInstance::read(uint64_t ptr, uint64_t size) {
+  return in_memory(vm_->memory(), ptr, size);
+}
+
+std::optional<std::pair<std::string_view, std::string_view>> PluginInstance::read(uint64_t ptr,
+                                                                                  uint64_t size,
+                                                                                  uint64_t ptr2,
+                                                                                  uint64_t size2) {
+  const auto memory = vm_->memory();
+  const auto first = in_memory(memory, ptr, size);
+  const auto second = in_memory(memory, ptr2, size2);
+  if (!first || !second) return std::nullopt;
+  return std::pair(*first, *second);
 }
 
 bool PluginInstance::write_u32(uint64_t ptr, uint32_t value) {

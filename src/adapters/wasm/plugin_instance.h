@@ -20,6 +20,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "adapters/wasm/abi.h"
@@ -104,6 +105,9 @@ class PluginInstance {
   WasmInstance& vm() { return *vm_; }
   // Guest memory helpers (bounds-checked; false/nullopt when out of range).
   std::optional<std::string_view> read(uint64_t ptr, uint64_t size);
+  // Two ranges (a header's name and value), the memory found once; nullopt if either is out.
+  std::optional<std::pair<std::string_view, std::string_view>> read(uint64_t ptr, uint64_t size,
+                                                                    uint64_t ptr2, uint64_t size2);
   bool write_u32(uint64_t ptr, uint32_t value);
   bool write_u64(uint64_t ptr, uint64_t value);
   // Copies `bytes` into memory the guest allocates (proxy_on_memory_allocate / malloc) and
