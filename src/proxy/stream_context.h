@@ -11,6 +11,7 @@
 #pragma once
 
 #include <boost/asio/steady_timer.hpp>
+#include <boost/container/small_vector.hpp>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -190,7 +191,9 @@ class StreamContext final : public ports::FilterStream {
   std::optional<Timer> resume_signal_;
   size_t held_index_ = 0;  // the chain position of the filter that holds
   size_t current_slot_ = 0;
-  std::vector<std::unique_ptr<ports::FilterState>> states_;
+  // Filters' per-stream states: a stream made one allocation for these when a filter kept any
+  // (a Wasm plugin does, every request); routes rarely have more filters than this.
+  boost::container::small_vector<std::unique_ptr<ports::FilterState>, 8> states_;
   BodyFilterRun* request_body_ = nullptr;  // in the exchange's scratch: memory reused
   BodyFilterRun* response_body_ = nullptr;
 };

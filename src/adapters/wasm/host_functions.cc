@@ -97,29 +97,35 @@ WasmResult put_field(PluginInstance& p, MapType type, std::string_view name, std
   if (!s) return WasmResult::NotFound;
   if (type == MapType::HttpRequestHeaders) {
     auto editor = s->request();
-    if (name == ":path") return editor.set_target(value) ? WasmResult::Ok : WasmResult::BadArgument;
-    if (name == ":method") {
-      return editor.set_method(value) ? WasmResult::Ok : WasmResult::BadArgument;
+    bool done = false;
+    if (!name.empty() && name.front() == ':') {  // a pseudo-header: only these three
+      if (name == ":path") {
+        done = editor.set_target(value);
+      } else if (name == ":method") {
+        done = editor.set_method(value);
+      } else if (name == ":authority") {
+        done = editor.set_authority(value);
+      }
+    } else if (replace && core::http::iequals(name, "host")) {
+      done = editor.set_authority(value);
+    } else {
+      done = replace ? editor.set(name, value) : editor.add(name, value);
     }
-    if (name == ":authority" || (replace && core::http::iequals(name, "host"))) {
-      return editor.set_authority(value) ? WasmResult::Ok : WasmResult::BadArgument;
-    }
-    if (!name.empty() && name.front() == ':') return WasmResult::BadArgument;
-    return (replace ? editor.set(name, value) : editor.add(name, value)) ? WasmResult::Ok
-                                                                         : WasmResult::BadArgument;
+    return done ? WasmResult::Ok : WasmResult::BadArgument;
   }
   if (type == MapType::HttpResponseHeaders && p.current()->in_response) {
     auto editor = s->response();
-    if (name == ":status") {
-      uint32_t code = 0;
-      for (char c : value) code = c >= '0' && c <= '9' ? code * 10 + (c - '0') : 1000;
-      return editor.set_status(static_cast<uint16_t>(std::min(code, 1000u)))
-                 ? WasmResult::Ok
-                 : WasmResult::BadArgument;
+    bool done = false;
+    if (!name.empty() && name.front() == ':') {  // a pseudo-header: only :status
+      if (name == ":status") {
+        uint32_t code = 0;
+        for (char c : value) code = c >= '0' && c <= '9' ? code * 10 + (c - '0') : 1000;
+        done = editor.set_status(static_cast<uint16_t>(std::min(code, 1000u)));
+      }
+    } else {
+      done = replace ? editor.set(name, value) : editor.add(name, value);
     }
-    if (!name.empty() && name.front() == ':') return WasmResult::BadArgument;
-    return (replace ? editor.set(name, value) : editor.add(name, value)) ? WasmResult::Ok
-                                                                         : WasmResult::BadArgument;
+    return done ? WasmResult::Ok : WasmResult::BadArgument;
   }
   return WasmResult::BadArgument;  // trailers and call responses are read-only here
 }
@@ -199,18 +205,16 @@ uint64_t get_header_map_value(void* h, const uint64_t* a) {
 
 uint64_t add_header_map_value(void* h, const uint64_t* a) {
   PluginInstance& p = self(h);
-  const auto key = p.read(a[1], a[2]);
-  const auto value = p.read(a[3], a[4]);
-  if (!key || !value) return r(WasmResult::InvalidMemoryAccess);
-  return r(put_field(p, static_cast<MapType>(a[0]), *key, *value, false));
+  const auto field = p.read(a[1], a[2], a[3], a[4]);
+  if (!field) return r(WasmResult::InvalidMemoryAccess);
+  return r(put_field(p, static_cast<MapType>(a[0]), field->first, field->second, false));
 }
 
 uint64_t replace_header_map_value(void* h, const uint64_t* a) {
   PluginInstance& p = self(h);
-  const auto key = p.read(a[1], a[2]);
-  const auto value = p.read(a[3], a[4]);
-  if (!key || !value) return r(WasmResult::InvalidMemoryAccess);
-  return r(put_field(p, static_cast<MapType>(a[0]), *key, *value, true));
+  const auto field = p.read(a[1], a[2], a[3], a[4]);
+  if (!field) return r(WasmResult::InvalidMemoryAccess);
+  return r(put_field(p, static_cast<MapType>(a[0]), field->first, field->second, true));
 }
 
 uint64_t remove_header_map_value(void* h, const uint64_t* a) {

@@ -148,8 +148,7 @@ Outcome PluginInstance::outcome_of(const Called& called) const {
 
 PluginInstance::Context* PluginInstance::context(uint32_t id) {
   if (id == root_.id) return &root_;
-  const auto it = streams_.find(id);
-  return it == streams_.end() ? nullptr : &it->second;
+  return streams_.find(id);
 }
 
 std::pair<size_t, bool> PluginInstance::shape(Callback which) const {
@@ -186,89 +185,84 @@ void PluginInstance::prepare_sequences() {
 
 PluginInstance::Opened PluginInstance::open_stream(ports::FilterStream& stream, uint32_t headers,
                                                    bool end_of_stream) {
-  const uint32_t id = next_context_++;
-  if (next_context_ == 0) next_context_ = 2;
-  Context& c = streams_[id];
-  c.id = id;
+  uint32_t id = 0;
+  do {  // after 2^32 streams the ids wrap: never reuse one still open (a long stream's)
+    id = next_context_++;
+    if (next_context_ == 0) {
+      next_context_ = 2;
+      ids_wrapped_ = true;
+    }
+  } while (ids_wrapped_ && streams_.find(id));
+  Context& c = streams_.open(id);
   c.stream = &stream;
   const auto [header_params, _] = shape(Callback::OnRequestHeaders);
   if (open_.function) {  // both are exported
     const std::array<uint64_t, 5> args = {id, root_.id, id, headers, end_of_stream};
     const auto used = std::span(args).first(2 + header_params);
-    return {id, outcome_of(call(*open_.function, used, &c, true))};
+    return {&c, outcome_of(call(*open_.function, used, &c, true))};
   }
   call(Callback::OnContextCreate, {id, root_.id}, &c);
   const Called called =
       header_params == 2 ? call(Callback::OnRequestHeaders, {id, headers}, &c, true)
                          : call(Callback::OnRequestHeaders, {id, headers, end_of_stream}, &c, true);
-  return {id, outcome_of(called)};
+  return {&c, outcome_of(called)};
 }
 
-bool PluginInstance::responded(uint32_t id) const {
-  const auto it = streams_.find(id);
-  return it != streams_.end() && it->second.responded;
-}
-
-Outcome PluginInstance::on_response_headers(uint32_t id, uint32_t headers, bool end_of_stream) {
-  Context* c = context(id);
-  if (!c) return Outcome::Continue;
-  c->in_response = true;
+Outcome PluginInstance::on_response_headers(Context& c, uint32_t headers, bool end_of_stream) {
+  c.in_response = true;
   const Called called =
       module_->version() == AbiVersion::V0_1_0
-          ? call(Callback::OnResponseHeaders, {id, headers}, c, true)
-          : call(Callback::OnResponseHeaders, {id, headers, end_of_stream}, c, true);
+          ? call(Callback::OnResponseHeaders, {c.id, headers}, &c, true)
+          : call(Callback::OnResponseHeaders, {c.id, headers, end_of_stream}, &c, true);
   return outcome_of(called);
 }
 
-Outcome PluginInstance::on_request_body(uint32_t id, core::filter::BodyBuffer& body,
+Outcome PluginInstance::on_request_body(Context& c, core::filter::BodyBuffer& body,
                                         bool end_of_stream) {
-  Context* c = context(id);
-  if (!c) return Outcome::Continue;
-  c->body = &body;
-  c->body_type = BufferType::HttpRequestBody;
-  c->end_of_stream = end_of_stream;
-  const Called called = call(Callback::OnRequestBody, {id, body.size(), end_of_stream}, c, true);
-  c->body = nullptr;
+  c.body = &body;
+  c.body_type = BufferType::HttpRequestBody;
+  c.end_of_stream = end_of_stream;
+  const Called called = call(Callback::OnRequestBody, {c.id, body.size(), end_of_stream}, &c, true);
+  c.body = nullptr;
   return outcome_of(called);
 }
 
-Outcome PluginInstance::on_response_body(uint32_t id, core::filter::BodyBuffer& body,
+Outcome PluginInstance::on_response_body(Context& c, core::filter::BodyBuffer& body,
                                          bool end_of_stream) {
-  Context* c = context(id);
-  if (!c) return Outcome::Continue;
-  c->in_response = true;
-  c->body = &body;
-  c->body_type = BufferType::HttpResponseBody;
-  c->end_of_stream = end_of_stream;
-  const Called called = call(Callback::OnResponseBody, {id, body.size(), end_of_stream}, c, true);
-  c->body = nullptr;
+  c.in_response = true;
+  c.body = &body;
+  c.body_type = BufferType::HttpResponseBody;
+  c.end_of_stream = end_of_stream;
+  const Called called =
+      call(Callback::OnResponseBody, {c.id, body.size(), end_of_stream}, &c, true);
+  c.body = nullptr;
   return outcome_of(called);
 }
 
-void PluginInstance::finish_stream(uint32_t id) {
-  Context* c = context(id);
-  if (!c) return;
+void PluginInstance::finish_stream(Context& c) {
   // The upstream's response head, as sent, is readable from here on (StreamContext
   // keep_sent_response), whether or not the plugin has a response callback.
-  if (c->stream && c->stream->response().head().status != 0) c->in_response = true;
+  if (c.stream && c.stream->response().head().status != 0) c.in_response = true;
+  const uint32_t id = c.id;
   if (finish_.function) {
     const std::array<uint64_t, 3> args = {id, id, id};
-    call(*finish_.function, std::span(args).first(finish_.parts.size()), c,
+    call(*finish_.function, std::span(args).first(finish_.parts.size()), &c,
          shape(finish_.parts.back()).second);
   } else {
-    call(Callback::OnDone, {id}, c, true);
-    call(Callback::OnLog, {id}, c);
-    call(Callback::OnDelete, {id}, c);
+    call(Callback::OnDone, {id}, &c, true);
+    call(Callback::OnLog, {id}, &c);
+    call(Callback::OnDelete, {id}, &c);
   }
-  forget_stream(id);
+  forget_stream(c);
 }
 
-void PluginInstance::forget_stream(uint32_t id) {
-  if (current_ && current_->id == id) current_ = nullptr;
+void PluginInstance::forget_stream(Context& c) {
+  const uint32_t id = c.id;
+  if (current_ == &c) current_ = nullptr;
   for (auto it = calls_.begin(); it != calls_.end();) {
     it = it->second == id ? calls_.erase(it) : std::next(it);
   }
-  streams_.erase(id);
+  streams_.close(id);
 }
 
 std::optional<int32_t> PluginInstance::execute() {
@@ -277,10 +271,28 @@ std::optional<int32_t> PluginInstance::execute() {
   return static_cast<int32_t>(static_cast<uint32_t>(called.value));
 }
 
-std::optional<std::string_view> PluginInstance::read(uint64_t ptr, uint64_t size) {
-  const auto memory = vm_->memory();
+namespace {
+
+std::optional<std::string_view> in_memory(std::span<uint8_t> memory, uint64_t ptr, uint64_t size) {
   if (ptr > memory.size() || size > memory.size() - ptr) return std::nullopt;
   return std::string_view(reinterpret_cast<const char*>(memory.data()) + ptr, size);
+}
+
+}  // namespace
+
+std::optional<std::string_view> PluginInstance::read(uint64_t ptr, uint64_t size) {
+  return in_memory(vm_->memory(), ptr, size);
+}
+
+std::optional<std::pair<std::string_view, std::string_view>> PluginInstance::read(uint64_t ptr,
+                                                                                  uint64_t size,
+                                                                                  uint64_t ptr2,
+                                                                                  uint64_t size2) {
+  const auto memory = vm_->memory();
+  const auto first = in_memory(memory, ptr, size);
+  const auto second = in_memory(memory, ptr2, size2);
+  if (!first || !second) return std::nullopt;
+  return std::pair(*first, *second);
 }
 
 bool PluginInstance::write_u32(uint64_t ptr, uint32_t value) {

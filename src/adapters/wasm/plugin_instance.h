@@ -20,10 +20,11 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "adapters/wasm/abi.h"
+#include "adapters/wasm/context_table.h"
 #include "adapters/wasm/http_caller.h"
 #include "adapters/wasm/plugin_module.h"
 #include "adapters/wasm/shared_state.h"
@@ -52,6 +53,8 @@ enum class Outcome : uint8_t {
 
 class PluginInstance {
  public:
+  using Context = wasm::Context;  // what the host keeps about one context (context_table.h)
+
   // Instantiates `module` on the calling (worker) thread and starts it as the SDKs expect:
   // _initialize (then main, if exported) or _start; the root context; proxy_on_vm_start with
   // the VM configuration (empty) and proxy_on_configure with the plugin's `config`. Refuses
@@ -69,36 +72,26 @@ class PluginInstance {
 
   // Stream contexts (proxy_wasm ABI). A stream context is created for `stream` with its
   // request headers (proxy_on_context_create, then proxy_on_request_headers); the hooks return
-  // how the guest answered. `end_of_stream` as the ABI passes it.
+  // how the guest answered. `end_of_stream` as the ABI passes it. The stream's filter keeps the
+  // context it got (stable until finish_stream or forget_stream: ContextTable invariant 1),
+  // so no hook looks it up.
   struct Opened {
-    uint32_t context = 0;
+    Context* context = nullptr;
     Outcome outcome = Outcome::Continue;
   };
   Opened open_stream(ports::FilterStream& stream, uint32_t headers, bool end_of_stream);
-  Outcome on_request_body(uint32_t context, core::filter::BodyBuffer& body, bool end_of_stream);
-  Outcome on_response_headers(uint32_t context, uint32_t headers, bool end_of_stream);
-  Outcome on_response_body(uint32_t context, core::filter::BodyBuffer& body, bool end_of_stream);
+  Outcome on_request_body(Context& c, core::filter::BodyBuffer& body, bool end_of_stream);
+  Outcome on_response_headers(Context& c, uint32_t headers, bool end_of_stream);
+  Outcome on_response_body(Context& c, core::filter::BodyBuffer& body, bool end_of_stream);
   // proxy_on_done, proxy_on_log, proxy_on_delete: the stream is over.
-  void finish_stream(uint32_t context);
+  void finish_stream(Context& c);
   // The stream went away without on_log (its worker shutting down): forget it, calling nothing.
-  void forget_stream(uint32_t context);
-  // The stream answered locally through proxy_send_local_response during the last hook.
-  bool responded(uint32_t context) const;
+  void forget_stream(Context& c);
 
   // The execute ABI: the guest's verdict (200 lets the request on), or a Trap/Timeout.
   std::optional<int32_t> execute();
 
   // For the host functions (host_functions.cc).
-  struct Context {
-    uint32_t id = 0;
-    bool root = false;
-    ports::FilterStream* stream = nullptr;     // invariant 2
-    core::filter::BodyBuffer* body = nullptr;  // during a body callback
-    BufferType body_type = BufferType::HttpRequestBody;
-    bool end_of_stream = false;
-    bool in_response = false;  // the response hooks have begun
-    bool responded = false;
-  };
   struct CallResponse {  // an HTTP call's answer, while proxy_on_http_call_response runs
     core::http::HeaderList headers;
     core::http::HeaderList trailers;
@@ -112,6 +105,9 @@ class PluginInstance {
   WasmInstance& vm() { return *vm_; }
   // Guest memory helpers (bounds-checked; false/nullopt when out of range).
   std::optional<std::string_view> read(uint64_t ptr, uint64_t size);
+  // Two ranges (a header's name and value), the memory found once; nullopt if either is out.
+  std::optional<std::pair<std::string_view, std::string_view>> read(uint64_t ptr, uint64_t size,
+                                                                    uint64_t ptr2, uint64_t size2);
   bool write_u32(uint64_t ptr, uint32_t value);
   bool write_u64(uint64_t ptr, uint64_t value);
   // Copies `bytes` into memory the guest allocates (proxy_on_memory_allocate / malloc) and
@@ -204,9 +200,10 @@ class PluginInstance {
   Sequence finish_;  // proxy_on_done + proxy_on_log + proxy_on_delete
   std::optional<WasmInstance::Function> allocate_;
   Context root_;
-  std::unordered_map<uint32_t, Context> streams_;
+  ContextTable streams_;
   Context* current_ = nullptr;
   uint32_t next_context_ = 2;  // 1 is the root context
+  bool ids_wrapped_ = false;   // next_context_ went past 2^32 - 1: an id may still be open
   uint32_t next_call_ = 1;
   const CallResponse* call_response_ = nullptr;
   std::map<uint32_t, uint32_t> calls_;  // HTTP call id -> the context that made it

@@ -1,5 +1,7 @@
 #include "adapters/wasm/wasm_filter.h"
 
+#include "core/filter/recycled.h"
+
 namespace vx::adapters::wasm {
 
 using core::filter::BodyStatus;
@@ -9,22 +11,18 @@ using core::filter::Hook;
 namespace {
 
 // The stream's context in its plugin instance; forgets it there if the stream goes away
-// without its log hook (a worker shutting down).
-struct StreamState final : ports::FilterState {
+// without its log hook (a worker shutting down). Made once per request: recycled.
+struct StreamState final : ports::FilterState, core::filter::Recycled<StreamState> {
   std::shared_ptr<PluginInstance> instance;
-  uint32_t context = 0;
+  PluginInstance::Context* context = nullptr;
   bool finished = false;
   ~StreamState() override {
-    if (instance && !finished) instance->forget_stream(context);
+    if (instance && context && !finished) instance->forget_stream(*context);
   }
 };
 
 StreamState* state_of(ports::FilterStream& stream) {
   return static_cast<StreamState*>(stream.state().get());
-}
-
-uint32_t request_fields(ports::FilterStream& stream) {
-  return static_cast<uint32_t>(stream.request().fields().size() + 4);  // + the pseudo-headers
 }
 
 constexpr std::string_view kFailed =
@@ -53,10 +51,10 @@ bool WasmFilter::fail(ports::FilterStream& stream, Outcome outcome) const {
   return true;
 }
 
-FilterStatus WasmFilter::decide(ports::FilterStream& stream, PluginInstance& instance,
-                                uint32_t context, Outcome outcome) const {
+FilterStatus WasmFilter::decide(ports::FilterStream& stream, const PluginInstance::Context& context,
+                                Outcome outcome) const {
   const unsigned worker = stream.worker_index();
-  if (instance.responded(context)) {
+  if (context.responded) {
     runtime_->count(worker, CallResult::Deny);
     return FilterStatus::Respond;
   }
@@ -82,20 +80,23 @@ FilterStatus WasmFilter::on_request_head(ports::FilterStream& stream) const {
   if (!instance)
     return fail(stream, Outcome::Trap) ? FilterStatus::Respond : FilterStatus::Continue;
   auto state = std::make_unique<StreamState>();
-  state->instance = instance;
-  const bool end_of_stream = stream.request().head().framing == core::http::BodyFraming::None;
-  const auto opened = instance->open_stream(stream, request_fields(stream), end_of_stream);
+  PluginInstance& plugin = *instance;
+  state->instance = std::move(instance);
+  const auto request = stream.request();
+  const auto fields = static_cast<uint32_t>(request.fields().size() + 4);  // + pseudo-headers
+  const bool end_of_stream = request.head().framing == core::http::BodyFraming::None;
+  const auto opened = plugin.open_stream(stream, fields, end_of_stream);
   state->context = opened.context;
   stream.state() = std::move(state);
-  return decide(stream, *instance, opened.context, opened.outcome);
+  return decide(stream, *opened.context, opened.outcome);
 }
 
 BodyStatus WasmFilter::on_request_body(ports::FilterStream& stream, core::filter::BodyBuffer& body,
                                        bool end_of_stream) const {
   StreamState* state = state_of(stream);
   if (!state || state->instance->broken()) return BodyStatus::Continue;
-  const Outcome outcome = state->instance->on_request_body(state->context, body, end_of_stream);
-  if (state->instance->responded(state->context)) return BodyStatus::Respond;
+  const Outcome outcome = state->instance->on_request_body(*state->context, body, end_of_stream);
+  if (state->context->responded) return BodyStatus::Respond;
   if (outcome == Outcome::Trap || outcome == Outcome::Timeout) {
     return fail(stream, outcome) ? BodyStatus::Respond : BodyStatus::Continue;
   }
@@ -109,15 +110,15 @@ FilterStatus WasmFilter::on_response_head(ports::FilterStream& stream) const {
   const uint32_t fields = static_cast<uint32_t>(response.fields().size() + 1);  // + :status
   const bool end_of_stream = response.head().framing == core::http::BodyFraming::None;
   const Outcome outcome =
-      state->instance->on_response_headers(state->context, fields, end_of_stream);
-  return decide(stream, *state->instance, state->context, outcome);
+      state->instance->on_response_headers(*state->context, fields, end_of_stream);
+  return decide(stream, *state->context, outcome);
 }
 
 BodyStatus WasmFilter::on_response_body(ports::FilterStream& stream, core::filter::BodyBuffer& body,
                                         bool end_of_stream) const {
   StreamState* state = state_of(stream);
   if (!state || state->instance->broken()) return BodyStatus::Continue;
-  const Outcome outcome = state->instance->on_response_body(state->context, body, end_of_stream);
+  const Outcome outcome = state->instance->on_response_body(*state->context, body, end_of_stream);
   if (outcome == Outcome::Trap || outcome == Outcome::Timeout) {
     // The head is out: the response goes on as it is, and the failure is counted.
     runtime_->count(stream.worker_index(),
@@ -129,8 +130,8 @@ BodyStatus WasmFilter::on_response_body(ports::FilterStream& stream, core::filte
 
 void WasmFilter::on_log(ports::FilterStream& stream, const ports::StreamOutcome&) const {
   StreamState* state = state_of(stream);
-  if (!state) return;
-  state->instance->finish_stream(state->context);
+  if (!state || state->finished) return;  // once: the context is recycled after it
+  state->instance->finish_stream(*state->context);
   state->finished = true;
 }
 

@@ -31,8 +31,8 @@ class WasmFilter final : public ports::HttpFilter {
  private:
   core::filter::FilterStatus execute(ports::FilterStream& stream) const;
   // What a head callback's outcome means for the stream.
-  core::filter::FilterStatus decide(ports::FilterStream& stream, PluginInstance& instance,
-                                    uint32_t context, Outcome outcome) const;
+  core::filter::FilterStatus decide(ports::FilterStream& stream,
+                                    const PluginInstance::Context& context, Outcome outcome) const;
   // The guest failed: 500, or on with the request when the plugin is fail_open.
   bool fail(ports::FilterStream& stream, Outcome outcome) const;
 

@@ -14,26 +14,51 @@ bool is_framing_field(std::string_view name) {
   return http::iequals(name, "content-length") || http::iequals(name, "transfer-encoding");
 }
 
-}  // namespace
+template <class Word>
+Word load(const char* p) {
+  Word w;
+  std::memcpy(&w, p, sizeof w);
+  return w;
+}
 
-bool is_valid_field_value(std::string_view value) {
-  // Eight bytes at a time: with no byte below 0x20 (tab included) and none 0x7f, a word is
-  // fine; only a word with one of them (almost always a tab) is looked at byte by byte.
+// No byte of `w` is below 0x20 or 0x7f. May answer false for a word that is fine (a borrow
+// across bytes), never true for one that is not.
+bool plain_word(uint64_t w) {
   constexpr uint64_t kOnes = 0x0101010101010101, kHigh = 0x8080808080808080;
-  size_t i = 0;
-  for (; i + 8 <= value.size(); i += 8) {
-    uint64_t w;
-    std::memcpy(&w, value.data() + i, sizeof w);
-    const uint64_t below_space = (w - 0x20 * kOnes) & ~w & kHigh;
-    const uint64_t x = w ^ (0x7f * kOnes);
-    const uint64_t del = (x - kOnes) & ~x & kHigh;
-    if ((below_space | del) != 0) break;
-  }
-  for (; i < value.size(); ++i) {
-    const auto byte = static_cast<unsigned char>(value[i]);
+  const uint64_t below_space = (w - 0x20 * kOnes) & ~w & kHigh;
+  const uint64_t x = w ^ (0x7f * kOnes);
+  const uint64_t del = (x - kOnes) & ~x & kHigh;
+  return (below_space | del) == 0;
+}
+
+bool valid_bytes(std::string_view value) {
+  for (const char c : value) {
+    const auto byte = static_cast<unsigned char>(c);
     if ((byte < 0x20 && byte != '\t') || byte == 0x7f) return false;
   }
   return true;
+}
+
+}  // namespace
+
+bool is_valid_field_value(std::string_view value) {
+  // A word at a time, the last word overlapping the one before (a short value: two halves
+  // overlapping), so that every byte is in a word and none is looked at alone: with no byte
+  // below 0x20 (tab included) and none 0x7f, a word is fine. A value with a word that is not
+  // (almost always one with a tab) is looked at byte by byte.
+  const size_t n = value.size();
+  const char* p = value.data();
+  if (n >= 8) {
+    for (size_t i = 0; i + 8 < n; i += 8) {
+      if (!plain_word(load<uint64_t>(p + i))) return valid_bytes(value);
+    }
+    return plain_word(load<uint64_t>(p + n - 8)) || valid_bytes(value);
+  }
+  if (n >= 4) {
+    const uint64_t halves = load<uint32_t>(p) | uint64_t{load<uint32_t>(p + n - 4)} << 32;
+    return plain_word(halves) || valid_bytes(value);
+  }
+  return valid_bytes(value);
 }
 
 bool HeaderEditor::acceptable(std::string_view name, std::string_view value) {
@@ -42,7 +67,7 @@ bool HeaderEditor::acceptable(std::string_view name, std::string_view value) {
 
 bool HeaderEditor::set(std::string_view name, std::string_view value) {
   if (!acceptable(name, value)) return false;
-  const http::Header field{arena_.keep(name), arena_.keep(value)};
+  const http::Header field = copied(name, value);
   bool placed = false;
   size_t out = 0;
   for (size_t i = 0; i < headers_.size(); ++i) {
@@ -60,8 +85,17 @@ bool HeaderEditor::set(std::string_view name, std::string_view value) {
 
 bool HeaderEditor::add(std::string_view name, std::string_view value) {
   if (!acceptable(name, value)) return false;
-  headers_.push_back({arena_.keep(name), arena_.keep(value)});
+  headers_.push_back(copied(name, value));
   return true;
+}
+
+http::Header HeaderEditor::copied(std::string_view name, std::string_view value) {
+  // One piece of arena room for both (an acceptable name is never empty).
+  char* at = arena_.take(name.size() + value.size());
+  std::memcpy(at, name.data(), name.size());
+  if (value.empty()) return {{at, name.size()}, {}};
+  std::memcpy(at + name.size(), value.data(), value.size());
+  return {{at, name.size()}, {at + name.size(), value.size()}};
 }
 
 size_t HeaderEditor::remove(std::string_view name) {

@@ -41,6 +41,8 @@ class HeaderEditor {
 
  private:
   static bool acceptable(std::string_view name, std::string_view value);
+  // The field, its name and value copied into the arena.
+  http::Header copied(std::string_view name, std::string_view value);
 
   http::HeaderList& headers_;
   StringArena& arena_;

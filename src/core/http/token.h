@@ -22,13 +22,17 @@ constexpr bool is_tchar(char c) {
   return detail::kTchar[static_cast<unsigned char>(c)];
 }
 
-// A non-empty run of tchar.
+// A non-empty run of tchar. Four lookups a step with no branch between them: a name is
+// nearly always a token, so there is nothing to gain from stopping at the first bad byte.
 constexpr bool is_token(std::string_view s) {
   if (s.empty()) return false;
-  for (char c : s) {
-    if (!is_tchar(c)) return false;
+  bool ok = true;
+  size_t i = 0;
+  for (; i + 4 <= s.size(); i += 4) {
+    ok &= is_tchar(s[i]) & is_tchar(s[i + 1]) & is_tchar(s[i + 2]) & is_tchar(s[i + 3]);
   }
-  return true;
+  for (; i < s.size(); ++i) ok &= is_tchar(s[i]);
+  return ok;
 }
 
 }  // namespace vx::core::http

@@ -98,6 +98,25 @@ TEST(HeadEditorTest, FindsAForbiddenByteAnywhereInALongValue) {
   EXPECT_TRUE(is_valid_field_value(""));
 }
 
+// Short values are read as two overlapping half-words, the rest as words with the last one
+// overlapping: at every length, a forbidden byte at every position is found.
+TEST(HeadEditorTest, FindsAForbiddenByteInAValueOfAnyLength) {
+  for (size_t length = 1; length <= 24; ++length) {
+    const std::string fine(length, 'v');
+    EXPECT_TRUE(is_valid_field_value(fine)) << length;
+    for (size_t at = 0; at < length; ++at) {
+      for (const char bad : {'\r', '\n', '\0', '\x7f'}) {
+        std::string value = fine;
+        value[at] = bad;
+        EXPECT_FALSE(is_valid_field_value(value)) << "length " << length << " at " << at;
+      }
+      std::string tab = fine;
+      tab[at] = '\t';
+      EXPECT_TRUE(is_valid_field_value(tab)) << "length " << length << " tab at " << at;
+    }
+  }
+}
+
 TEST(HeadEditorTest, RefusesTheFramingFieldsThePipelineOwns) {
   auto head = request_with({{"content-length", "5"}});
   StringArena arena;

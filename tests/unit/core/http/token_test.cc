@@ -29,5 +29,19 @@ TEST(TokenTest, ATokenIsANonEmptyRunOfTchar) {
   static_assert(is_token("x-hello"), "usable in constant expressions");
 }
 
+// Checked four bytes a step, then the rest one by one: in names of every length around the
+// step, any byte at any position decides as is_tchar says.
+TEST(TokenTest, EveryByteAtEveryPositionDecides) {
+  for (size_t length = 1; length <= 9; ++length) {
+    for (size_t at = 0; at < length; ++at) {
+      std::string name(length, 'a');
+      for (int byte = 0; byte < 256; ++byte) {
+        name[at] = static_cast<char>(byte);
+        ASSERT_EQ(is_token(name), is_tchar(name[at])) << "length " << length << " byte " << byte;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace vx::core::http

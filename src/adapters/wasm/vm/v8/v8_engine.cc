@@ -5,6 +5,7 @@
 #include <libplatform/libplatform.h>
 #include <v8.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -53,6 +54,15 @@ std::optional<int32_t> smi_of(v8::Local<v8::Value> value) {
 v8::Local<v8::Value> put_smi(v8::Local<v8::Value> slot, int32_t value) {
   *reinterpret_cast<Slot*>(*slot) = Internals::IntToSmi(value);
   return slot;
+}
+
+// The handle a Global holds, as a Local, without making a handle in the current scope (two a
+// call otherwise: the context and the function). Node does the same (PersistentToLocal::Strong,
+// src/util.h); valid while the Global is set, which outlives every use here.
+template <class T>
+v8::Local<T> held(const v8::Global<T>& global) {
+  static_assert(sizeof(v8::Global<T>) == sizeof(v8::Local<T>));
+  return *reinterpret_cast<const v8::Local<T>*>(&global);
 }
 
 // One thread's calls into its isolate, as the watchdog sees them. `state` is (call serial << 2)
@@ -215,6 +225,7 @@ class V8Instance final : public WasmInstance {
       if (functions_[i].name != name) continue;
       functions_[i].params = std::move(signature.params);
       functions_[i].result = signature.result;
+      functions_[i].i32_only = i32_only(functions_[i].params);
       return static_cast<Function>(i);
     }
     return std::nullopt;
@@ -225,8 +236,11 @@ class V8Instance final : public WasmInstance {
 
   // The thread keeps its isolate entered (thread_isolate()): no Isolate::Scope here or in call().
   std::span<uint8_t> memory() override {
-    if (store_) return {static_cast<uint8_t*>(store_->Data()), store_->ByteLength()};
     if (!memory_span_.empty() || memory_.IsEmpty()) return memory_span_;
+    if (store_) {
+      memory_span_ = {static_cast<uint8_t*>(store_->Data()), store_->ByteLength()};
+      return memory_span_;
+    }
     v8::Isolate* isolate = thread_->isolate;
     v8::HandleScope handles(isolate);
     auto buffer = memory_.Get(isolate)->Buffer();
@@ -241,7 +255,11 @@ class V8Instance final : public WasmInstance {
     v8::Global<v8::Function> handle;
     std::vector<ValueType> params;  // the signature the host calls it with
     std::optional<ValueType> result;
+    bool i32_only = true;  // no i64 among params: every argument goes into a Smi slot
   };
+  static bool i32_only(const std::vector<ValueType>& params) {
+    return std::find(params.begin(), params.end(), ValueType::I64) == params.end();
+  }
 
   std::shared_ptr<ThreadIsolate> thread_;
   InstanceLimits limits_;
@@ -286,25 +304,32 @@ void trampoline(const v8::FunctionCallbackInfo<v8::Value>& info) {
 CallStatus V8Instance::call(Function fn, std::span<const uint64_t> args, uint64_t* result) {
   ThreadIsolate& t = *thread_;
   v8::Isolate* isolate = t.isolate;
-  v8::HandleScope handles(isolate);
-  v8::Local<v8::Context> context = t.context.Get(isolate);
+  v8::HandleScope handles(isolate);  // for what V8 makes during the call (its result)
+  const v8::Local<v8::Context> context = held(t.context);
   const Export& e = functions_[fn];
   forget_memory();
 
-  auto& argv = t.arguments;
-  const size_t argc = std::min<size_t>(args.size(), argv.size());
-  for (size_t i = 0; i < argc; ++i) {
-    const bool i64 = i < e.params.size() && e.params[i] == ValueType::I64;
-    argv[i] =
-        i64 ? v8::Local<v8::Value>(v8::BigInt::NewFromUnsigned(isolate, args[i]))
-            : put_smi(t.argument_slots[i], static_cast<int32_t>(static_cast<uint32_t>(args[i])));
+  const size_t argc = std::min<size_t>(args.size(), t.arguments.size());
+  v8::Local<v8::Value>* argv = t.argument_slots.data();
+  if (e.i32_only) {  // the ABI's callbacks: the slots are the arguments
+    for (size_t i = 0; i < argc; ++i) {
+      put_smi(t.argument_slots[i], static_cast<int32_t>(static_cast<uint32_t>(args[i])));
+    }
+  } else {
+    for (size_t i = 0; i < argc; ++i) {
+      const bool i64 = i < e.params.size() && e.params[i] == ValueType::I64;
+      t.arguments[i] =
+          i64 ? v8::Local<v8::Value>(v8::BigInt::NewFromUnsigned(isolate, args[i]))
+              : put_smi(t.argument_slots[i], static_cast<int32_t>(static_cast<uint32_t>(args[i])));
+    }
+    argv = t.arguments.data();
   }
 
   const bool outermost = t.depth++ == 0;
   const uint64_t serial = outermost ? t.arm(limits_.max_call) : 0;
   v8::TryCatch caught(isolate);
-  v8::MaybeLocal<v8::Value> returned = e.handle.Get(isolate)->Call(
-      context, v8::Undefined(isolate), static_cast<int>(argc), argv.data());
+  v8::MaybeLocal<v8::Value> returned =
+      held(e.handle)->Call(context, v8::Undefined(isolate), static_cast<int>(argc), argv);
   --t.depth;
   forget_memory();
 
@@ -368,6 +393,7 @@ std::optional<WasmInstance::Function> V8Instance::sequence(std::span<const Funct
     run.params.insert(run.params.end(), part.params.begin(), part.params.end());
     run.result = part.result;
   }
+  run.i32_only = V8Instance::i32_only(run.params);
   const std::string bytes = sequence_module(parts);
   v8::Isolate* isolate = thread_->isolate;
   v8::Isolate::Scope isolate_scope(isolate);
