@@ -41,27 +41,26 @@ bool alpn_is_h2(TlsStream& stream) {
   return size == 2 && data[0] == 'h' && data[1] == '2';
 }
 
-// One coroutine per way a connection can go, so that each frame holds only its own connection
-// objects: a single coroutine holding all of them (GCC lays out every local that lives across
-// a suspension side by side) cost every idle connection ~9 KB.
 // An HTTP/2 connection served until it ends or parks; parked, the listener keeps the object.
 template <typename Stream>
 ports::Awaitable<void> serve_h2(std::unique_ptr<BasicH2Connection<Stream>> h2, std::string initial,
-                                ConnectionSlot& slot);
+                                ConnectionSlot& slot, ConnectionEnv env);
 
+// One coroutine per way a connection can go, so that each frame holds only its own connection
+// objects: a single coroutine holding all of them (GCC lays out every local that lives across
+// a suspension side by side) cost every idle connection ~9 KB.
 ports::Awaitable<void> serve_h2c(H1Connection& h1, H1Exit exit, ConnectionSlot& slot,
                                  ConnectionEnv env) {
   // h2c: the HTTP/1.1 connection read the preface or answered the Upgrade with 101.
   std::string initial(h1.buffered());
   auto h2 = std::make_unique<H2Connection>(std::move(h1.stream()), env.worker, env.limits,
                                            env.listener, false);
-  if (env.idle) h2->allow_parking();
   if (exit == H1Exit::UpgradeH2c) {
     const auto& request = h1.upgrade_request();
     const auto settings = core::http::find_header(request.headers, "http2-settings");
     if (!h2->accept_upgrade(request, settings.value_or(""))) co_return;
   }
-  co_await serve_h2(std::move(h2), std::move(initial), slot);
+  co_await serve_h2(std::move(h2), std::move(initial), slot, env);
 }
 
 ports::Awaitable<void> serve_plain(Socket socket, ConnectionSlot& slot, ConnectionEnv env,
@@ -89,15 +88,16 @@ struct ParkedH2 final : ParkedConnection {
   explicit ParkedH2(std::unique_ptr<BasicH2Connection<Stream>> c)
       : ParkedConnection(c->parked_deadline()), h2(std::move(c)) {}
   Socket& tcp() override { return h2->tcp(); }
-  ports::Awaitable<void> resume(ConnectionSlot& slot, const ConnectionEnv&) override {
-    return serve_h2(std::move(h2), {}, slot);
+  ports::Awaitable<void> resume(ConnectionSlot& slot, const ConnectionEnv& env) override {
+    return serve_h2(std::move(h2), {}, slot, env);
   }
   void drain() override { h2->close_parked(); }
 };
 
 template <typename Stream>
 ports::Awaitable<void> serve_h2(std::unique_ptr<BasicH2Connection<Stream>> h2, std::string initial,
-                                ConnectionSlot& slot) {
+                                ConnectionSlot& slot, ConnectionEnv env) {
+  if (env.idle) h2->allow_parking();
   slot.attach(h2.get());
   const bool parked = co_await h2->run(std::move(initial));
   slot.attach(nullptr);
@@ -123,8 +123,7 @@ ports::Awaitable<void> serve_tls_h2(TlsStream& stream, ConnectionSlot& slot, Con
   auto h2 = std::make_unique<TlsH2Connection>(std::move(stream), env.worker, env.limits,
                                               env.listener, true);
   h2->set_alt_svc(env.alt_svc);
-  if (env.idle) h2->allow_parking();
-  co_await serve_h2(std::move(h2), {}, slot);
+  co_await serve_h2(std::move(h2), {}, slot, env);
 }
 
 ports::Awaitable<void> serve_tls_h1(TlsStream stream, ConnectionSlot& slot, ConnectionEnv env,

@@ -2,8 +2,6 @@
 
 #include "adapters/codec/h2/upgrade_settings.h"
 
-#include <sys/socket.h>
-
 #include <type_traits>
 
 #include <boost/asio/deferred.hpp>
@@ -14,6 +12,7 @@
 
 #include "adapters/net/buffer_pool.h"
 #include "adapters/net/recv_now.h"
+#include "adapters/net/send_now.h"
 #include "ports/guarded_spawn.h"
 
 namespace vx::adapters::net {
@@ -288,10 +287,8 @@ ports::Awaitable<bool> H2Downstream::run(std::string initial) {
     if (!parking_) break;
     // Invariant 5. Bytes read while the coroutines ended, or anything else since the watchdog
     // decided, and the connection is served on instead.
-    if (last_activity_ == parked_activity_ && parkable()) {
-      release_idle_memory();
-      co_return true;
-    }
+    // (The watchdog gave back the idle memory in the tick that decided.)
+    if (last_activity_ == parked_activity_ && parkable()) co_return true;
   }
   if (session_.fatal() && !reader_done_) {
     // After a GOAWAY for an error, read what the peer still sends for a moment before
@@ -359,9 +356,10 @@ ports::Awaitable<boost::system::error_code> BasicH2Connection<Stream>::write_all
 template <typename Stream>
 void BasicH2Connection<Stream>::write_now(std::string_view bytes) {
   if constexpr (std::is_same_v<Stream, TlsStream>) {
-    stream_.write_now(bytes.data(), bytes.size());
+    stream_.write_now(bytes.data(), bytes.size());  // send_now leaves TLS to async writes
   } else {
-    ::send(stream_.native_handle(), bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    std::vector<asio::const_buffer> pieces{asio::buffer(bytes.data(), bytes.size())};
+    send_now(stream_, pieces);
   }
 }
 

@@ -87,7 +87,7 @@ void H2Session::release_idle_buffers() {
   // nghttp2 resets the buffer before it packs the next frame and never reads what an earlier
   // frame left there, and produce() drains every packed frame: with nothing left to send, its
   // bytes are dead, so its pages may come back zero-filled.
-  if (frame_buffer_ && !frame_buffer_released_ && !nghttp2_session_want_write(session_)) {
+  if (frame_buffer_ && !frame_buffer_released_ && !wants_write()) {
     madvise(frame_buffer_, kFrameBufferSpan, MADV_DONTNEED);
     frame_buffer_released_ = true;
   }
