@@ -119,6 +119,10 @@ ports::Awaitable<void> serve_plain(Socket socket, ConnectionSlot& slot, Connecti
   if (exit != H1Exit::Closed) co_await serve_h2c(h1, exit, slot, env);
 }
 
+// An idle HTTP/2 client holds this object for minutes; past 1024 bytes jemalloc rounds it up to
+// its 1280-byte size class (docs/BENCHMARKS.md §12).
+static_assert(sizeof(TlsH2Connection) <= 1024);
+
 ports::Awaitable<void> serve_tls_h2(TlsStream& stream, ConnectionSlot& slot, ConnectionEnv env) {
   auto h2 = std::make_unique<TlsH2Connection>(std::move(stream), env.worker, env.limits,
                                               env.listener, true);

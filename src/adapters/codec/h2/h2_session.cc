@@ -10,8 +10,6 @@ namespace vx::adapters::h2 {
 
 namespace {
 
-using std::chrono::milliseconds;
-
 H2Session& self_of(void* p) {
   return *static_cast<H2Session*>(p);
 }
@@ -108,12 +106,12 @@ H2Session::H2Session(Role role, const H2Settings& settings, H2Events& events)
     : role_(role),
       settings_(settings),
       events_(events),
-      resets_(settings.max_resets_per_s, milliseconds(1000)),
-      control_(settings.max_control_per_s, milliseconds(1000)),
-      empty_(settings.max_empty_per_s, milliseconds(1000)),
-      priority_(settings.max_priority_per_s, milliseconds(1000)),
-      oversized_(settings.max_oversized_per_s, milliseconds(1000)),
-      refused_(settings.max_resets_per_s, milliseconds(1000)) {
+      resets_(settings.max_resets_per_s),
+      control_(settings.max_control_per_s),
+      empty_(settings.max_empty_per_s),
+      priority_(settings.max_priority_per_s),
+      oversized_(settings.max_oversized_per_s),
+      refused_(settings.max_resets_per_s) {
   nghttp2_session_callbacks* cb = nullptr;
   nghttp2_session_callbacks_new(&cb);
   nghttp2_session_callbacks_set_on_begin_headers_callback(cb, &H2Session::on_begin_headers);
