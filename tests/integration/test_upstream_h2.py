@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import socket
 import threading
 import time
@@ -460,3 +461,41 @@ def test_idle_h2_connection_is_closed_after_pool_idle_timeout(vortex, h2_origin)
     time.sleep(0.8)
     assert exchange(proxy.port, req("GET", "/3"), timeout=3).first.status == 200
     assert origin.connections == 2
+
+
+@pytest.mark.skipif(os.environ.get("VORTEX_SANITIZED") == "1", reason="ASan's quarantine holds freed memory")
+def test_idle_pooled_sessions_give_their_buffers_back(vortex, h2_origin):
+    """Issue 19: a pooled HTTP/2 session waits between streams without a read buffer, and gives
+    back nghttp2's frame buffer and stream table pages a watchdog tick after its last stream."""
+    sessions = 100
+    release = threading.Event()
+
+    def slow(req):
+        release.wait(10)
+        return h2_echo(req)
+
+    # One stream per connection: `sessions` requests at once need as many sessions.
+    origin = h2_origin(handler=slow, max_concurrent_streams=1)
+    proxy = _h2c(vortex, origin)
+    release.set()
+    assert exchange(proxy.port, req("GET", "/warm"), timeout=5).first.status == 200
+    release.clear()
+    time.sleep(2.5)  # the warm-up's buffers purged (dirty_decay_ms 1000)
+    before = proxy.rss()
+    with ThreadPoolExecutor(max_workers=sessions) as pool:
+        futures = []
+        for i in range(sessions):
+            # One at a time, so each finds the sessions before it ready and full.
+            futures.append(pool.submit(exchange, proxy.port, req("GET", f"/{i}"), 20))
+            deadline = time.monotonic() + 5
+            while origin.connections < i + 1 and time.monotonic() < deadline:
+                time.sleep(0.005)
+        release.set()
+        results = [f.result().first for f in futures]
+    assert [r.status for r in results] == [200] * sessions, [(r.status, r.body[:200]) for r in results if r.status != 200][:2]
+    assert origin.connections >= sessions
+    time.sleep(3.0)  # a watchdog tick (1 s) after the last stream, then the allocator's purge
+    per_session = (proxy.rss() - before) / (origin.connections - 1)
+    # Measured: 26 KiB, with the worker's buffer pool and the allocator's caches in it; 71 KiB
+    # while every session kept a 32 KiB read buffer and nghttp2's frame buffer pages.
+    assert per_session < 40 * 1024, per_session

@@ -5,6 +5,9 @@
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/write.hpp>
 
+#include "adapters/net/buffer_pool.h"
+#include "adapters/net/recv_now.h"
+#include "adapters/net/stream.h"
 #include "adapters/upstream/client_tls_context.h"
 #include "adapters/upstream/h2_upstream_pool.h"
 #include "adapters/upstream/h2_upstream_stream.h"
@@ -184,15 +187,36 @@ ports::Awaitable<void> H2UpstreamSession::run() {
 }
 
 ports::Awaitable<void> H2UpstreamSession::reader() {
-  std::vector<char> buffer(kReadBytes);
+  // A pooled session is idle most of its life: it reads what is there into a worker pool
+  // buffer and waits for more without one, as a downstream connection does.
+  net::LentBuffer buffer;
+  size_t turn_bytes = 0;
   for (;;) {
-    auto [ec, n] = co_await read_some(buffer);
-    if (n > 0 && !codec_.receive({buffer.data(), n}, SteadyClock::now())) {
-      wake_writer();  // flush our GOAWAY, then the writer ends the session
-      co_return;
+    buffer.take();
+    const auto into = asio::buffer(buffer.data(), buffer.size());
+    if (auto got = tls_ ? net::recv_now(*tls_, into) : net::recv_now(socket_, into)) {
+      auto [ec, n] = *got;
+      if (n > 0 && !codec_.receive({buffer.data(), n}, SteadyClock::now())) {
+        wake_writer();  // flush our GOAWAY, then the writer ends the session
+        co_return;
+      }
+      if (ec) co_return;
+      wake_writer();  // WINDOW_UPDATE, SETTINGS and PING acks, resumed DATA
+      if (n == buffer.size()) {
+        // More is likely there. Up to kReadBytes a turn, so the streams pass on body in pieces
+        // that size; then the worker's other coroutines get a turn.
+        turn_bytes += n;
+        if (turn_bytes >= kReadBytes) {
+          turn_bytes = 0;
+          co_await asio::post(executor_, asio::deferred);
+        }
+        continue;
+      }
     }
+    turn_bytes = 0;
+    buffer.give_back();
+    auto [ec] = tls_ ? co_await net::wait_readable(*tls_) : co_await net::wait_readable(socket_);
     if (ec) co_return;
-    wake_writer();  // WINDOW_UPDATE, SETTINGS and PING acks, resumed DATA
   }
 }
 
@@ -217,13 +241,24 @@ ports::Awaitable<void> H2UpstreamSession::watchdog() {
   for (;;) {
     tick.expires_after(period);
     co_await tick.async_wait(ports::kUseTuple);
-    if (attached_ == 0 && SteadyClock::now() - last_active_ >= idle_timeout_) {
+    if (attached_ != 0) continue;
+    const auto idle = SteadyClock::now() - last_active_;
+    if (idle >= idle_timeout_) {
       // pool.idle_timeout_ms: an unused connection says goodbye (GOAWAY NO_ERROR).
       state_ = State::Draining;
       codec_.terminate(NGHTTP2_NO_ERROR);
       wake_writer();
+    } else if (idle >= period) {
+      release_idle_memory();
     }
   }
+}
+
+void H2UpstreamSession::release_idle_memory() {
+  codec_.release_idle_buffers();
+  if (streams_.empty()) decltype(streams_)().swap(streams_);  // its bucket array
+  // Empty between writes only: the writer clears it before it packs the next frames.
+  if (out_.empty() && out_.capacity() > std::string().capacity()) std::string().swap(out_);
 }
 
 void H2UpstreamSession::fail_all() {

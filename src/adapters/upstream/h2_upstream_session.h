@@ -92,6 +92,9 @@ class H2UpstreamSession final : private h2::H2Events {
   ports::Awaitable<boost::system::error_code> write_all(std::string_view bytes);
   H2Socket& tcp() { return tls_ ? tls_->next_layer() : socket_; }
   void fail_all();
+  // Between streams: nghttp2's frame buffer and stream table pages, scratch room (a watchdog
+  // tick after the last stream detached).
+  void release_idle_memory();
   H2UpstreamStream* find(int32_t id) {
     auto it = streams_.find(id);
     return it == streams_.end() ? nullptr : it->second;

@@ -455,6 +455,7 @@ int32_t H2Session::submit_request(std::string_view method, std::string_view sche
                                   std::string_view authority, std::string_view path,
                                   const core::http::HeaderList& headers, bool has_body) {
   build_nv(headers);
+  stream_table_released_ = false;  // the stream opens when its HEADERS go out
   const nghttp2_nv pseudo[] = {make_nv(":method", method), make_nv(":scheme", scheme),
                                make_nv(":authority", authority), make_nv(":path", path)};
   nv_.insert(nv_.begin(), std::begin(pseudo), std::end(pseudo));
