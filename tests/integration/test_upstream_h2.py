@@ -171,6 +171,30 @@ def test_second_connection_opens_only_at_peer_stream_limit(vortex, h2_origin):
     assert origin.connections >= 2
 
 
+def test_a_burst_beyond_a_low_peer_stream_limit_is_spread_over_sessions(vortex, h2_origin):
+    """A burst waits on the first, connecting session, which then allows one stream: the rest
+    must find room elsewhere at once, not pile onto each next connecting session in turn
+    (which ran out of rounds: 502 "upstream allows too few concurrent streams")."""
+    burst = 40
+    release = threading.Event()
+
+    def slow(req):
+        release.wait(10)
+        return h2_echo(req)
+
+    origin = h2_origin(handler=slow, max_concurrent_streams=1)
+    proxy = _h2c(vortex, origin)
+    with ThreadPoolExecutor(max_workers=burst) as pool:
+        futures = [pool.submit(exchange, proxy.port, req("GET", f"/{i}"), 20) for i in range(burst)]
+        deadline = time.monotonic() + 10
+        while origin.connections < burst and time.monotonic() < deadline:
+            time.sleep(0.02)
+        release.set()
+        results = [f.result().first for f in futures]
+    assert [r.status for r in results] == [200] * burst, [r.body[:120] for r in results if r.status != 200][:2]
+    assert origin.connections == burst
+
+
 def test_slow_reader_of_large_response_keeps_memory_bounded(vortex, h2_origin):
     origin = h2_origin()
     proxy = _h2c(vortex, origin)

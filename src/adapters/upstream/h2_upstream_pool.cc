@@ -1,5 +1,7 @@
 #include "adapters/upstream/h2_upstream_pool.h"
 
+#include <algorithm>
+
 #include "ports/guarded_spawn.h"
 
 namespace vx::adapters::upstream {
@@ -13,7 +15,17 @@ H2UpstreamPool::~H2UpstreamPool() = default;
 
 H2UpstreamSession& H2UpstreamPool::open_session(const ports::UpstreamTarget& target) {
   auto& list = sessions_[target.endpoint_id];
+  // A burst waiting on a connecting session fills it up to the limit it assumes: the one a
+  // ready session to the same endpoint learnt, so that a peer allowing fewer streams than
+  // the RFC's floor of 100 spreads the burst over enough sessions in one round.
+  uint32_t expected = 100;
+  for (const auto& s : list) {
+    if (s->state() == H2UpstreamSession::State::Ready) {
+      expected = std::max<uint32_t>(1, s->codec().peer_max_concurrent_streams());
+    }
+  }
   auto& session = *list.emplace_back(std::make_unique<H2UpstreamSession>(executor_, *this, target));
+  session.expect_stream_limit(expected);
   // run() reports failures as values; an exception ends only this connection.
   ports::spawn_guarded(executor_, session.run(), ports::TaskKind::UpstreamSession,
                        [this, &session] { on_session_idle(session); });

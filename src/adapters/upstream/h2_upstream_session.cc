@@ -64,7 +64,7 @@ H2UpstreamSession::H2UpstreamSession(ports::Executor executor, H2UpstreamPool& p
 H2UpstreamSession::~H2UpstreamSession() = default;
 
 bool H2UpstreamSession::has_room() const {
-  if (state_ == State::Connecting) return attached_ < 100;  // RFC 9113 §6.5.2's recommended floor
+  if (state_ == State::Connecting) return attached_ < expected_limit_;
   return state_ == State::Ready && attached_ < codec_.peer_max_concurrent_streams();
 }
 

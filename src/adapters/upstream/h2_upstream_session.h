@@ -59,7 +59,9 @@ class H2UpstreamSession final : private h2::H2Events {
 
   State state() const { return state_; }
   // Room for one more stream: connecting or ready, below the peer's concurrent stream limit.
+  // While connecting, the limit is not known yet: `expected` is what to assume.
   bool has_room() const;
+  void expect_stream_limit(uint32_t expected) { expected_limit_ = expected; }
   // Suspends while connecting; the connect error when it failed.
   ports::AsyncResult<void> wait_ready();
   const ports::UpstreamTlsContext* tls_identity() const { return tls_identity_; }
@@ -128,6 +130,7 @@ class H2UpstreamSession final : private h2::H2Events {
   std::unordered_map<int32_t, H2UpstreamStream*> streams_;
   size_t attached_ = 0;  // leased streams, with or without an id yet
   uint64_t streams_opened_ = 0;
+  uint32_t expected_limit_ = 100;  // RFC 9113 §6.5.2's recommended floor
   // The peer's GOAWAY last_stream_id: streams above it were never processed (invariant 2).
   int32_t goaway_last_id_ = INT32_MAX;
   H2Timer ready_signal_;
