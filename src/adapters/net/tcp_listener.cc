@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "adapters/net/connection_entry.h"
+#include "adapters/net/exact_size_allocator.h"
 #include "ports/deadline_clock.h"
 #include "ports/guarded_spawn.h"
 
@@ -91,8 +92,8 @@ void TcpListener::hold(std::unique_ptr<ParkedConnection> parked, Slot slot) {
   ParkedConnection& p = *parked;
   idle_.parked(p);
   // The handler owns the parked connection: dropped unrun (the loop's teardown), it frees it.
-  p.tcp().async_wait(Socket::wait_read, [this, slot, parked = std::move(parked)](
-                                            boost::system::error_code ec) mutable {
+  auto on_readable = [this, slot,
+                      parked = std::move(parked)](boost::system::error_code ec) mutable {
     parked->unlink();
     slot->attach(nullptr);
     if (ec || !parked->tcp().is_open()) {  // closed: drained, idle timeout, peer error
@@ -102,7 +103,10 @@ void TcpListener::hold(std::unique_ptr<ParkedConnection> parked, Slot slot) {
       return;
     }
     spawn(parked->resume(*slot, env()), slot);
-  });
+  };
+  // The wait lasts as long as the park: a block of its own size (ExactSizeAllocator).
+  p.tcp().async_wait(Socket::wait_read, boost::asio::bind_allocator(ExactSizeAllocator<void>(),
+                                                                    std::move(on_readable)));
   slot->attach(&p);  // draining: closes it now, and the wait ends
 }
 
