@@ -260,28 +260,36 @@ core::filter::RequestHeadEditor StreamContext::request() {
 
 void StreamContext::keep_sent_response(const core::http::ResponseHead& head) {
   StreamScratch& scratch = exchange_.scratch();
+  core::filter::StringArena& arena = scratch.arena;
   core::http::ResponseHead& kept = scratch.sent_response;
-  kept.clear();
   kept.status = head.status;
   kept.version_minor = head.version_minor;
   kept.framing = head.framing;
   kept.content_length = head.content_length;
   kept.keep_alive = head.keep_alive;
-  // One piece of arena room for every byte of the head, filled in order.
-  size_t bytes = head.reason.size();
-  for (const auto& field : head.headers) bytes += field.name.size() + field.value.size();
-  char* at = bytes == 0 ? nullptr : scratch.arena.take(bytes);
-  const auto copy = [&at](std::string_view piece) {
-    if (piece.empty()) return std::string_view{};
-    std::memcpy(at, piece.data(), piece.size());
-    const std::string_view kept_piece(at, piece.size());
-    at += piece.size();
-    return kept_piece;
+  kept.headers.assign(head.headers.begin(), head.headers.end());  // capacity reused
+  // The head's bytes as the upstream sent them (HTTP/1) are copied in one block, and every view
+  // into them moved onto the copy: field by field, the copies cost more than the bytes. What a
+  // filter added is in the stream's arena already and stays; a view from anywhere else (HTTP/2's
+  // decoded fields) is copied on its own.
+  const std::string_view wire = head.wire;
+  char* const copy = wire.empty() ? nullptr : arena.take(wire.size());
+  if (copy) std::memcpy(copy, wire.data(), wire.size());
+  kept.wire = copy ? std::string_view(copy, wire.size()) : std::string_view{};
+  const auto keep = [&](std::string_view piece) -> std::string_view {
+    const auto offset = static_cast<size_t>(reinterpret_cast<uintptr_t>(piece.data()) -
+                                            reinterpret_cast<uintptr_t>(wire.data()));
+    if (copy && offset <= wire.size() && piece.size() <= wire.size() - offset) {
+      return {copy + offset, piece.size()};
+    }
+    if (piece.empty()) return {};
+    return arena.holds(piece) ? piece : arena.keep(piece);
   };
-  kept.reason = copy(head.reason);
-  kept.headers.reserve(head.headers.size());
-  for (const auto& field : head.headers)
-    kept.headers.push_back({copy(field.name), copy(field.value)});
+  kept.reason = keep(head.reason);
+  for (auto& field : kept.headers) {
+    field.name = keep(field.name);
+    field.value = keep(field.value);
+  }
   response_ = &kept;
 }
 

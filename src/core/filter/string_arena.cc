@@ -1,6 +1,7 @@
 #include "core/filter/string_arena.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 namespace vx::core::filter {
@@ -21,6 +22,18 @@ char* StringArena::take(size_t size) {
   char* at = blocks_.back().bytes.get() + used_;
   used_ += size;
   return at;
+}
+
+bool StringArena::holds(std::string_view bytes) const {
+  const auto at = reinterpret_cast<uintptr_t>(bytes.data());
+  for (size_t i = 0; i < blocks_.size(); ++i) {
+    const auto start = reinterpret_cast<uintptr_t>(blocks_[i].bytes.get());
+    const size_t handed_out = i + 1 == blocks_.size() ? used_ : blocks_[i].size;
+    if (at >= start && at - start <= handed_out && bytes.size() <= handed_out - (at - start)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 void StringArena::release_extra_blocks() {

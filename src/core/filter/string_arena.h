@@ -22,6 +22,9 @@ class StringArena {
   // `size` contiguous bytes for the caller to fill, valid until clear(): copying several
   // pieces into one piece of room costs one check instead of one per piece.
   char* take(size_t size);
+  // True when `bytes` lie in room this arena handed out (so they live until clear()): what is
+  // already here need not be copied again.
+  bool holds(std::string_view bytes) const;
   // Forgets every copy; keeps the first block for the next stream.
   void clear() {
     used_ = 0;
