@@ -31,13 +31,15 @@ const FilterChain kNoFilters;
 
 StreamContext::StreamContext(DownstreamExchange& exchange, WorkerContext& worker)
     : exchange_(exchange),
+      request_(exchange.request()),
+      scratch_(exchange.scratch()),
       worker_(worker),
       runtime_(worker.runtime.get()),
       started_(Clock::now()),
       chain_(&kNoFilters),
-      response_extra_(exchange.scratch().response_extra) {
-  core::http::RequestHead& request = exchange.request();
-  StreamScratch& scratch = exchange.scratch();
+      response_extra_(scratch_.response_extra) {
+  core::http::RequestHead& request = request_;
+  StreamScratch& scratch = scratch_;
   method_ = request.method;
   scratch.path.assign(request.target);
   scratch.arena.clear();
@@ -56,7 +58,7 @@ StreamContext::StreamContext(DownstreamExchange& exchange, WorkerContext& worker
 }
 
 bool StreamContext::select_route() {
-  const core::http::RequestHead& request = exchange_.request();
+  const core::http::RequestHead& request = request_;
   HeaderLookupAdapter lookup(request.headers);
   const core::route::RequestView view{request.method, request.authority, request.target, &lookup,
                                       ai_model_};
@@ -64,7 +66,7 @@ bool StreamContext::select_route() {
   if (!route_) return false;
   route_index_ = static_cast<uint32_t>(runtime_->routes().index_of(route_));
   chain_ = &runtime_->route_filters(route_index_);
-  StreamScratch& scratch = exchange_.scratch();
+  StreamScratch& scratch = scratch_;
   if (chain_->wants(core::filter::Hook::RequestBody)) {
     scratch.request_body.start(*chain_, core::filter::Hook::RequestBody);
     request_body_ = &scratch.request_body;
@@ -201,7 +203,7 @@ void StreamContext::finish(std::optional<Clock::time_point> ended) {
       }
     }
   }
-  const StreamScratch& scratch = exchange_.scratch();
+  const StreamScratch& scratch = scratch_;
   const RequestRecord record{method_,
                              scratch.path,
                              route_ ? std::string_view(route_->name) : std::string_view{},
@@ -255,11 +257,11 @@ void StreamContext::finish_trace(Clock::time_point ended) {
 }
 
 core::filter::RequestHeadEditor StreamContext::request() {
-  return {exchange_.request(), exchange_.scratch().arena};
+  return {request_, scratch_.arena};
 }
 
 void StreamContext::keep_sent_response(const core::http::ResponseHead& head) {
-  StreamScratch& scratch = exchange_.scratch();
+  StreamScratch& scratch = scratch_;
   core::filter::StringArena& arena = scratch.arena;
   core::http::ResponseHead& kept = scratch.sent_response;
   kept.status = head.status;
@@ -294,15 +296,15 @@ void StreamContext::keep_sent_response(const core::http::ResponseHead& head) {
 }
 
 core::filter::ResponseHeadEditor StreamContext::response() {
-  if (response_) return {*response_, exchange_.scratch().arena};
+  if (response_) return {*response_, scratch_.arena};
   // Outside the response hooks there is no head to edit: edits go nowhere.
   thread_local core::http::ResponseHead nowhere;
   nowhere.clear();
-  return {nowhere, exchange_.scratch().arena};
+  return {nowhere, scratch_.arena};
 }
 
 std::string_view StreamContext::request_id() const {
-  return exchange_.scratch().request_id;
+  return scratch_.request_id;
 }
 
 std::string_view StreamContext::route_name() const {
@@ -321,11 +323,11 @@ std::chrono::system_clock::time_point StreamContext::start_time() const {
 }
 
 std::string_view StreamContext::keep(std::string_view bytes) {
-  return exchange_.scratch().arena.keep(bytes);
+  return scratch_.arena.keep(bytes);
 }
 
 bool StreamContext::add_response_header(std::string_view name, std::string_view value) {
-  return core::filter::HeaderEditor(response_extra_, exchange_.scratch().arena).add(name, value);
+  return core::filter::HeaderEditor(response_extra_, scratch_.arena).add(name, value);
 }
 
 void StreamContext::respond(const core::filter::LocalResponse& response) {
