@@ -27,6 +27,13 @@ class HeaderLookupAdapter final : public core::route::HeaderLookup {
 
 const FilterChain kNoFilters;
 
+// A view of the head kept for the log hooks that does not point into its wire bytes: what a
+// filter added is in the stream's arena already and stays; anything else is copied there.
+std::string_view kept_elsewhere(std::string_view piece, core::filter::StringArena& arena) {
+  if (piece.empty()) return {};
+  return arena.holds(piece) ? piece : arena.keep(piece);
+}
+
 }  // namespace
 
 StreamContext::StreamContext(DownstreamExchange& exchange, WorkerContext& worker)
@@ -261,9 +268,8 @@ core::filter::RequestHeadEditor StreamContext::request() {
 }
 
 void StreamContext::keep_sent_response(const core::http::ResponseHead& head) {
-  StreamScratch& scratch = scratch_;
-  core::filter::StringArena& arena = scratch.arena;
-  core::http::ResponseHead& kept = scratch.sent_response;
+  core::filter::StringArena& arena = scratch_.arena;
+  core::http::ResponseHead& kept = scratch_.sent_response;
   kept.status = head.status;
   kept.version_minor = head.version_minor;
   kept.framing = head.framing;
@@ -271,26 +277,26 @@ void StreamContext::keep_sent_response(const core::http::ResponseHead& head) {
   kept.keep_alive = head.keep_alive;
   kept.headers.assign(head.headers.begin(), head.headers.end());  // capacity reused
   // The head's bytes as the upstream sent them (HTTP/1) are copied in one block, and every view
-  // into them moved onto the copy: field by field, the copies cost more than the bytes. What a
-  // filter added is in the stream's arena already and stays; a view from anywhere else (HTTP/2's
-  // decoded fields) is copied on its own.
+  // into them moved onto the copy: field by field, the copies cost more than the bytes.
   const std::string_view wire = head.wire;
   char* const copy = wire.empty() ? nullptr : arena.take(wire.size());
   if (copy) std::memcpy(copy, wire.data(), wire.size());
   kept.wire = copy ? std::string_view(copy, wire.size()) : std::string_view{};
-  const auto keep = [&](std::string_view piece) -> std::string_view {
-    const auto offset = static_cast<size_t>(reinterpret_cast<uintptr_t>(piece.data()) -
-                                            reinterpret_cast<uintptr_t>(wire.data()));
-    if (copy && offset <= wire.size() && piece.size() <= wire.size() - offset) {
-      return {copy + offset, piece.size()};
+  const auto from = reinterpret_cast<uintptr_t>(wire.data());
+  const size_t size = copy ? wire.size() : 0;
+  const auto keep = [&](std::string_view& piece) {
+    const size_t offset = reinterpret_cast<uintptr_t>(piece.data()) - from;
+    if (offset < size && piece.size() <= size - offset) {
+      piece = {copy + offset, piece.size()};
+    } else {
+      piece = kept_elsewhere(piece, arena);
     }
-    if (piece.empty()) return {};
-    return arena.holds(piece) ? piece : arena.keep(piece);
   };
-  kept.reason = keep(head.reason);
+  kept.reason = head.reason;
+  keep(kept.reason);
   for (auto& field : kept.headers) {
-    field.name = keep(field.name);
-    field.value = keep(field.value);
+    keep(field.name);
+    keep(field.value);
   }
   response_ = &kept;
 }

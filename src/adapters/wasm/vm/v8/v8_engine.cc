@@ -241,7 +241,7 @@ class V8Instance final : public WasmInstance {
   std::span<uint8_t> memory() override {
     if (!memory_span_.empty() || memory_.IsEmpty()) return memory_span_;
     if (store_) {
-      memory_span_ = {static_cast<uint8_t*>(store_->Data()), store_->ByteLength()};
+      memory_span_ = {store_data_, store_->ByteLength()};
       return memory_span_;
     }
     v8::Isolate* isolate = thread_->isolate;
@@ -277,6 +277,7 @@ class V8Instance final : public WasmInstance {
   // its address never changes and its length follows the guest's memory.grow, so the memory
   // is found without V8's API (handles, the buffer object), a good part of a host call's cost.
   std::shared_ptr<v8::BackingStore> store_;
+  uint8_t* store_data_ = nullptr;  // store_->Data(), which growing in place never moves
 };
 
 void trampoline(const v8::FunctionCallbackInfo<v8::Value>& info) {
@@ -636,6 +637,7 @@ core::Result<std::unique_ptr<WasmInstance>, std::string> V8Engine::instantiate(
       instance->memory_.Reset(isolate, value.As<v8::WasmMemoryObject>());
       if (grows_in_place_) {
         instance->store_ = value.As<v8::WasmMemoryObject>()->Buffer()->GetBackingStore();
+        instance->store_data_ = static_cast<uint8_t*>(instance->store_->Data());
       }
     } else if (value->IsFunction()) {
       V8Instance::Export e;
