@@ -27,17 +27,26 @@ class HeaderLookupAdapter final : public core::route::HeaderLookup {
 
 const FilterChain kNoFilters;
 
+// A view of the head kept for the log hooks that does not point into its wire bytes: what a
+// filter added is in the stream's arena already and stays; anything else is copied there.
+std::string_view kept_elsewhere(std::string_view piece, core::filter::StringArena& arena) {
+  if (piece.empty()) return {};
+  return arena.holds(piece) ? piece : arena.keep(piece);
+}
+
 }  // namespace
 
 StreamContext::StreamContext(DownstreamExchange& exchange, WorkerContext& worker)
     : exchange_(exchange),
+      request_(exchange.request()),
+      scratch_(exchange.scratch()),
       worker_(worker),
       runtime_(worker.runtime.get()),
       started_(Clock::now()),
       chain_(&kNoFilters),
-      response_extra_(exchange.scratch().response_extra) {
-  core::http::RequestHead& request = exchange.request();
-  StreamScratch& scratch = exchange.scratch();
+      response_extra_(scratch_.response_extra) {
+  core::http::RequestHead& request = request_;
+  StreamScratch& scratch = scratch_;
   method_ = request.method;
   scratch.path.assign(request.target);
   scratch.arena.clear();
@@ -56,7 +65,7 @@ StreamContext::StreamContext(DownstreamExchange& exchange, WorkerContext& worker
 }
 
 bool StreamContext::select_route() {
-  const core::http::RequestHead& request = exchange_.request();
+  const core::http::RequestHead& request = request_;
   HeaderLookupAdapter lookup(request.headers);
   const core::route::RequestView view{request.method, request.authority, request.target, &lookup,
                                       ai_model_};
@@ -64,7 +73,7 @@ bool StreamContext::select_route() {
   if (!route_) return false;
   route_index_ = static_cast<uint32_t>(runtime_->routes().index_of(route_));
   chain_ = &runtime_->route_filters(route_index_);
-  StreamScratch& scratch = exchange_.scratch();
+  StreamScratch& scratch = scratch_;
   if (chain_->wants(core::filter::Hook::RequestBody)) {
     scratch.request_body.start(*chain_, core::filter::Hook::RequestBody);
     request_body_ = &scratch.request_body;
@@ -201,7 +210,7 @@ void StreamContext::finish(std::optional<Clock::time_point> ended) {
       }
     }
   }
-  const StreamScratch& scratch = exchange_.scratch();
+  const StreamScratch& scratch = scratch_;
   const RequestRecord record{method_,
                              scratch.path,
                              route_ ? std::string_view(route_->name) : std::string_view{},
@@ -255,46 +264,53 @@ void StreamContext::finish_trace(Clock::time_point ended) {
 }
 
 core::filter::RequestHeadEditor StreamContext::request() {
-  return {exchange_.request(), exchange_.scratch().arena};
+  return {request_, scratch_.arena};
 }
 
 void StreamContext::keep_sent_response(const core::http::ResponseHead& head) {
-  StreamScratch& scratch = exchange_.scratch();
-  core::http::ResponseHead& kept = scratch.sent_response;
-  kept.clear();
+  core::filter::StringArena& arena = scratch_.arena;
+  core::http::ResponseHead& kept = scratch_.sent_response;
   kept.status = head.status;
   kept.version_minor = head.version_minor;
   kept.framing = head.framing;
   kept.content_length = head.content_length;
   kept.keep_alive = head.keep_alive;
-  // One piece of arena room for every byte of the head, filled in order.
-  size_t bytes = head.reason.size();
-  for (const auto& field : head.headers) bytes += field.name.size() + field.value.size();
-  char* at = bytes == 0 ? nullptr : scratch.arena.take(bytes);
-  const auto copy = [&at](std::string_view piece) {
-    if (piece.empty()) return std::string_view{};
-    std::memcpy(at, piece.data(), piece.size());
-    const std::string_view kept_piece(at, piece.size());
-    at += piece.size();
-    return kept_piece;
+  kept.headers.assign(head.headers.begin(), head.headers.end());  // capacity reused
+  // The head's bytes as the upstream sent them (HTTP/1) are copied in one block, and every view
+  // into them moved onto the copy: field by field, the copies cost more than the bytes.
+  const std::string_view wire = head.wire;
+  char* const copy = wire.empty() ? nullptr : arena.take(wire.size());
+  if (copy) std::memcpy(copy, wire.data(), wire.size());
+  kept.wire = copy ? std::string_view(copy, wire.size()) : std::string_view{};
+  const auto from = reinterpret_cast<uintptr_t>(wire.data());
+  const size_t size = copy ? wire.size() : 0;
+  const auto keep = [&](std::string_view& piece) {
+    const size_t offset = reinterpret_cast<uintptr_t>(piece.data()) - from;
+    if (offset < size && piece.size() <= size - offset) {
+      piece = {copy + offset, piece.size()};
+    } else {
+      piece = kept_elsewhere(piece, arena);
+    }
   };
-  kept.reason = copy(head.reason);
-  kept.headers.reserve(head.headers.size());
-  for (const auto& field : head.headers)
-    kept.headers.push_back({copy(field.name), copy(field.value)});
+  kept.reason = head.reason;
+  keep(kept.reason);
+  for (auto& field : kept.headers) {
+    keep(field.name);
+    keep(field.value);
+  }
   response_ = &kept;
 }
 
 core::filter::ResponseHeadEditor StreamContext::response() {
-  if (response_) return {*response_, exchange_.scratch().arena};
+  if (response_) return {*response_, scratch_.arena};
   // Outside the response hooks there is no head to edit: edits go nowhere.
   thread_local core::http::ResponseHead nowhere;
   nowhere.clear();
-  return {nowhere, exchange_.scratch().arena};
+  return {nowhere, scratch_.arena};
 }
 
 std::string_view StreamContext::request_id() const {
-  return exchange_.scratch().request_id;
+  return scratch_.request_id;
 }
 
 std::string_view StreamContext::route_name() const {
@@ -313,11 +329,11 @@ std::chrono::system_clock::time_point StreamContext::start_time() const {
 }
 
 std::string_view StreamContext::keep(std::string_view bytes) {
-  return exchange_.scratch().arena.keep(bytes);
+  return scratch_.arena.keep(bytes);
 }
 
 bool StreamContext::add_response_header(std::string_view name, std::string_view value) {
-  return core::filter::HeaderEditor(response_extra_, exchange_.scratch().arena).add(name, value);
+  return core::filter::HeaderEditor(response_extra_, scratch_.arena).add(name, value);
 }
 
 void StreamContext::respond(const core::filter::LocalResponse& response) {

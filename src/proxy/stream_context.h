@@ -50,8 +50,8 @@ class StreamContext final : public ports::FilterStream {
   DownstreamExchange& exchange() { return exchange_; }
   WorkerContext& worker() { return worker_; }
   const Runtime& runtime() const { return *runtime_; }
-  core::http::RequestHead& request_head() { return exchange_.request(); }
-  StreamScratch& scratch() { return exchange_.scratch(); }
+  core::http::RequestHead& request_head() { return request_; }
+  StreamScratch& scratch() { return scratch_; }
   Clock::time_point started() const { return started_; }
 
   // Phase "route". The AI model routing matches on (x-ai-model, or what a pre-route filter
@@ -154,6 +154,9 @@ class StreamContext final : public ports::FilterStream {
   ports::Awaitable<core::filter::FilterStatus> wait_held();
 
   DownstreamExchange& exchange_;
+  // The exchange's, found once: filters and host calls reach them several times a request.
+  core::http::RequestHead& request_;
+  StreamScratch& scratch_;
   WorkerContext& worker_;
   const std::shared_ptr<const Runtime> runtime_;
   const Clock::time_point started_;

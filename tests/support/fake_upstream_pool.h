@@ -6,6 +6,7 @@
 // the connection was left reusable. Test use only; on the test's io_context thread.
 #pragma once
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <deque>
@@ -39,6 +40,9 @@ struct OriginScript {
   // Like most origins, answer only once the whole request body arrived (false: at once, as a
   // full-duplex origin may).
   bool answer_after_body = true;
+  // The head's names and values in one buffer, as an HTTP/1 connection reads it (the head's
+  // `wire`), scribbled over by the first body read as that connection's buffer is reused.
+  bool wire = false;
 };
 
 // What one upstream stream was sent.
@@ -110,10 +114,22 @@ class FakeUpstreamStream final : public ports::UpstreamStream {
       head_.headers.push_back({"content-length", length_text_});
     }
     for (const auto& [name, value] : script_.trailers) trailers_.push_back({name, value});
+    if (script_.wire) {
+      wire_.clear();
+      for (const auto& h : head_.headers) wire_.append(h.name).append(h.value);
+      const char* at = wire_.data();
+      for (auto& h : head_.headers) {
+        h.name = {at, h.name.size()};
+        h.value = {at + h.name.size(), h.value.size()};
+        at += h.name.size() + h.value.size();
+      }
+      head_.wire = wire_;
+    }
     co_return &head_;
   }
 
   ports::AsyncResult<ports::BodyChunk> recv_body() override {
+    std::fill(wire_.begin(), wire_.end(), '#');  // the head's buffer is reused
     if (script_.kind == OriginScript::Kind::ResetMidBody && next_piece_ == 1) {
       co_return core::unexpected(
           core::http::Error{core::http::ErrorKind::UpstreamReset, "reset mid-body"});
@@ -149,6 +165,7 @@ class FakeUpstreamStream final : public ports::UpstreamStream {
   boost::asio::steady_timer signal_;
   core::http::ResponseHead head_;
   std::string length_text_;
+  std::string wire_;
   core::http::HeaderList trailers_;
   size_t next_piece_ = 0;
   std::string_view piece_;

@@ -172,6 +172,7 @@ BasicH1UpstreamConnection<Stream>::parse_buffered_head() {
   const h1::HeadResult r = parser_.parse_head(buffered);
   if (r.status == h1::ParseStatus::Done) {
     parser_.response_head(buffered, head_);
+    head_.wire = buffered.substr(0, r.consumed);
     if (head_.status < 200 && head_.status != 101) {
       pending_consume_ = r.consumed;
     } else {

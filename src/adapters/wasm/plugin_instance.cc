@@ -156,6 +156,7 @@ std::pair<size_t, bool> PluginInstance::shape(Callback which) const {
     case Callback::OnContextCreate:
       return {2, false};
     case Callback::OnRequestHeaders:  // ABI 0.1.0 has no end_of_stream argument
+    case Callback::OnResponseHeaders:
       return {module_->version() == AbiVersion::V0_1_0 ? 2 : 3, true};
     case Callback::OnDone:
       return {1, true};
@@ -181,6 +182,8 @@ PluginInstance::Sequence PluginInstance::sequence(std::initializer_list<Callback
 void PluginInstance::prepare_sequences() {
   open_ = sequence({Callback::OnContextCreate, Callback::OnRequestHeaders});
   finish_ = sequence({Callback::OnDone, Callback::OnLog, Callback::OnDelete});
+  const auto [params, has_result] = shape(Callback::OnResponseHeaders);
+  response_headers_ = export_of(Callback::OnResponseHeaders, params, has_result);
 }
 
 PluginInstance::Opened PluginInstance::open_stream(ports::FilterStream& stream, uint32_t headers,
@@ -210,11 +213,10 @@ PluginInstance::Opened PluginInstance::open_stream(ports::FilterStream& stream, 
 
 Outcome PluginInstance::on_response_headers(Context& c, uint32_t headers, bool end_of_stream) {
   c.in_response = true;
-  const Called called =
-      module_->version() == AbiVersion::V0_1_0
-          ? call(Callback::OnResponseHeaders, {c.id, headers}, &c, true)
-          : call(Callback::OnResponseHeaders, {c.id, headers, end_of_stream}, &c, true);
-  return outcome_of(called);
+  if (!response_headers_) return outcome_of(Called{.ok = !broken_});  // as call() answers
+  const std::array<uint64_t, 3> args = {c.id, headers, end_of_stream};
+  const size_t params = shape(Callback::OnResponseHeaders).first;
+  return outcome_of(call(*response_headers_, std::span(args).first(params), &c, true));
 }
 
 Outcome PluginInstance::on_request_body(Context& c, core::filter::BodyBuffer& body,

@@ -198,6 +198,7 @@ class PluginInstance {
   std::array<Export, static_cast<size_t>(Callback::Count)> functions_{};
   Sequence open_;    // proxy_on_context_create + proxy_on_request_headers
   Sequence finish_;  // proxy_on_done + proxy_on_log + proxy_on_delete
+  std::optional<WasmInstance::Function> response_headers_;  // once a request: found once
   std::optional<WasmInstance::Function> allocate_;
   Context root_;
   ContextTable streams_;

@@ -1,6 +1,7 @@
 #include "core/filter/string_arena.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 namespace vx::core::filter {
@@ -12,15 +13,23 @@ std::string_view StringArena::keep(std::string_view bytes) {
   return {at, bytes.size()};
 }
 
-char* StringArena::take(size_t size) {
-  if (blocks_.empty() || blocks_.back().size - used_ < size) {
-    const size_t block = std::max(kBlockBytes, size);
-    blocks_.push_back({std::make_unique<char[]>(block), block});
-    used_ = 0;
-  }
-  char* at = blocks_.back().bytes.get() + used_;
-  used_ += size;
+char* StringArena::take_new_block(size_t size) {
+  const size_t block = std::max(kBlockBytes, size);
+  blocks_.push_back({std::make_unique<char[]>(block), block});
+  char* at = blocks_.back().bytes.get();
+  next_ = at + size;
+  free_ = block - size;
   return at;
+}
+
+bool StringArena::held_by_earlier_block(std::string_view bytes) const {
+  const auto at = reinterpret_cast<uintptr_t>(bytes.data());
+  for (size_t i = 0; i + 1 < blocks_.size(); ++i) {
+    const auto start = reinterpret_cast<uintptr_t>(blocks_[i].bytes.get());
+    const size_t size = blocks_[i].size;
+    if (at - start <= size && bytes.size() <= size - (at - start)) return true;
+  }
+  return false;
 }
 
 void StringArena::release_extra_blocks() {

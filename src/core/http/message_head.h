@@ -45,6 +45,10 @@ struct ResponseHead {
   BodyFraming framing = BodyFraming::None;
   uint64_t content_length = 0;
   bool keep_alive = true;  // the upstream connection may be reused after this response
+  // The bytes the head was parsed from, when it came from one contiguous buffer (HTTP/1):
+  // views parsed from it point into it and die with it. Empty otherwise (HTTP/2's decoded
+  // fields, a head built in code). Fields added later may point elsewhere.
+  std::string_view wire;
 
   void clear() {
     *this = ResponseHead{.headers = std::move(headers)};

@@ -287,6 +287,37 @@ TEST_F(PipelineTest, ResponseHeadFiltersEditTheHeadTheClientGets) {
   EXPECT_EQ(observer_.records[0].status, 203);
 }
 
+TEST_F(PipelineTest, TheLogHookReadsTheResponseHeadAsSentAfterItsBufferIsReused) {
+  std::vector<std::pair<std::string, std::string>> logged;
+  auto f = filter("f");
+  f->response_head = [](ports::FilterStream& s) {
+    s.response().add("x-filtered", "yes");
+    s.response().remove("x-drop");
+    return FilterStatus::Continue;
+  };
+  f->log = [&logged](ports::FilterStream& s, auto&) {
+    const auto response = s.response();
+    EXPECT_EQ(response.head().status, 201);
+    for (const auto& h : response.fields()) logged.emplace_back(h.name, h.value);
+  };
+  for (const bool wire : {true, false}) {  // HTTP/1's one buffer, and fields from anywhere
+    logged.clear();
+    configure({f});
+    pool_.script({.status = 201,
+                  .headers = {{"server", "origin/1.0"}, {"x-drop", "1"}, {"etag", "\"v7\""}},
+                  .body = {"body"},
+                  .wire = wire});
+    FakeDownstreamExchange exchange(io_, {});
+    serve(exchange);
+    const std::vector<std::pair<std::string, std::string>> want = {{"server", "origin/1.0"},
+                                                                   {"etag", "\"v7\""},
+                                                                   {"content-length", "4"},
+                                                                   {"x-filtered", "yes"}};
+    EXPECT_EQ(logged, want) << "wire " << wire;
+    EXPECT_EQ(exchange.answer().body, "body");
+  }
+}
+
 TEST_F(PipelineTest, AResponseHeadFilterMayReplaceTheResponse) {
   auto gate = filter("gate");
   gate->response_head = [](ports::FilterStream& s) {

@@ -66,5 +66,23 @@ TEST(StringArenaTest, TakenRoomIsContiguousAndLeavesEarlierCopiesAlone) {
   EXPECT_EQ(std::string_view(room, 2000), std::string(2000, 'y'));
 }
 
+TEST(StringArenaTest, HoldsWhatItHandedOutAndNothingElse) {
+  StringArena arena;
+  const std::string outside = "outside";
+  EXPECT_FALSE(arena.holds(outside));
+  const std::string_view kept = arena.keep("kept");
+  char* room = arena.take(2000);  // a block of its own
+  EXPECT_TRUE(arena.holds(kept));
+  EXPECT_TRUE(arena.holds(kept.substr(1, 2)));
+  EXPECT_TRUE(arena.holds({room, 2000}));
+  EXPECT_FALSE(arena.holds({room, 2001}));  // runs past what was handed out
+  EXPECT_FALSE(arena.holds(outside));
+  const std::string_view last = arena.keep("last");  // a third block, partly used
+  EXPECT_TRUE(arena.holds(last));
+  EXPECT_FALSE(arena.holds({last.data(), last.size() + 1}));
+  arena.clear();
+  EXPECT_FALSE(arena.holds(kept));  // handed out again from the start
+}
+
 }  // namespace
 }  // namespace vx::core::filter

@@ -202,11 +202,14 @@ class V8Module final : public WasmModule {
 
 class V8Instance;
 
-// What a host function's V8 trampoline needs.
+// What a host function's V8 trampoline needs, its signature's facts read once here rather
+// than from the HostFunction's vector on every call.
 struct Binding {
   const HostFunction* function;
   void* host;
   V8Instance* instance;
+  uint8_t arity = 0;      // of the params, at most 16
+  bool i32_only = false;  // every param an i32: Wasm passes each as a Smi
 };
 
 class V8Instance final : public WasmInstance {
@@ -238,7 +241,7 @@ class V8Instance final : public WasmInstance {
   std::span<uint8_t> memory() override {
     if (!memory_span_.empty() || memory_.IsEmpty()) return memory_span_;
     if (store_) {
-      memory_span_ = {static_cast<uint8_t*>(store_->Data()), store_->ByteLength()};
+      memory_span_ = {store_data_, store_->ByteLength()};
       return memory_span_;
     }
     v8::Isolate* isolate = thread_->isolate;
@@ -274,6 +277,7 @@ class V8Instance final : public WasmInstance {
   // its address never changes and its length follows the guest's memory.grow, so the memory
   // is found without V8's API (handles, the buffer object), a good part of a host call's cost.
   std::shared_ptr<v8::BackingStore> store_;
+  uint8_t* store_data_ = nullptr;  // store_->Data(), which growing in place never moves
 };
 
 void trampoline(const v8::FunctionCallbackInfo<v8::Value>& info) {
@@ -281,8 +285,20 @@ void trampoline(const v8::FunctionCallbackInfo<v8::Value>& info) {
   binding->instance->forget_memory();
   const HostFunction& f = *binding->function;
   uint64_t args[16];  // the first n are set
-  const size_t n = std::min<size_t>(f.params.size(), std::size(args));
-  for (size_t i = 0; i < n; ++i) {
+  const size_t n = binding->arity;
+  // The ABI's host functions take i32s only, which Wasm hands over as Smis in consecutive
+  // argument slots (info[i] is values_ + i): read them in one pass and check the tags once.
+  bool read = false;
+  if (binding->i32_only && n > 0 && info.Length() >= static_cast<int>(n)) {
+    const auto* slots = reinterpret_cast<const Slot*>(*info[0]);
+    Slot tags = 0;
+    for (size_t i = 0; i < n; ++i) {
+      tags |= slots[i];
+      args[i] = static_cast<uint32_t>(Internals::SmiValue(slots[i]));
+    }
+    read = (tags & v8::internal::kSmiTagMask) == v8::internal::kSmiTag;  // no heap object
+  }
+  for (size_t i = 0; !read && i < n; ++i) {
     v8::Local<v8::Value> v = info[static_cast<int>(i)];
     if (f.params[i] == ValueType::I64) {
       args[i] = v->IsBigInt() ? v.As<v8::BigInt>()->Uint64Value() : 0;
@@ -579,7 +595,9 @@ core::Result<std::unique_ptr<WasmInstance>, std::string> V8Engine::instantiate(
       return core::unexpected("imports " + import.module + "." + import.name +
                               ", which this host does not provide");
     }
-    instance->bindings_.push_back({found, host, instance.get()});
+    instance->bindings_.push_back({found, host, instance.get(),
+                                   static_cast<uint8_t>(std::min<size_t>(found->params.size(), 16)),
+                                   V8Instance::i32_only(found->params)});
     auto data = v8::External::New(isolate, &instance->bindings_.back());
     // Its length is the import's arity: Wasm then calls it as a function whose arity matches,
     // without the mismatch path's argument adaptation.
@@ -619,6 +637,7 @@ core::Result<std::unique_ptr<WasmInstance>, std::string> V8Engine::instantiate(
       instance->memory_.Reset(isolate, value.As<v8::WasmMemoryObject>());
       if (grows_in_place_) {
         instance->store_ = value.As<v8::WasmMemoryObject>()->Buffer()->GetBackingStore();
+        instance->store_data_ = static_cast<uint8_t*>(instance->store_->Data());
       }
     } else if (value->IsFunction()) {
       V8Instance::Export e;
