@@ -6,6 +6,7 @@
 // body_sha256, sent_sha256, error}. Load mode (-n N > 1): N requests over -c streams of one
 // connection; prints {requests, statuses, errors, seconds}. Exit status 0 unless the client
 // itself failed (a 4xx/5xx answer is a result, not a failure). Raw mode (-raw CASE): raw.go.
+// Idle mode (-idle N): idle.go.
 package main
 
 import (
@@ -82,6 +83,7 @@ func main() {
 	timeout := flag.Duration("timeout", 60*time.Second, "whole run")
 	raw := flag.String("raw", "", "send this hand-written malformed exchange (raw.go) instead")
 	sni := flag.String("sni", "", "TLS server name to send (default: the URL's host)")
+	idle := flag.Int("idle", 0, "hold this many idle connections (idle.go)")
 	var headers headerFlags
 	flag.Var(&headers, "H", "request header 'Name: value' (repeatable)")
 	flag.Parse()
@@ -90,6 +92,10 @@ func main() {
 		os.Exit(2)
 	}
 	url := flag.Arg(0)
+	if *idle > 0 {
+		runIdle(url, *idle, *timeout, *sni)
+		return
+	}
 	if *raw != "" {
 		authority := strings.SplitN(strings.TrimPrefix(url, "https://"), "/", 2)[0]
 		json.NewEncoder(os.Stdout).Encode(runRaw(authority, authority, *raw, *timeout))

@@ -252,6 +252,14 @@ def test_a_client_that_changes_its_address_keeps_its_connection(h3_proxy):
     assert statuses == [b"200"] * 3
 
 
+def test_a_key_update_after_the_handshake_keeps_the_connection_serving(h3_proxy):
+    # The TLS session is freed once the handshake completed (issue 19): a key update (RFC 9001
+    # §6) must not need it. The client updates its keys 300 ms in, its requests leave after
+    # 600 ms under the new keys, and the answers come back under ours.
+    statuses = gtlsclient(h3_proxy.port, "--key-update=300ms", "--delay-stream=600ms", "-n", "3")
+    assert statuses == [b"200"] * 3
+
+
 def _udp(port, packet):
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.settimeout(3)

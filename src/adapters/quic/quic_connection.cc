@@ -130,7 +130,7 @@ bool QuicConnection::accept(const ngtcp2_pkt_hd& hd, const ngtcp2_path& path,
 
   ngtcp2_callbacks cb{};
   cb.recv_client_initial = ngtcp2_crypto_recv_client_initial_cb;
-  cb.recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb;
+  cb.recv_crypto_data = on_recv_crypto_data;
   cb.encrypt = ngtcp2_crypto_encrypt_cb;
   cb.decrypt = ngtcp2_crypto_decrypt_cb;
   cb.hp_mask = ngtcp2_crypto_hp_mask_cb;
@@ -185,7 +185,14 @@ void QuicConnection::on_datagram(const ngtcp2_path& path, const uint8_t* data, s
     fail(rv);
     return;
   }
+  if (handshake_done_ && tls_) release_tls_after_handshake();
   flush();
+}
+
+void QuicConnection::release_tls_after_handshake() {
+  ngtcp2_conn_set_tls_native_handle(conn_, nullptr);
+  gnutls_deinit(tls_);
+  tls_ = nullptr;
 }
 
 void QuicConnection::fail(int rv) {
@@ -447,6 +454,19 @@ int QuicConnection::on_handshake_completed(ngtcp2_conn*, void* self) {
   c.listener_.handshake_done();
   c.start_h3();
   return c.h3_ ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
+}
+
+int QuicConnection::on_recv_crypto_data(ngtcp2_conn* conn, ngtcp2_crypto_level level,
+                                        uint64_t offset, const uint8_t* data, size_t size,
+                                        void* self) {
+  auto& c = self_of(self);
+  if (!c.tls_) {  // invariant 4: a post-handshake message, and we asked for none
+    constexpr uint8_t kUnexpectedMessage = 10;  // RFC 8446 §6 alert
+    ngtcp2_connection_close_error_set_transport_error(
+        &c.last_error_, NGTCP2_CRYPTO_ERROR | kUnexpectedMessage, nullptr, 0);
+    return NGTCP2_ERR_CALLBACK_FAILURE;
+  }
+  return ngtcp2_crypto_recv_crypto_data_cb(conn, level, offset, data, size, self);
 }
 
 int QuicConnection::on_recv_stream_data(ngtcp2_conn*, uint32_t flags, int64_t id, uint64_t,

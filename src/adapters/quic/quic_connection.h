@@ -9,6 +9,11 @@
 //  2. The object outlives every stream coroutine: run() returns only after the last one ended.
 //  3. A closing connection answers for 3 PTO with its CONNECTION_CLOSE, a draining one stays
 //     silent as long (RFC 9000 §10.2); then run() ends and the listener forgets its IDs.
+//  4. The TLS session lives only as long as the handshake (issue 19): once it completed,
+//     nothing of QUIC needs it again (1-RTT keys and key updates live in ngtcp2, no session
+//     tickets are issued), so it is freed, and CRYPTO data the client sends afterwards, which
+//     RFC 9001 §4.1.3/§6 leaves no legitimate use for on a server that asks for nothing, closes
+//     the connection with CRYPTO_ERROR(unexpected_message).
 #pragma once
 
 #include <gnutls/gnutls.h>
@@ -86,9 +91,13 @@ class QuicConnection {
   void finish_stream(int64_t id);
   H3Stream* find(int64_t id);
   void send(const ngtcp2_path& path, const uint8_t* data, size_t size);
+  // Invariant 4; called outside ngtcp2's callbacks (the session may be on the stack in them).
+  void release_tls_after_handshake();
 
   // ngtcp2 callbacks.
   static int on_handshake_completed(ngtcp2_conn*, void* self);
+  static int on_recv_crypto_data(ngtcp2_conn*, ngtcp2_crypto_level level, uint64_t offset,
+                                 const uint8_t* data, size_t size, void* self);
   static int on_recv_stream_data(ngtcp2_conn*, uint32_t flags, int64_t id, uint64_t offset,
                                  const uint8_t* data, size_t size, void* self, void* stream);
   static int on_acked_stream_data_offset(ngtcp2_conn*, int64_t id, uint64_t offset, uint64_t size,
