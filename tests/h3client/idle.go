@@ -28,7 +28,8 @@ import (
 	"github.com/lucas-clemente/quic-go/http3"
 )
 
-// Handshakes in flight at once: more would overrun the shared socket's receive buffer.
+// Handshakes in flight at once (and closes sent at once): more would overrun the receive
+// buffers of the shared socket (and of the server's).
 const idleDialParallelism = 32
 
 func runIdle(url string, count int, timeout time.Duration, sni string) {
@@ -102,16 +103,24 @@ func runIdle(url string, count int, timeout time.Duration, sni string) {
 		case "verify":
 			fmt.Printf("VERIFIED %d %d\n", count, round())
 		case "close":
-			for _, t := range trips {
-				t.Close()
-			}
+			closeAll(trips)
 			fmt.Println("CLOSED")
 			return
 		default:
 			fmt.Println("ERROR unknown command")
 		}
 	}
-	for _, t := range trips {
+	closeAll(trips)
+}
+
+// closeAll closes every connection, idleDialParallelism at a time: each close is one
+// CONNECTION_CLOSE datagram, and a burst of hundreds overruns the server's receive buffer, which
+// then keeps the connections whose close it lost until their idle timeout.
+func closeAll(trips []*http3.RoundTripper) {
+	for i, t := range trips {
 		t.Close()
+		if (i+1)%idleDialParallelism == 0 {
+			time.Sleep(2 * time.Millisecond)
+		}
 	}
 }

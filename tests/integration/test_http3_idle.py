@@ -8,11 +8,10 @@ the line protocol of bench/macro/idle_conns.py: HELD / verify / close)."""
 from __future__ import annotations
 
 import os
-import subprocess
-import time
 
 import pytest
 
+from idle_client import IdleClient, assert_rss_returns, settled_rss
 from test_http3 import h3client  # noqa: F401  (the fixture that builds tests/h3client)
 from tls_certs import make_cert, tls_listener
 from vortex_harness import free_port
@@ -44,43 +43,18 @@ def proxy(vortex, tmp_path):
     return proc
 
 
-class IdleH3Client:
-    """tests/h3client -idle holding `count` HTTP/3 connections."""
-
-    def __init__(self, binary: str, url: str, count: int):
-        self.proc = subprocess.Popen([binary, "-idle", str(count), "-timeout", "30s", url],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
-
-    def answer(self) -> list[str]:
-        line = self.proc.stdout.readline()
-        if not line:
-            raise AssertionError(f"the idle client ended: {self.proc.stderr.read()[-2000:]}")
-        return line.split()
-
-    def command(self, text: str) -> list[str]:
-        self.proc.stdin.write(text + "\n")
-        self.proc.stdin.flush()
-        return self.answer()
-
-    def close(self):
-        if self.proc.poll() is None:
-            self.command("close")
-        self.proc.wait(30)
-
-
-def settled_rss(proc, seconds: float = 1.0) -> int:
-    time.sleep(seconds)
-    return proc.rss()
+def idle_h3_client(binary: str, url: str, count: int) -> IdleClient:
+    """tests/h3client -idle: `count` HTTP/3 connections over one UDP socket."""
+    return IdleClient([binary, "-idle", str(count), "-timeout", "30s", url])
 
 
 def test_idle_http3_connections_stay_small_stay_served_and_give_memory_back(proxy, h3client):  # noqa: F811
-    warm = IdleH3Client(h3client, proxy.h3, 32)  # the worker's pools and first arenas exist first
+    warm = idle_h3_client(h3client, proxy.h3, 32)  # the worker's pools and first arenas exist first
     assert warm.answer() == ["HELD", "32", "0"]
     warm.close()
     before = settled_rss(proxy)
 
-    client = IdleH3Client(h3client, proxy.h3, COUNT)
+    client = idle_h3_client(h3client, proxy.h3, COUNT)
     try:
         assert client.answer() == ["HELD", str(COUNT), "0"], "every connection's first request answered"
         held = settled_rss(proxy, PARKED_S)
@@ -97,11 +71,4 @@ def test_idle_http3_connections_stay_small_stay_served_and_give_memory_back(prox
 
     if SANITIZED:
         return
-    slack = max((held - before) * 0.25, 4 * 1024 * 1024)
-    deadline = time.monotonic() + 15
-    after = proxy.rss()
-    while after - before > slack and time.monotonic() < deadline:
-        after = settled_rss(proxy, 0.5)
-    assert after - before <= slack, (
-        f"RSS {before / 2**20:.1f} MiB before, {held / 2**20:.1f} MiB held, "
-        f"{after / 2**20:.1f} MiB 15 s after closing")
+    assert_rss_returns(proxy, before, held, "HTTP/3")

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import os
 import resource
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from idle_client import IdleClient, assert_rss_returns, settled_rss
 from tls_certs import make_cert
 from vortex_harness import free_port
 
@@ -68,47 +67,21 @@ def proxy(vortex, tmp_path):
     return proc
 
 
-class IdleClient:
+def idle_client(port: int, kind: str, count: int) -> IdleClient:
     """bench/macro/idle_conns.py holding `count` connections of one kind."""
-
-    def __init__(self, port: int, kind: str, count: int):
-        self.proc = subprocess.Popen(
-            [sys.executable, str(CLIENT), "--port", str(port), "--kind", kind, "--count", str(count),
-             "--timeout", "60"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-    def answer(self) -> list[str]:
-        line = self.proc.stdout.readline()
-        if not line:
-            raise AssertionError(f"the idle client ended: {self.proc.stderr.read()[-2000:]}")
-        return line.split()
-
-    def command(self, text: str) -> list[str]:
-        self.proc.stdin.write(text + "\n")
-        self.proc.stdin.flush()
-        return self.answer()
-
-    def close(self):
-        if self.proc.poll() is None:
-            self.command("close")
-        self.proc.wait(30)
-
-
-def settled_rss(proc, seconds: float = 1.0) -> int:
-    """RSS after the allocator has had a moment (its purging runs in the background)."""
-    time.sleep(seconds)
-    return proc.rss()
+    return IdleClient([sys.executable, str(CLIENT), "--port", str(port), "--kind", kind,
+                       "--count", str(count), "--timeout", "60"])
 
 
 @pytest.mark.parametrize("kind", ["plain", "tls", "h2"])
 def test_idle_connections_stay_small_stay_served_and_give_memory_back(proxy, kind):
     port = proxy.ports[kind]
-    warm = IdleClient(port, kind, 64)  # the worker's pools and first arenas exist before "before"
+    warm = idle_client(port, kind, 64)  # the worker's pools and first arenas exist before "before"
     assert warm.answer() == ["HELD", "64", "0"]
     warm.close()
     before = settled_rss(proxy)
 
-    client = IdleClient(port, kind, COUNT)
+    client = idle_client(port, kind, COUNT)
     try:
         assert client.answer() == ["HELD", str(COUNT), "0"], "every connection's first request answered"
         held = settled_rss(proxy, PARKED_S)
@@ -125,13 +98,4 @@ def test_idle_connections_stay_small_stay_served_and_give_memory_back(proxy, kin
 
     if SANITIZED:
         return
-    # The memory returns: within a few seconds RSS is back near where it was (the slack is what
-    # the allocator's thread caches and the worker's buffer pools may keep).
-    slack = max((held - before) * 0.25, 4 * 1024 * 1024)
-    deadline = time.monotonic() + 15
-    after = proxy.rss()
-    while after - before > slack and time.monotonic() < deadline:
-        after = settled_rss(proxy, 0.5)
-    assert after - before <= slack, (
-        f"{kind}: RSS {before / 2**20:.1f} MiB before, {held / 2**20:.1f} MiB held, "
-        f"{after / 2**20:.1f} MiB 15 s after closing")
+    assert_rss_returns(proxy, before, held, kind)

@@ -42,6 +42,17 @@ def req(method="GET", target="/", headers=(), body=b""):
     return request_bytes(method, target, [*headers, ("Connection", "close")], body=body)
 
 
+def held_until(release: threading.Event, timeout: float = 10):
+    """An origin handler that answers once `release` is set (h2_origins serves a connection's
+    streams in turn, so each held stream holds its connection)."""
+
+    def handler(req):
+        release.wait(timeout)
+        return h2_echo(req)
+
+    return handler
+
+
 def _h2c(vortex, origin, cluster="", route="", limits=""):
     extra = "protocol: h2c" + (f", {cluster}" if cluster else "")
     return vortex(simple_config(origin.address, cluster=extra, route=route, limits=limits))
@@ -154,13 +165,9 @@ def test_many_concurrent_requests_share_one_connection(vortex, h2_origin):
 def test_second_connection_opens_only_at_peer_stream_limit(vortex, h2_origin):
     release = threading.Event()
 
-    def slow(req):
-        release.wait(5)
-        return h2_echo(req)
-
     # The origin answers one connection's streams in turn, so it can hold 2 at once only if
     # Vortex opens more connections: with a limit of 2 streams, 5 requests need 3 of them.
-    origin = h2_origin(handler=slow, max_concurrent_streams=2)
+    origin = h2_origin(handler=held_until(release), max_concurrent_streams=2)
     proxy = _h2c(vortex, origin)
     with ThreadPoolExecutor(max_workers=5) as pool:
         futures = [pool.submit(exchange, proxy.port, req("GET", f"/{i}"), 10) for i in range(5)]
@@ -178,11 +185,7 @@ def test_a_burst_beyond_a_low_peer_stream_limit_is_spread_over_sessions(vortex, 
     burst = 40
     release = threading.Event()
 
-    def slow(req):
-        release.wait(10)
-        return h2_echo(req)
-
-    origin = h2_origin(handler=slow, max_concurrent_streams=1)
+    origin = h2_origin(handler=held_until(release), max_concurrent_streams=1)
     proxy = _h2c(vortex, origin)
     with ThreadPoolExecutor(max_workers=burst) as pool:
         futures = [pool.submit(exchange, proxy.port, req("GET", f"/{i}"), 20) for i in range(burst)]
@@ -494,12 +497,8 @@ def test_idle_pooled_sessions_give_their_buffers_back(vortex, h2_origin):
     sessions = 100
     release = threading.Event()
 
-    def slow(req):
-        release.wait(10)
-        return h2_echo(req)
-
     # One stream per connection: `sessions` requests at once need as many sessions.
-    origin = h2_origin(handler=slow, max_concurrent_streams=1)
+    origin = h2_origin(handler=held_until(release), max_concurrent_streams=1)
     proxy = _h2c(vortex, origin)
     release.set()
     assert exchange(proxy.port, req("GET", "/warm"), timeout=5).first.status == 200
