@@ -282,12 +282,9 @@ void StreamContext::keep_sent_response(const core::http::ResponseHead& head) {
   char* const copy = wire.empty() ? nullptr : arena.take(wire.size());
   if (copy) std::memcpy(copy, wire.data(), wire.size());
   kept.wire = copy ? std::string_view(copy, wire.size()) : std::string_view{};
-  const auto from = reinterpret_cast<uintptr_t>(wire.data());
-  const size_t size = copy ? wire.size() : 0;
   const auto keep = [&](std::string_view& piece) {
-    const size_t offset = reinterpret_cast<uintptr_t>(piece.data()) - from;
-    if (offset < size && piece.size() <= size - offset) {
-      piece = {copy + offset, piece.size()};
+    if (copy && core::filter::lies_within(piece, wire)) {
+      piece = {copy + (piece.data() - wire.data()), piece.size()};
     } else {
       piece = kept_elsewhere(piece, arena);
     }

@@ -256,7 +256,8 @@ ports::Awaitable<void> H2UpstreamSession::watchdog() {
 
 void H2UpstreamSession::release_idle_memory() {
   codec_.release_idle_buffers();
-  if (streams_.empty()) decltype(streams_)().swap(streams_);  // its bucket array
+  // Its bucket array (a map never used has none); every tick while idle comes here.
+  if (streams_.empty() && streams_.bucket_count() > 1) decltype(streams_)().swap(streams_);
   // Empty between writes only: the writer clears it before it packs the next frames.
   if (out_.empty() && out_.capacity() > std::string().capacity()) std::string().swap(out_);
 }

@@ -114,19 +114,19 @@ std::optional<WasmInstance::Function> PluginInstance::export_of(Callback which, 
 PluginInstance::Called PluginInstance::call(Callback which, std::initializer_list<uint64_t> args,
                                             Context* context, bool has_result) {
   if (broken_) return {.ok = false};  // invariant 1
-  const auto fn = export_of(which, args.size(), has_result);
-  if (!fn) return {};  // not exported: nothing to do, not a failure
-  return call(*fn, {args.begin(), args.size()}, context, has_result);
+  return call(export_of(which, args.size(), has_result), {args.begin(), args.size()}, context,
+              has_result);
 }
 
-PluginInstance::Called PluginInstance::call(WasmInstance::Function fn,
+PluginInstance::Called PluginInstance::call(const std::optional<WasmInstance::Function>& fn,
                                             std::span<const uint64_t> args, Context* context,
                                             bool has_result) {
-  if (broken_) return {.ok = false};
+  if (broken_) return {.ok = false};  // invariant 1
+  if (!fn) return {};                 // not exported: nothing to do, not a failure
   Called called{.exported = true};
   Context* const outer = current_;
   current_ = context;
-  const CallStatus status = vm_->call(fn, args, has_result ? &called.value : nullptr);
+  const CallStatus status = vm_->call(*fn, args, has_result ? &called.value : nullptr);
   current_ = outer;
   if (status != CallStatus::Ok) {
     broken_ = true;  // invariant 1
@@ -202,7 +202,7 @@ PluginInstance::Opened PluginInstance::open_stream(ports::FilterStream& stream, 
   if (open_.function) {  // both are exported
     const std::array<uint64_t, 5> args = {id, root_.id, id, headers, end_of_stream};
     const auto used = std::span(args).first(2 + header_params);
-    return {&c, outcome_of(call(*open_.function, used, &c, true))};
+    return {&c, outcome_of(call(open_.function, used, &c, true))};
   }
   call(Callback::OnContextCreate, {id, root_.id}, &c);
   const Called called =
@@ -213,10 +213,9 @@ PluginInstance::Opened PluginInstance::open_stream(ports::FilterStream& stream, 
 
 Outcome PluginInstance::on_response_headers(Context& c, uint32_t headers, bool end_of_stream) {
   c.in_response = true;
-  if (!response_headers_) return outcome_of(Called{.ok = !broken_});  // as call() answers
   const std::array<uint64_t, 3> args = {c.id, headers, end_of_stream};
   const size_t params = shape(Callback::OnResponseHeaders).first;
-  return outcome_of(call(*response_headers_, std::span(args).first(params), &c, true));
+  return outcome_of(call(response_headers_, std::span(args).first(params), &c, true));
 }
 
 Outcome PluginInstance::on_request_body(Context& c, core::filter::BodyBuffer& body,
@@ -248,7 +247,7 @@ void PluginInstance::finish_stream(Context& c) {
   const uint32_t id = c.id;
   if (finish_.function) {
     const std::array<uint64_t, 3> args = {id, id, id};
-    call(*finish_.function, std::span(args).first(finish_.parts.size()), &c,
+    call(finish_.function, std::span(args).first(finish_.parts.size()), &c,
          shape(finish_.parts.back()).second);
   } else {
     call(Callback::OnDone, {id}, &c, true);

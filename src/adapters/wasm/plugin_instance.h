@@ -168,8 +168,9 @@ class PluginInstance {
   // Calls an exported callback with i32 arguments, `context` current (invariant 1).
   Called call(Callback which, std::initializer_list<uint64_t> args, Context* context,
               bool has_result = false);
-  Called call(WasmInstance::Function fn, std::span<const uint64_t> args, Context* context,
-              bool has_result);
+  // `fn` empty: the guest does not export it.
+  Called call(const std::optional<WasmInstance::Function>& fn, std::span<const uint64_t> args,
+              Context* context, bool has_result);
   // The callbacks the host always makes together, as one call into the guest where the engine
   // can (WasmInstance::sequence): opening a stream and finishing it.
   struct Sequence {

@@ -1,7 +1,6 @@
 #include "core/filter/string_arena.h"
 
 #include <algorithm>
-#include <cstdint>
 #include <cstring>
 
 namespace vx::core::filter {
@@ -23,11 +22,8 @@ char* StringArena::take_new_block(size_t size) {
 }
 
 bool StringArena::held_by_earlier_block(std::string_view bytes) const {
-  const auto at = reinterpret_cast<uintptr_t>(bytes.data());
   for (size_t i = 0; i + 1 < blocks_.size(); ++i) {
-    const auto start = reinterpret_cast<uintptr_t>(blocks_[i].bytes.get());
-    const size_t size = blocks_[i].size;
-    if (at - start <= size && bytes.size() <= size - (at - start)) return true;
+    if (lies_within(bytes, {blocks_[i].bytes.get(), blocks_[i].size})) return true;
   }
   return false;
 }

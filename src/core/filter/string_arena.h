@@ -12,6 +12,13 @@
 
 namespace vx::core::filter {
 
+// True when `piece` lies wholly inside `region` (compared as addresses: they may be unrelated).
+inline bool lies_within(std::string_view piece, std::string_view region) {
+  const uintptr_t offset =
+      reinterpret_cast<uintptr_t>(piece.data()) - reinterpret_cast<uintptr_t>(region.data());
+  return offset <= region.size() && piece.size() <= region.size() - offset;
+}
+
 class StringArena {
  public:
   StringArena() = default;
@@ -33,9 +40,7 @@ class StringArena {
   // True when `bytes` lie in room this arena handed out (so they live until clear()): what is
   // already here need not be copied again.
   bool holds(std::string_view bytes) const {
-    const auto at = reinterpret_cast<uintptr_t>(bytes.data());
-    const auto start = reinterpret_cast<uintptr_t>(next_ - handed_out());
-    if (at - start <= handed_out() && bytes.size() <= handed_out() - (at - start)) return true;
+    if (lies_within(bytes, {next_ - handed_out(), handed_out()})) return true;
     return blocks_.size() > 1 && held_by_earlier_block(bytes);
   }
   // Forgets every copy; keeps the first block for the next stream.
