@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # wasm.sh — what a Wasm plugin costs per request (issue 14): the same Vortex binary with no
 # plugin, with one header-adding Proxy-Wasm plugin (examples/plugins/hello_header.c: one request
-# and one response header) on V8 and on WABT, and with one `execute` plugin, beside nginx, in
-# paired.sh's interleaved rounds (CPU per request from perf's task-clock, per-round ratios).
+# and one response header) on V8 and on WABT, with the same plugin keeping state in its stream
+# callbacks as SDK-built plugins do (tests/wasm/header_stateful.c: the host cannot leave those
+# calls out) on V8, and with one `execute` plugin, beside nginx, in paired.sh's interleaved
+# rounds (CPU per request from perf's task-clock, per-round ratios).
 #
 # MODE=instructions: instead, user-space instructions per request of each Vortex variant under
 # callgrind (instructions.sh, PROXIES=vortex): no timing noise, V8's JIT code counted too.
@@ -19,8 +21,9 @@ VORTEX=${VORTEX:-$repo/build/vortex}
 VORTEX=$(cd "$(dirname "$VORTEX")" && pwd)/$(basename "$VORTEX")
 build=$(dirname "$VORTEX")
 header=$build/examples/hello_header.wasm
+stateful=$build/wasm/header_stateful.wasm
 execute=$build/wasm/execute_allow.wasm
-for f in "$header" "$execute"; do
+for f in "$header" "$stateful" "$execute"; do
   [[ -f $f ]] || { echo "wasm.sh: no $f (make build makes it)" >&2; exit 1; }
 done
 
@@ -36,10 +39,11 @@ YAML
 }
 plugin "$blocks/header-v8.yaml" v8 hello "$header" proxy_wasm
 plugin "$blocks/header-wabt.yaml" wabt hello "$header" proxy_wasm
+plugin "$blocks/stateful-v8.yaml" v8 hello "$stateful" proxy_wasm
 plugin "$blocks/execute-v8.yaml" v8 allow "$execute" execute
 
 if [[ ${MODE:-paired} == instructions ]]; then
-  for variant in none header-v8 execute-v8 header-wabt; do
+  for variant in none header-v8 stateful-v8 execute-v8 header-wabt; do
     block=""
     [[ $variant == none ]] || block=$blocks/$variant.yaml
     echo "== $variant"
@@ -47,5 +51,6 @@ if [[ ${MODE:-paired} == instructions ]]; then
   done
   exit 0
 fi
-"$here/paired.sh" "$VORTEX" "$VORTEX+$blocks/header-v8.yaml" "$VORTEX+$blocks/execute-v8.yaml" \
+"$here/paired.sh" "$VORTEX" "$VORTEX+$blocks/header-v8.yaml" "$VORTEX+$blocks/stateful-v8.yaml" \
+  "$VORTEX+$blocks/execute-v8.yaml" \
   "$VORTEX+$blocks/header-wabt.yaml" nginx

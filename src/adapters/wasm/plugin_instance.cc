@@ -102,13 +102,26 @@ std::optional<WasmInstance::Function> PluginInstance::export_of(Callback which, 
                                                                 bool has_result) {
   Export& cached = functions_[static_cast<size_t>(which)];
   if (!cached.looked_up) {
+    cached.looked_up = true;
+    if (skippable(which) && !module_->does_something(name_of(which))) return std::nullopt;
     Signature signature;
     signature.params.assign(params, ValueType::I32);
     if (has_result) signature.result = ValueType::I32;
     cached.function = vm_->function(name_of(which), std::move(signature));
-    cached.looked_up = true;
   }
   return cached.function;
+}
+
+bool PluginInstance::skippable(Callback which) {
+  switch (which) {
+    case Callback::OnContextCreate:
+    case Callback::OnDone:
+    case Callback::OnLog:
+    case Callback::OnDelete:
+      return true;
+    default:
+      return false;
+  }
 }
 
 PluginInstance::Called PluginInstance::call(Callback which, std::initializer_list<uint64_t> args,

@@ -85,8 +85,10 @@ class PluginInstance {
   Outcome on_response_body(Context& c, core::filter::BodyBuffer& body, bool end_of_stream);
   // proxy_on_done, proxy_on_log, proxy_on_delete: the stream is over.
   void finish_stream(Context& c);
-  // The stream went away without on_log (its worker shutting down): forget it, calling nothing.
+  // The stream ended without on_log (its worker shutting down, or no stream-end callback that
+  // does something): forget it, calling nothing.
   void forget_stream(Context& c);
+  size_t open_streams() const { return streams_.size(); }
 
   // The execute ABI: the guest's verdict (200 lets the request on), or a Trap/Timeout.
   std::optional<int32_t> execute();
@@ -163,6 +165,9 @@ class PluginInstance {
     Count
   };
   static std::string_view name_of(Callback which);
+  // A stream lifecycle callback whose result the host does not use: one that does nothing
+  // (PluginModule::does_something) is left out, as if not exported.
+  static bool skippable(Callback which);
   // The guest's export, as the host calls it (i32 arguments), or nullopt.
   std::optional<WasmInstance::Function> export_of(Callback which, size_t params, bool has_result);
   // Calls an exported callback with i32 arguments, `context` current (invariant 1).

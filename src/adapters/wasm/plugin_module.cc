@@ -1,5 +1,7 @@
 #include "adapters/wasm/plugin_module.h"
 
+#include <algorithm>
+
 namespace vx::adapters::wasm {
 
 core::Result<std::shared_ptr<const PluginModule>, std::vector<std::string>> PluginModule::create(
@@ -17,6 +19,7 @@ core::Result<std::shared_ptr<const PluginModule>, std::vector<std::string>> Plug
   plugin->fail_open_ = config.fail_open;
   plugin->max_call_ = config.max_call;
   plugin->module_ = std::move(*compiled);
+  plugin->inert_ = inert_exports(bytes);
 
   std::vector<std::string> errors;
   const WasmModule& module = *plugin->module_;
@@ -47,6 +50,11 @@ core::Result<std::shared_ptr<const PluginModule>, std::vector<std::string>> Plug
   }
   if (!errors.empty()) return core::unexpected(std::move(errors));
   return std::shared_ptr<const PluginModule>(std::move(plugin));
+}
+
+bool PluginModule::does_something(std::string_view name) const {
+  if (!exports(name)) return false;
+  return std::find(inert_.begin(), inert_.end(), name) == inert_.end();
 }
 
 }  // namespace vx::adapters::wasm

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "adapters/wasm/abi.h"
+#include "adapters/wasm/inert_exports.h"
 #include "adapters/wasm/vm/wasm_vm.h"
 #include "core/config/config.h"
 #include "core/result.h"
@@ -34,6 +35,9 @@ class PluginModule {
   WasmEngine& engine() const { return engine_; }
   // The guest exports `name` (a callback it wants, or a marker).
   bool exports(std::string_view name) const { return module_->exports(name); }
+  // The guest exports `name` and its body may do something: false for a function that provably
+  // does nothing (inert_exports.h), which the host need not call.
+  bool does_something(std::string_view name) const;
 
  private:
   PluginModule(WasmEngine& engine) : engine_(engine) {}
@@ -45,6 +49,7 @@ class PluginModule {
   bool fail_open_ = false;
   std::chrono::milliseconds max_call_{50};
   std::shared_ptr<const WasmModule> module_;
+  std::vector<std::string> inert_;  // inert_exports()
   WasmEngine& engine_;
 };
 

@@ -10,8 +10,9 @@ using core::filter::Hook;
 
 namespace {
 
-// The stream's context in its plugin instance; forgets it there if the stream goes away
-// without its log hook (a worker shutting down). Made once per request: recycled.
+// The stream's context in its plugin instance; forgets it there if the stream ends without its
+// log hook (a worker shutting down, or a guest with no stream-end callback to make). Made once
+// per request: recycled.
 struct StreamState final : ports::FilterState, core::filter::Recycled<StreamState> {
   std::shared_ptr<PluginInstance> instance;
   PluginInstance::Context* context = nullptr;
@@ -35,8 +36,13 @@ WasmFilter::WasmFilter(std::shared_ptr<PluginRuntime> runtime) : runtime_(std::m
   hooks_ = Hook::RequestHead;
   if (m.abi() == core::config::WasmAbi::ProxyWasm) {
     // Only what the guest exports: a body callback makes the body rewritable, and then its
-    // Content-Length cannot be trusted (docs/ports.md).
-    hooks_ = hooks_ | Hook::Log;
+    // Content-Length cannot be trusted (docs/ports.md). Without a stream-end callback that does
+    // something, the stream's context is closed with its state (StreamState), and the sent
+    // response head need not be kept for the log hook.
+    if (m.does_something("proxy_on_done") || m.does_something("proxy_on_log") ||
+        m.does_something("proxy_on_delete")) {
+      hooks_ = hooks_ | Hook::Log;
+    }
     if (m.exports("proxy_on_request_body")) hooks_ = hooks_ | Hook::RequestBody;
     if (m.exports("proxy_on_response_headers")) hooks_ = hooks_ | Hook::ResponseHead;
     if (m.exports("proxy_on_response_body")) hooks_ = hooks_ | Hook::ResponseBody;

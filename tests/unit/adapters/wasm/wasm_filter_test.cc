@@ -266,6 +266,25 @@ TEST_P(WasmFilterTest, Abi010CallbacksAndSemantics) {
   EXPECT_EQ(pool_.records()[0].header("x-missing-ok"), "y");
 }
 
+TEST_P(WasmFilterTest, StreamEndCallbacksThatDoNothingAreNotCalledAndTheStreamIsForgotten) {
+  // abi_0_1_0.c's proxy_on_done only returns 1, and it has no on_log or on_delete: the filter
+  // wants no log hook (so no response head is kept for one), and each stream's context is
+  // closed when the stream ends all the same.
+  auto quiet = use("abi_0_1_0.wasm", plugin_config("old"));
+  EXPECT_FALSE(WasmFilter(quiet).hooks().has(core::filter::Hook::Log));
+  for (int i = 0; i < 3; ++i) {
+    FakeDownstreamExchange exchange(io_, {.target = "/"});
+    serve(exchange);
+    EXPECT_EQ(exchange.answer().status, 200);
+  }
+  EXPECT_EQ(pool_.records().size(), 3u);
+  EXPECT_EQ(pool_.records()[2].header("x-abi"), "0.1.0");
+  EXPECT_EQ(quiet->instance(0)->open_streams(), 0u);
+  // test_filter.c logs in proxy_on_log: it is called.
+  EXPECT_TRUE(
+      WasmFilter(use("test_filter.wasm", plugin_config())).hooks().has(core::filter::Hook::Log));
+}
+
 TEST_P(WasmFilterTest, TheExecuteAbiAllowsWith200AndOtherwiseIs403) {
   auto allow = plugin_config("allow");
   allow.abi = core::config::WasmAbi::Execute;

@@ -1,0 +1,20 @@
+;; Guest for inert_exports' tests: functions that do nothing and functions that only look like
+;; it, numbered after two imports (a table and a global are imported too, and are not counted).
+(module
+  (import "env" "table" (table 1 funcref))
+  (import "env" "host_log" (func $log (param i32)))
+  (import "env" "base" (global i32))
+  (import "env" "host_now" (func $now (result i64)))
+  (memory (export "memory") 1)
+  (export "host_log_reexported" (func $log))
+  (func $empty (param i32))
+  (export "proxy_on_log" (func $empty))
+  (export "proxy_on_delete" (func $empty))
+  (func (export "proxy_on_done") (param i32) (result i32) (i32.const 1))
+  (func (export "returns_minus_one") (result i32) (i32.const -1))
+  (func (export "has_a_local") (param i32) (local i32))
+  (func (export "calls_the_host") (param i32) (call $log (local.get 0)))
+  (func (export "stores") (param i32) (i32.store (i32.const 0) (local.get 0)))
+  (func (export "returns_its_argument") (param i32) (result i32) (local.get 0))
+  (func (export "two_constants") (result i32) (drop (i32.const 1)) (i32.const 2))
+  (func $unexported))
