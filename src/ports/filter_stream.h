@@ -44,7 +44,8 @@ class FilterStream {
   // request body hook on it has gone upstream and edits change nothing.
   virtual core::filter::RequestHeadEditor request() = 0;
   // The upstream's response head, editable in on_response_head (before it is sent). Only valid
-  // in the response hooks.
+  // in the response hooks, and in on_log (as sent, read only) for a filter that declares
+  // Hook::LogResponseHead.
   virtual core::filter::ResponseHeadEditor response() = 0;
 
   virtual std::string_view client_ip() const = 0;

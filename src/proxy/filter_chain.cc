@@ -27,7 +27,7 @@ FilterChain::FilterChain(std::vector<std::shared_ptr<const ports::HttpFilter>> f
   for (const auto& f : owned_) {
     const Entry entry{f.get(), f->hooks(), slot_base_ + entries_.size()};
     for (Hook hook : {Hook::RequestHead, Hook::RequestBody, Hook::ResponseHead, Hook::ResponseBody,
-                      Hook::Log}) {
+                      Hook::Log, Hook::LogResponseHead}) {
       if (entry.hooks.has(hook)) ++counts_[bit_of(hook)];
     }
     entries_.push_back(entry);

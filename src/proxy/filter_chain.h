@@ -49,7 +49,7 @@ class FilterChain {
  private:
   std::vector<std::shared_ptr<const ports::HttpFilter>> owned_;
   std::vector<Entry> entries_;
-  std::array<uint16_t, 5> counts_{};  // by bit of core::filter::Hook
+  std::array<uint16_t, 6> counts_{};  // by bit of core::filter::Hook
   size_t slot_base_ = 0;
   uint64_t buffer_limit_bytes_ = 1024 * 1024;
 };

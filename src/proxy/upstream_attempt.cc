@@ -156,7 +156,7 @@ ports::Awaitable<AttemptOutcome> attempt_upstream(StreamContext& stream,
     }
     finish_response_head(stream, *head, head_request);
     if (status == FilterStatus::Continue) {
-      if (stream.filters().wants(Hook::Log)) stream.keep_sent_response(*head);
+      if (stream.filters().wants(Hook::LogResponseHead)) stream.keep_sent_response(*head);
       stream.set_status(head->status);
       out.response_started = true;
       auto started = exchange.send_head(*head);

@@ -26,6 +26,7 @@ class ScriptedFilter final : public ports::HttpFilter {
   HeadHook response_head;
   BodyHook response_body;
   LogHook log;
+  bool log_reads_response = true;  // declares Hook::LogResponseHead with log
 
   std::string_view name() const override { return name_; }
   core::filter::HookSet hooks() const override {
@@ -36,6 +37,7 @@ class ScriptedFilter final : public ports::HttpFilter {
     if (response_head) set = set | Hook::ResponseHead;
     if (response_body) set = set | Hook::ResponseBody;
     if (log) set = set | Hook::Log;
+    if (log && log_reads_response) set = set | Hook::LogResponseHead;
     return set;
   }
   core::filter::FilterStatus on_request_head(ports::FilterStream& s) const override {

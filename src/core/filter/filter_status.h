@@ -30,6 +30,9 @@ enum class Hook : uint8_t {
   ResponseHead = 1 << 2,
   ResponseBody = 1 << 3,
   Log = 1 << 4,
+  // Not a call: on_log reads the response head as it was sent (FilterStream::response()). The
+  // pipeline keeps a copy of it only then, since the upstream's buffer is reused by the body.
+  LogResponseHead = 1 << 5,
 };
 
 class HookSet {

@@ -318,6 +318,19 @@ TEST_F(PipelineTest, TheLogHookReadsTheResponseHeadAsSentAfterItsBufferIsReused)
   }
 }
 
+TEST_F(PipelineTest, TheResponseHeadIsKeptForTheLogHookOnlyForAFilterThatAsks) {
+  int seen = -1;
+  auto f = filter("f");
+  f->log_reads_response = false;  // Hook::Log alone
+  f->log = [&seen](ports::FilterStream& s, auto&) { seen = s.response().head().status; };
+  configure({f});
+  pool_.script({.status = 201, .body = {"body"}});
+  FakeDownstreamExchange exchange(io_, {});
+  serve(exchange);
+  EXPECT_EQ(exchange.answer().status, 201);
+  EXPECT_EQ(seen, 0);  // called, with no head kept to read
+}
+
 TEST_F(PipelineTest, AResponseHeadFilterMayReplaceTheResponse) {
   auto gate = filter("gate");
   gate->response_head = [](ports::FilterStream& s) {

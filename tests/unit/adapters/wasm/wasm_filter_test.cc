@@ -280,11 +280,16 @@ TEST_P(WasmFilterTest, StreamEndCallbacksThatDoNothingAreNotCalledAndTheStreamIs
   EXPECT_EQ(pool_.records().size(), 3u);
   EXPECT_EQ(pool_.records()[2].header("x-abi"), "0.1.0");
   EXPECT_EQ(quiet->instance(0)->open_streams(), 0u);
-  // test_filter.c logs in proxy_on_log: it is called.
-  EXPECT_TRUE(
-      WasmFilter(use("test_filter.wasm", plugin_config())).hooks().has(core::filter::Hook::Log));
+  // test_filter.c logs the response head in proxy_on_log: it is called, and the head is kept
+  // for it. header_stateful.c counts in its stream callbacks and imports nothing that reads a
+  // header map: called, and no head kept.
+  const auto reader = WasmFilter(use("test_filter.wasm", plugin_config())).hooks();
+  EXPECT_TRUE(reader.has(core::filter::Hook::Log));
+  EXPECT_TRUE(reader.has(core::filter::Hook::LogResponseHead));
+  const auto counter = WasmFilter(use("header_stateful.wasm", plugin_config("counts"))).hooks();
+  EXPECT_TRUE(counter.has(core::filter::Hook::Log));
+  EXPECT_FALSE(counter.has(core::filter::Hook::LogResponseHead));
 }
-
 TEST_P(WasmFilterTest, TheExecuteAbiAllowsWith200AndOtherwiseIs403) {
   auto allow = plugin_config("allow");
   allow.abi = core::config::WasmAbi::Execute;
