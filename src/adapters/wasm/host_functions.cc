@@ -1,8 +1,10 @@
 #include "adapters/wasm/host_functions.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <iterator>
 #include <string>
 
 #include <sys/random.h>
@@ -722,6 +724,16 @@ std::vector<HostFunction> make_table() {
 }
 
 }  // namespace
+
+bool reads_headers(std::string_view module, std::string_view name) {
+  static constexpr std::string_view kReaders[] = {
+      "proxy_get_header_map_value", "proxy_get_header_map_pairs", "proxy_get_header_map_size",
+      "proxy_set_header_map_pairs",  // reads the fields it replaces
+      "proxy_get_property",          // response.code, response.headers
+  };
+  return module == "env" &&
+         std::find(std::begin(kReaders), std::end(kReaders), name) != std::end(kReaders);
+}
 
 std::span<const HostFunction> host_functions() {
   static const std::vector<HostFunction> table = make_table();

@@ -5,11 +5,16 @@
 #pragma once
 
 #include <span>
+#include <string_view>
 
 #include "adapters/wasm/vm/wasm_vm.h"
 
 namespace vx::adapters::wasm {
 
 std::span<const HostFunction> host_functions();
+
+// Whether the host function `module`.`name` reads a header map or a property: a guest that
+// imports none of these cannot see a stream's response head.
+bool reads_headers(std::string_view module, std::string_view name);
 
 }  // namespace vx::adapters::wasm

@@ -1,5 +1,8 @@
 #include "adapters/wasm/wasm_filter.h"
 
+#include <algorithm>
+
+#include "adapters/wasm/host_functions.h"
 #include "core/filter/recycled.h"
 
 namespace vx::adapters::wasm {
@@ -26,22 +29,13 @@ StreamState* state_of(ports::FilterStream& stream) {
   return static_cast<StreamState*>(stream.state().get());
 }
 
-// Whether the guest imports a host function that reads a header map or a property: only such a
-// guest can see the response head from its stream-end callbacks (a guest cannot call what it
-// does not import), so only for it is the head kept after it is sent.
-bool reads_header_maps(const PluginModule& m) {
-  static constexpr std::string_view kReaders[] = {
-      "proxy_get_header_map_value", "proxy_get_header_map_pairs", "proxy_get_header_map_size",
-      "proxy_set_header_map_pairs",  // reads the fields it replaces
-      "proxy_get_property",          // response.code, response.headers
-  };
-  for (const auto& import : m.module().imports()) {
-    if (import.module != "env") continue;
-    for (const auto reader : kReaders) {
-      if (import.name == reader) return true;
-    }
-  }
-  return false;
+// Only a guest that imports a host function reading headers can see the response head from its
+// stream-end callbacks (a guest cannot call what it does not import): only for it is the head
+// kept after it is sent.
+bool guest_reads_headers(const PluginModule& m) {
+  const auto& imports = m.module().imports();
+  return std::any_of(imports.begin(), imports.end(),
+                     [](const auto& i) { return reads_headers(i.module, i.name); });
 }
 
 constexpr std::string_view kFailed =
@@ -60,7 +54,7 @@ WasmFilter::WasmFilter(std::shared_ptr<PluginRuntime> runtime) : runtime_(std::m
     if (m.does_something("proxy_on_done") || m.does_something("proxy_on_log") ||
         m.does_something("proxy_on_delete")) {
       hooks_ = hooks_ | Hook::Log;
-      if (reads_header_maps(m)) hooks_ = hooks_ | Hook::LogResponseHead;
+      if (guest_reads_headers(m)) hooks_ = hooks_ | Hook::LogResponseHead;
     }
     if (m.exports("proxy_on_request_body")) hooks_ = hooks_ | Hook::RequestBody;
     if (m.exports("proxy_on_response_headers")) hooks_ = hooks_ | Hook::ResponseHead;
