@@ -36,6 +36,18 @@ def settled_rss(proc, seconds: float = 1.0) -> int:
     return proc.rss()
 
 
+def held_rss(proc, before: int, count: int, budget: int, seconds: float = 8.0) -> int:
+    """RSS once `count` idle connections have settled: the lowest reading within `seconds`,
+    looked at until one is within `budget` per connection. Settling takes a while: a connection
+    parks 1-2 s after its last answer, and the allocator's background thread returns what it
+    freed over the next second or two (jemalloc's dirty_decay_ms, then its thread's wake-up)."""
+    deadline = time.monotonic() + seconds
+    held = proc.rss()
+    while (held - before) / count > budget and time.monotonic() < deadline:
+        held = min(held, settled_rss(proc, 0.25))
+    return held
+
+
 def assert_rss_returns(proc, before: int, held: int, what: str):
     """Within 15 s of closing the connections RSS is back near `before` (the slack is what the
     allocator's thread caches and the worker's buffer pools may keep)."""

@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from idle_client import IdleClient, assert_rss_returns, settled_rss
+from idle_client import IdleClient, assert_rss_returns, held_rss, settled_rss
 from test_http3 import h3client  # noqa: F401  (the fixture that builds tests/h3client)
 from tls_certs import make_cert, tls_listener
 from vortex_harness import free_port
@@ -22,7 +22,6 @@ COUNT = 500
 # the handshake, ~86 KiB since it is freed; nearly all of the rest is ngtcp2's and nghttp3's
 # fixed per-connection state (docs/BENCHMARKS.md §12, "HTTP/3 idle connections").
 BUDGET = 92 * 1024
-PARKED_S = 3.0
 # Under ASan the memory checks mean nothing (redzones, quarantine); that all are served does.
 SANITIZED = os.environ.get("VORTEX_SANITIZED") == "1"
 
@@ -57,7 +56,7 @@ def test_idle_http3_connections_stay_small_stay_served_and_give_memory_back(prox
     client = idle_h3_client(h3client, proxy.h3, COUNT)
     try:
         assert client.answer() == ["HELD", str(COUNT), "0"], "every connection's first request answered"
-        held = settled_rss(proxy, PARKED_S)
+        held = held_rss(proxy, before, COUNT, BUDGET)
         per_connection = (held - before) / COUNT
         print(f"\nHTTP/3 idle: {per_connection / 1024:.1f} KiB per connection "
               f"(RSS {before / 2**20:.1f} -> {held / 2**20:.1f} MiB for {COUNT})")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from idle_client import IdleClient, assert_rss_returns, settled_rss
+from idle_client import IdleClient, assert_rss_returns, held_rss, settled_rss
 from tls_certs import make_cert
 from vortex_harness import free_port
 
@@ -26,10 +26,9 @@ CLIENT = REPO_ROOT / "bench" / "macro" / "idle_conns.py"
 COUNT = 2000
 # What one idle connection may cost Vortex at most (RSS growth / COUNT), with room for the
 # allocator's slack; before issue 19 they cost ~38 KB, ~103 KB and ~122 KB, ~4.6 KB and ~19 KB
-# before HTTP/1.1 connections parked between requests (PARKED_S after their answer), and
-# ~35 KB before HTTP/2 connections parked too (27.6 KB after).
+# before HTTP/1.1 connections parked between requests, and ~35 KB before HTTP/2 connections
+# parked too (27.6 KB after).
 BUDGET = {"plain": 2 * 1024, "tls": 18 * 1024, "h2": 32 * 1024}
-PARKED_S = 3.0
 # Under ASan (make test-asan) every allocation carries redzones and freed memory sits in the
 # quarantine: the memory checks mean nothing there; that every connection is served still does.
 SANITIZED = os.environ.get("VORTEX_SANITIZED") == "1"
@@ -84,7 +83,7 @@ def test_idle_connections_stay_small_stay_served_and_give_memory_back(proxy, kin
     client = idle_client(port, kind, COUNT)
     try:
         assert client.answer() == ["HELD", str(COUNT), "0"], "every connection's first request answered"
-        held = settled_rss(proxy, PARKED_S)
+        held = held_rss(proxy, before, COUNT, BUDGET[kind])
         per_connection = (held - before) / COUNT
         assert SANITIZED or per_connection <= BUDGET[kind], (
             f"{kind}: {per_connection / 1024:.1f} KiB per idle connection (budget {BUDGET[kind] // 1024} KiB)")
