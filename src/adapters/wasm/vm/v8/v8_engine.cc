@@ -3,6 +3,10 @@
 #include "adapters/wasm/vm/v8/sequence_module.h"
 
 #include <libplatform/libplatform.h>
+#include <linux/membarrier.h>
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <v8.h>
 
 #include <algorithm>
@@ -76,17 +80,30 @@ struct CallSlot {
   std::atomic<uint64_t> state{Idle};
   std::atomic<int64_t> max_call_ns{0};  // of the call `state` names
   v8::Isolate* isolate = nullptr;
-  // The watchdog's own: the call it saw running last, and when it first saw it.
+  // The watchdog's own: the call it saw running last, and when it first saw it; the serial at
+  // its last tick.
   uint64_t seen_serial = 0;
   int64_t seen_at_ns = 0;
+  uint64_t ticked_serial = 0;
 };
 
-// Stops calls that ran past their max_call. Wakes every few milliseconds while the process has
-// an isolate; a call is seen at most one tick after it starts and stopped at most one tick
-// after its max_call: never early, at most two ticks late.
+// Stops calls that ran past their max_call. Wakes every few milliseconds while calls come; a
+// call is seen at most one tick after it starts and stopped at most one tick after its
+// max_call: never early, at most two ticks late. After kRestAfter without a call it rests
+// until the next one starts (an idle proxy should not wake 200 times a second for nothing).
+//
+// Resting must never miss a call that starts meanwhile, without a fence on every call: the
+// caller stores Running, then reads `resting_` (call_started); the watchdog stores `resting_`,
+// then makes every thread of the process pass a full barrier (membarrier), then reads the
+// slots. Either it sees the call, or the caller sees it resting and wakes it. Without
+// membarrier (an old kernel, a seccomp filter, valgrind) it never rests.
 class Watchdog {
  public:
   static constexpr auto kTick = std::chrono::milliseconds(5);
+  static constexpr auto kRestAfter = std::chrono::seconds(1);
+
+  Watchdog()
+      : can_rest_(syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0) {}
 
   void watch(std::shared_ptr<CallSlot> slot) {
     std::lock_guard lock(mutex_);
@@ -97,32 +114,69 @@ class Watchdog {
     std::lock_guard lock(mutex_);
     std::erase_if(slots_, [&](const auto& s) { return s.get() == slot; });
   }
-
- private:
-  void run() {
-    std::unique_lock lock(mutex_);
-    for (;;) {
-      wake_.wait_for(lock, kTick);
-      const int64_t now = Clock::now().time_since_epoch().count();
-      for (const auto& slot : slots_) {
-        uint64_t state = slot->state.load(std::memory_order_acquire);
-        if ((state & 3) != CallSlot::Running) continue;
-        const uint64_t serial = state >> 2;
-        if (serial != slot->seen_serial) {
-          slot->seen_serial = serial;
-          slot->seen_at_ns = now;
-          continue;
-        }
-        if (now - slot->seen_at_ns < slot->max_call_ns.load(std::memory_order_relaxed)) continue;
-        if (!slot->state.compare_exchange_strong(state, serial << 2 | CallSlot::Stopping)) {
-          continue;  // the call ended meanwhile
-        }
-        slot->isolate->TerminateExecution();
-        slot->state.store(serial << 2 | CallSlot::Stopped, std::memory_order_release);
+  // A slot has just been set Running.
+  void call_started() {
+    std::atomic_signal_fence(std::memory_order_seq_cst);  // the other half is membarrier's
+    if (resting_.load(std::memory_order_relaxed)) [[unlikely]] {
+      {
+        std::lock_guard lock(mutex_);
+        resting_.store(false, std::memory_order_relaxed);
       }
+      wake_.notify_one();
     }
   }
 
+ private:
+  void run() {
+    pthread_setname_np(pthread_self(), "vortex-wasm-wd");  // /proc shows it resting (tests)
+    std::unique_lock lock(mutex_);
+    Clock::duration quiet{};
+    for (;;) {
+      if (quiet >= kRestAfter && can_rest_) {
+        rest(lock);
+        quiet = {};
+      }
+      wake_.wait_for(lock, kTick);
+      quiet = tick() ? Clock::duration{} : quiet + kTick;
+    }
+  }
+  // Looks at every slot; whether any call ran since the last tick.
+  bool tick() {
+    const int64_t now = Clock::now().time_since_epoch().count();
+    bool calls = false;
+    for (const auto& slot : slots_) {
+      uint64_t state = slot->state.load(std::memory_order_acquire);
+      const uint64_t serial = state >> 2;
+      calls |= serial != slot->ticked_serial;
+      slot->ticked_serial = serial;
+      if ((state & 3) != CallSlot::Running) continue;
+      calls = true;
+      if (serial != slot->seen_serial) {
+        slot->seen_serial = serial;
+        slot->seen_at_ns = now;
+        continue;
+      }
+      if (now - slot->seen_at_ns < slot->max_call_ns.load(std::memory_order_relaxed)) continue;
+      if (!slot->state.compare_exchange_strong(state, serial << 2 | CallSlot::Stopping)) {
+        continue;  // the call ended meanwhile
+      }
+      slot->isolate->TerminateExecution();
+      slot->state.store(serial << 2 | CallSlot::Stopped, std::memory_order_release);
+    }
+    return calls;
+  }
+  void rest(std::unique_lock<std::mutex>& lock) {
+    resting_.store(true);
+    syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+    const bool running = std::any_of(slots_.begin(), slots_.end(), [](const auto& slot) {
+      return (slot->state.load(std::memory_order_acquire) & 3) == CallSlot::Running;
+    });
+    if (!running) wake_.wait(lock, [&] { return !resting_.load(std::memory_order_relaxed); });
+    resting_.store(false, std::memory_order_relaxed);
+  }
+
+  const bool can_rest_;
+  std::atomic<bool> resting_{false};
   std::mutex mutex_;
   std::condition_variable wake_;
   std::vector<std::shared_ptr<CallSlot>> slots_;
@@ -153,6 +207,7 @@ struct ThreadIsolate {
     const uint64_t id = ++serial;
     slot->max_call_ns.store(std::chrono::nanoseconds(max_call).count(), std::memory_order_relaxed);
     slot->state.store(id << 2 | CallSlot::Running, std::memory_order_release);
+    watchdog->call_started();
     return id;
   }
   // It ended; true when the watchdog stopped it (the termination is cleared here, once the
