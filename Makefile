@@ -12,7 +12,7 @@ JOBS       ?= $(shell nproc)
 CMAKE_GEN  := cmake -G Ninja -Wno-dev
 
 .PHONY: all deps build run test test-unit test-integration test-slow test-asan test-tsan fuzz fuzz-ci bench \
-        bench-instructions bench-tail bench-ratelimit bench-wasm bench-xdp bench-tracing bench-routes microbench lint \
+        bench-instructions bench-tail bench-ratelimit bench-wasm bench-idle bench-xdp bench-tracing bench-routes microbench lint \
         format clean docker-build test-image k8s-deploy load-test
 
 all: build
@@ -100,6 +100,10 @@ bench-ratelimit: build
 # No plugin vs a header-adding Proxy-Wasm plugin (V8, WABT) vs an execute plugin: docs/BENCHMARKS.md.
 bench-wasm: build
 	@VORTEX=$(abspath $(BUILD))/vortex bench/macro/wasm.sh
+
+# An idle proxy: wake-ups a second and CPU, Vortex (no plugin, a V8 plugin) vs nginx vs haproxy.
+bench-idle: build
+	@VORTEX=$(abspath $(BUILD))/vortex bench/macro/idle_cpu.sh
 
 # A banned client's flood: dropped by XDP vs refused at accept, CPU per attempt (root; docs/BENCHMARKS.md §8).
 bench-xdp: build
