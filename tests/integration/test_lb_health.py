@@ -3,7 +3,9 @@ endpoint; an endpoint failing unhealthy_after checks in a row gets no traffic un
 healthy_after checks pass; the checker follows config reloads; transitions are logged."""
 
 import signal
+import socket
 import time
+from pathlib import Path
 
 import httpx
 
@@ -119,3 +121,41 @@ def test_checks_follow_a_reload(vortex, origin):
     before = sick.heads
     assert _spread(proxy, 10) == ["a"] * 10
     assert sick.heads == before
+
+
+def _thread_switches(pid, name):
+    """How often the thread of `pid` named `name` has waited so far (its voluntary context
+    switches: preemption on a busy machine is not counted)."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        if (task / "comm").read_text().strip() == name:
+            status = (task / "status").read_text()
+            return sum(int(line.split()[1]) for line in status.splitlines() if line.startswith("voluntary_ctxt_switches"))
+    raise AssertionError(f"no thread {name} in vortex")
+
+
+def test_the_checker_sleeps_between_probes_even_while_one_is_overdue(vortex, origin):
+    """A probe that outlives its interval (an endpoint that accepts and never answers, timeout
+    longer than the interval) is waited for, not polled: the checker used to wake every
+    millisecond until it ended, and every 100 ms for reloads in any case."""
+    a = origin("a")
+    with socket.socket() as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(64)  # the kernel completes the handshakes; nobody ever reads
+        address = "127.0.0.1:%d" % hung.getsockname()[1]
+        proxy = vortex(f"""
+    routes:
+      - {{ name: r, match: {{ path_prefix: "/" }}, cluster: c }}
+    clusters:
+      - name: c
+        lb: round_robin
+        endpoints: [{{ address: "{a.address}" }}, {{ address: "{address}" }}]
+        health_check: {{ path: /healthz, interval_ms: 20, timeout_ms: 600, unhealthy_after: 1, healthy_after: 1 }}
+    """)
+        _wait_for_log(proxy, f"endpoint {address} is now unhealthy")
+        before, probes = _thread_switches(proxy.pid, "vortex-health"), a.probes
+        time.sleep(1.0)
+        woke = _thread_switches(proxy.pid, "vortex-health") - before
+        # In 1 s: ~50 probes of `a` (a connect, a request, an answer: ~3 waits each) and ~2 of
+        # the hung endpoint, ~150 waits in all; polling while a probe was overdue made ~1000.
+        assert a.probes - probes >= 20, "the healthy endpoint is still probed every 20 ms"
+        assert woke < 500, f"the checker waited {woke} times in 1 s"

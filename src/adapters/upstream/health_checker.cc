@@ -1,7 +1,10 @@
 #include "adapters/upstream/health_checker.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
 #include <cstdio>
 
 #include "adapters/upstream/client_tls_context.h"
@@ -20,8 +23,6 @@ using ProbeTimer =
     asio::basic_waitable_timer<std::chrono::steady_clock,
                                asio::wait_traits<std::chrono::steady_clock>, ports::Executor>;
 
-// The longest the scheduler sleeps: how soon a reload's new clusters get their first probe.
-constexpr std::chrono::milliseconds kMaxSleep{100};
 // Transition lines per second before the rest are only counted (a flapping fleet must not
 // flood the log; one line per transition otherwise).
 constexpr uint32_t kLogBurst = 20;
@@ -42,6 +43,7 @@ void HealthChecker::start() {
   started_ = true;
   spawn_scheduler(Clock::duration::zero());
   thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "vortex-health");  // its wake-ups show in /proc (tests)
     ports::run_guarded_thread(ports::TaskKind::HealthCheckerThread, [this] { io_.run(); });
   });
 }
@@ -59,6 +61,12 @@ void HealthChecker::stop() {
   started_ = false;
   io_.stop();
   if (thread_.joinable()) thread_.join();
+}
+
+void HealthChecker::runtime_published() {
+  asio::post(io_, [this] {
+    if (wake_scheduler_) wake_scheduler_();
+  });
 }
 
 void HealthChecker::refresh() {
@@ -96,10 +104,19 @@ ports::Awaitable<void> HealthChecker::run(Clock::duration start_after) {
     timer.expires_after(start_after);
     co_await timer.async_wait(ports::kUseTuple);
   }
+  // Between probes it sleeps until the next is due, until a reload (runtime_published) or until
+  // a probe that ran past its next due time ends: a proxy with no health check, or idle between
+  // probes, does not wake for nothing (it polled every 100 ms for reloads, and every 1 ms while
+  // a probe was overdue).
+  wake_scheduler_ = [&timer] { timer.cancel(); };
+  struct Forget {
+    std::function<void()>& wake;
+    ~Forget() { wake = nullptr; }  // the timer goes with this frame
+  } forget{wake_scheduler_};
   for (;;) {
     refresh();
     const auto now = Clock::now();
-    auto wake = now + kMaxSleep;
+    auto wake = Clock::time_point::max();
     for (const Target& target : targets_) {
       Slot& slot = *target.slot;
       if (!slot.in_flight && slot.due <= now) {
@@ -108,9 +125,12 @@ ports::Awaitable<void> HealthChecker::run(Clock::duration start_after) {
         // The slot is freed however the probe ends: one that threw is not a verdict on the
         // endpoint, and the next round probes it again.
         ports::spawn_guarded(executor, probe(runtime_, target), ports::TaskKind::HealthProbe,
-                             [slot = target.slot] { slot->in_flight = false; });
+                             [this, slot = target.slot] {
+                               slot->in_flight = false;
+                               if (slot->due <= Clock::now() && wake_scheduler_) wake_scheduler_();
+                             });
       }
-      wake = std::min(wake, slot.due);
+      if (!slot.in_flight || slot.due > now) wake = std::min(wake, slot.due);
     }
     timer.expires_at(std::max(wake, now + std::chrono::milliseconds(1)));
     co_await timer.async_wait(ports::kUseTuple);

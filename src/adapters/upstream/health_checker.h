@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -38,6 +39,8 @@ class HealthChecker {
   void start();
   // Stops the thread and abandons probes in flight (their results are dropped). Idempotent.
   void stop();
+  // The holder has a new Runtime (a reload): probe its new endpoints now. Any thread.
+  void runtime_published();
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -69,6 +72,7 @@ class HealthChecker {
   bool started_ = false;
 
   // Checker thread only.
+  std::function<void()> wake_scheduler_;  // ends the scheduler's sleep
   uint64_t generation_ = ~0ULL;
   std::shared_ptr<const proxy::Runtime> runtime_;
   std::vector<Target> targets_;

@@ -192,6 +192,12 @@ int run_server(std::shared_ptr<const core::config::Config> config) {
   for (auto& w : workers) w->start(config->cpu_pinning);
   adapters::upstream::HealthChecker health_checker(holder);  // follows reloads through holder
   health_checker.start();
+  // Registered before the applier is ready (no reload runs yet); reloads are refused again
+  // before the checker stops.
+  applier.add_reload_step([&health_checker](const core::config::Config&)
+                              -> core::Result<ConfigApplier::Commit, std::vector<std::string>> {
+    return ConfigApplier::Commit([&health_checker] { health_checker.runtime_published(); });
+  });
   for (const auto& l : config->listeners) {
     std::fprintf(stderr, "vortex: listening on %s (%s, %s) with %u workers\n",
                  l.address.text.c_str(), l.name.c_str(), l.tls ? "https" : "http", count);
