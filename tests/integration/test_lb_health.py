@@ -6,6 +6,7 @@ import signal
 import socket
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 
@@ -141,17 +142,10 @@ def test_the_checker_sleeps_between_probes_even_while_one_is_overdue(vortex, ori
     with socket.socket() as hung:
         hung.bind(("127.0.0.1", 0))
         hung.listen(64)  # the kernel completes the handshakes; nobody ever reads
-        address = "127.0.0.1:%d" % hung.getsockname()[1]
-        proxy = vortex(f"""
-    routes:
-      - {{ name: r, match: {{ path_prefix: "/" }}, cluster: c }}
-    clusters:
-      - name: c
-        lb: round_robin
-        endpoints: [{{ address: "{a.address}" }}, {{ address: "{address}" }}]
-        health_check: {{ path: /healthz, interval_ms: 20, timeout_ms: 600, unhealthy_after: 1, healthy_after: 1 }}
-    """)
-        _wait_for_log(proxy, f"endpoint {address} is now unhealthy")
+        hung_endpoint = SimpleNamespace(address="127.0.0.1:%d" % hung.getsockname()[1])
+        check = CHECK.replace("interval_ms: 50, timeout_ms: 200", "interval_ms: 20, timeout_ms: 600")
+        proxy = vortex(_two_endpoint_config(a, hung_endpoint, check))
+        _wait_for_log(proxy, f"endpoint {hung_endpoint.address} is now unhealthy")
         before, probes = _thread_switches(proxy.pid, "vortex-health"), a.probes
         time.sleep(1.0)
         woke = _thread_switches(proxy.pid, "vortex-health") - before
