@@ -19,10 +19,6 @@ using namespace boost::asio::experimental::awaitable_operators;
 
 namespace {
 
-using ProbeTimer =
-    asio::basic_waitable_timer<std::chrono::steady_clock,
-                               asio::wait_traits<std::chrono::steady_clock>, ports::Executor>;
-
 // Transition lines per second before the rest are only counted (a flapping fleet must not
 // flood the log; one line per transition otherwise).
 constexpr uint32_t kLogBurst = 20;
@@ -64,9 +60,7 @@ void HealthChecker::stop() {
 }
 
 void HealthChecker::runtime_published() {
-  asio::post(io_, [this] {
-    if (wake_scheduler_) wake_scheduler_();
-  });
+  asio::post(io_, [this] { sleep_.cancel(); });
 }
 
 void HealthChecker::refresh() {
@@ -99,20 +93,15 @@ void HealthChecker::refresh() {
 
 ports::Awaitable<void> HealthChecker::run(Clock::duration start_after) {
   const ports::Executor executor = io_.get_executor();
-  ProbeTimer timer(executor);
+  Timer timer(executor);
   if (start_after > Clock::duration::zero()) {
     timer.expires_after(start_after);
     co_await timer.async_wait(ports::kUseTuple);
   }
-  // Between probes it sleeps until the next is due, until a reload (runtime_published) or until
-  // a probe that ran past its next due time ends: a proxy with no health check, or idle between
-  // probes, does not wake for nothing (it polled every 100 ms for reloads, and every 1 ms while
-  // a probe was overdue).
-  wake_scheduler_ = [&timer] { timer.cancel(); };
-  struct Forget {
-    std::function<void()>& wake;
-    ~Forget() { wake = nullptr; }  // the timer goes with this frame
-  } forget{wake_scheduler_};
+  // Between probes it sleeps until the next is due, until a reload or until a probe that ran
+  // past its next due time ends (sleep_): a proxy with no health check, or idle between probes,
+  // does not wake for nothing (it polled every 100 ms for reloads, and every 1 ms while a probe
+  // was overdue).
   for (;;) {
     refresh();
     const auto now = Clock::now();
@@ -127,13 +116,13 @@ ports::Awaitable<void> HealthChecker::run(Clock::duration start_after) {
         ports::spawn_guarded(executor, probe(runtime_, target), ports::TaskKind::HealthProbe,
                              [this, slot = target.slot] {
                                slot->in_flight = false;
-                               if (slot->due <= Clock::now() && wake_scheduler_) wake_scheduler_();
+                               if (slot->due <= Clock::now()) sleep_.cancel();
                              });
       }
       if (!slot.in_flight || slot.due > now) wake = std::min(wake, slot.due);
     }
-    timer.expires_at(std::max(wake, now + std::chrono::milliseconds(1)));
-    co_await timer.async_wait(ports::kUseTuple);
+    sleep_.expires_at(std::max(wake, now + std::chrono::milliseconds(1)));
+    co_await sleep_.async_wait(ports::kUseTuple);
   }
 }
 
@@ -159,7 +148,7 @@ ports::Awaitable<void> HealthChecker::probe(std::shared_ptr<const proxy::Runtime
       .h2 = cluster.config->protocol != core::config::UpstreamProtocol::Http1,
   };
   // timeout_ms bounds the whole probe: connect, TLS handshake and the exchange together.
-  ProbeTimer timer(executor, check.timeout);
+  Timer timer(executor, check.timeout);
   auto outcome =
       co_await (run_health_probe(executor, probe_target) || timer.async_wait(ports::kUseTuple));
   const ProbeResult result =

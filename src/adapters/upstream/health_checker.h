@@ -5,10 +5,10 @@
 // start()/stop() from the owning (main) thread; everything else runs on the checker's thread.
 #pragma once
 
+#include <boost/asio/basic_waitable_timer.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -44,6 +44,8 @@ class HealthChecker {
 
  private:
   using Clock = std::chrono::steady_clock;
+  using Timer =
+      boost::asio::basic_waitable_timer<Clock, boost::asio::wait_traits<Clock>, ports::Executor>;
 
   // Per endpoint, kept across rounds (and reloads, for an endpoint state shared by both).
   struct Slot {
@@ -72,7 +74,9 @@ class HealthChecker {
   bool started_ = false;
 
   // Checker thread only.
-  std::function<void()> wake_scheduler_;  // ends the scheduler's sleep
+  // The scheduler sleeps on it until the next probe is due; a reload (runtime_published) or a
+  // probe that ends past its next due time cancels it.
+  Timer sleep_{io_.get_executor()};
   uint64_t generation_ = ~0ULL;
   std::shared_ptr<const proxy::Runtime> runtime_;
   std::vector<Target> targets_;

@@ -168,10 +168,7 @@ class Watchdog {
   void rest(std::unique_lock<std::mutex>& lock) {
     resting_.store(true);
     syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
-    const bool running = std::any_of(slots_.begin(), slots_.end(), [](const auto& slot) {
-      return (slot->state.load(std::memory_order_acquire) & 3) == CallSlot::Running;
-    });
-    if (!running) wake_.wait(lock, [&] { return !resting_.load(std::memory_order_relaxed); });
+    if (!tick()) wake_.wait(lock, [&] { return !resting_.load(std::memory_order_relaxed); });
     resting_.store(false, std::memory_order_relaxed);
   }
 
